@@ -1,0 +1,1 @@
+"""Step connectors: HTTP, SMTP email, Slack/Teams webhooks, transform, wait."""

@@ -1,0 +1,121 @@
+"""The action (connector) interface and registry.
+
+A new action is one small module: a pydantic `Params` model, a class with `name`,
+`Params` and `run(params, ctx)`, and one line in `kyra.actions.BUILTIN_ACTIONS` (or a
+`kyra.actions` entry point for a plug-in). `run` returns a JSON-able output and raises
+a `kyra.errors.StepError` subclass on failure: foreign exceptions (httpx, smtplib) are
+translated once, inside the action, with the cause kept (`raise ... from exc`).
+
+Example::
+
+    class EchoParams(BaseModel):
+        text: str
+
+    class Echo:
+        name = "echo"
+        Params = EchoParams
+
+        def run(self, params: EchoParams, ctx: StepContext) -> dict[str, str]:
+            return {"text": params.text}
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Protocol
+
+import httpx
+from pydantic import BaseModel
+
+from kyra.workflows.model import WorkflowConfig
+
+
+class RequestPacer:
+    """Enforces `config.request_delay` between HTTP requests of one workflow run."""
+
+    def __init__(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._last: float | None = None
+
+    def wait(self, delay: float) -> float:
+        """Sleep until `delay` seconds have passed since the previous request; returns the
+        time slept."""
+        now = self._monotonic()
+        slept = 0.0
+        if self._last is not None and delay > 0:
+            remaining = self._last + delay - now
+            if remaining > 0:
+                self._sleep(remaining)
+                slept = remaining
+        self._last = self._monotonic()
+        return slept
+
+
+@dataclass
+class StepContext:
+    """What an action may use while it runs: the effective config and shared clients."""
+
+    workflow_name: str
+    step_name: str
+    action: str
+    config: WorkflowConfig
+    http: httpx.Client
+    pacer: RequestPacer
+    attempt: int = 1
+    provider: str | None = None
+    """The step's explicit provider name; otherwise actions derive it from the URL host."""
+    sleep: Callable[[float], None] = time.sleep
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Action(Protocol):
+    """A step connector. `Params` validates the rendered `with` parameters."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+
+    def run(self, params: Any, ctx: StepContext) -> Any: ...
+
+
+class UnknownActionError(KeyError):
+    """No action is registered under this name."""
+
+
+class ActionRegistry:
+    """Maps action names to action instances; built explicitly, no import-time global."""
+
+    def __init__(self, actions: Iterable[Action] = ()) -> None:
+        self._actions: dict[str, Action] = {}
+        for action in actions:
+            self.register(action)
+
+    def register(self, action: Action) -> None:
+        if action.name in self._actions:
+            raise ValueError(f"action {action.name!r} is registered twice")
+        self._actions[action.name] = action
+
+    def get(self, name: str) -> Action:
+        try:
+            return self._actions[name]
+        except KeyError:
+            raise UnknownActionError(name) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._actions)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._actions
+
+    def load_entry_points(self, group: str = "kyra.actions") -> None:
+        """Register plug-in actions declared by installed packages."""
+        for ep in entry_points(group=group):
+            factory = ep.load()
+            self.register(factory())

@@ -1,0 +1,1 @@
+"""The executor, error capture and the workflow state machine."""

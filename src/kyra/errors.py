@@ -1,0 +1,147 @@
+"""Kyra's exception tree, grouped by who catches them.
+
+    KyraError
+    ├── WorkflowDefinitionError   bad workflow document (the CLI prints it, exit 2)
+    ├── TemplateError             a parameter template failed to render or broke the sandbox
+    ├── SecretError               an unknown secret, or a key that cannot decrypt
+    ├── StoreError                database problems callers can act on
+    │   ├── NotFoundError
+    │   └── ConflictError         name clash, stale version
+    ├── IllegalTransitionError    a workflow state change the transition table forbids
+    ├── StepError                 an action failed; structured fields, read by diagnosis
+    │   ├── TransportError        no HTTP response (connect, read timeout, TLS, DNS)
+    │   ├── RemoteStatusError     the remote answered with an error status
+    │   └── ActionInputError      the step's own parameters are wrong (not retryable)
+    └── HealingError              the healer could not act (never loses the execution)
+
+Healing reads the fields of a `StepError`, never parses its message: the message may be
+written by an attacker-controlled remote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KyraError(Exception):
+    """Root of every error Kyra raises on purpose."""
+
+
+class WorkflowDefinitionError(KyraError):
+    """A workflow document is invalid; `problems` lists `location: message` lines."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class TemplateError(KyraError):
+    """A template could not be rendered, or tried to leave the sandbox."""
+
+
+class SecretError(KyraError):
+    """A secret is unknown or cannot be decrypted with the configured key."""
+
+
+class StoreError(KyraError):
+    """A database operation failed in a way the caller can report."""
+
+
+class NotFoundError(StoreError):
+    """The named object does not exist in this tenant."""
+
+
+class ConflictError(StoreError):
+    """The object already exists, or was changed by someone else."""
+
+
+class IllegalTransitionError(KyraError):
+    """A workflow state change that the transition table does not allow."""
+
+    def __init__(self, current: str, target: str) -> None:
+        self.current = current
+        self.target = target
+        super().__init__(f"illegal workflow state transition {current} -> {target}")
+
+
+class StepError(KyraError):
+    """An action failed. Every field is structured so diagnosis never parses prose."""
+
+    retryable_by_default = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str = "",
+        provider: str | None = None,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+        body_excerpt: str | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+        elapsed: float = 0.0,
+        attempt: int = 1,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.action = action
+        self.provider = provider
+        self.status_code = status_code
+        self.headers = dict(headers or {})
+        self.body_excerpt = body_excerpt
+        self.error_type = error_type or type(self).__name__
+        self.retry_after = retry_after
+        self.elapsed = elapsed
+        self.attempt = attempt
+        self._retryable = retryable
+
+    @property
+    def retryable(self) -> bool:
+        """Transport errors, 429 and 5xx are retried by the executor's retry policy."""
+        if self._retryable is not None:
+            return self._retryable
+        if self.status_code is not None:
+            return self.status_code == 429 or self.status_code >= 500
+        return self.retryable_by_default
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "provider": self.provider,
+            "status_code": self.status_code,
+            "headers": dict(self.headers),
+            "body": self.body_excerpt,
+            "error_type": self.error_type,
+            "error_message": self.message,
+            "retry_after": self.retry_after,
+            "elapsed_seconds": self.elapsed,
+            "attempt": self.attempt,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(action={self.action!r}, provider={self.provider!r}, "
+            f"status_code={self.status_code!r}, error_type={self.error_type!r}, "
+            f"message={self.message!r})"
+        )
+
+
+class TransportError(StepError):
+    """No response came back: connection refused or timed out, DNS, TLS, SMTP session."""
+
+    retryable_by_default = True
+
+
+class RemoteStatusError(StepError):
+    """The remote answered with an error status (HTTP 4xx/5xx, SMTP 4xx/5xx reply)."""
+
+
+class ActionInputError(StepError):
+    """The step's own parameters are invalid; retrying the same input cannot help."""
+
+
+class HealingError(KyraError):
+    """The healer could not complete; the failed execution is kept for a later attempt."""

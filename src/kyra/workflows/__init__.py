@@ -1,0 +1,1 @@
+"""The workflow model, YAML/JSON loading and sandboxed templating."""
