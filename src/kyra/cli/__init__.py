@@ -6,10 +6,11 @@ from __future__ import annotations
 import typer
 
 from kyra.cli import diagnose as _diagnose
-
-EXIT_OK = 0
-EXIT_WORKFLOW_FAILED = 1
-EXIT_USAGE = 2
+from kyra.cli import executions as _executions
+from kyra.cli import init as _init
+from kyra.cli import run as _run
+from kyra.cli import secrets as _secrets
+from kyra.cli import workflows as _workflows
 
 app = typer.Typer(
     name="kyra",
@@ -19,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_diagnose,):
+for _module in (_init, _workflows, _secrets, _run, _executions, _diagnose):
     _module.register(app)
 
 

@@ -1,0 +1,272 @@
+"""`http_request`: one HTTP call through the run's shared client, paced and mapped.
+
+`send()` is the path every HTTP-based action takes (also `slack_message` and
+`teams_message`): wait for the pacer (`config.request_delay`), merge `config.headers`
+under the step's headers, apply `config.timeout`, and translate httpx exceptions once.
+
+Slack's Web API answers HTTP 200 with `{"ok": false, "error": "..."}` on failure; when the
+provider is Slack (host `slack.com`, `*.slack.com`, or the step says so), such a body
+raises `RemoteStatusError` with the real status, the body, and `error_type`
+"SlackApiError", so a failed Slack call never passes as a success.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kyra.actions._httperrors import (
+    RequestInfo,
+    excerpt,
+    json_body,
+    map_http_exception,
+    status_error,
+)
+from kyra.actions.base import StepContext
+from kyra.actions.providers import resolve_provider
+from kyra.errors import ActionInputError
+
+OUTPUT_TEXT_LIMIT = 65_536
+"""Bound on the `text` a step outputs, so one large page cannot bloat the run record."""
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+SLACK_TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+"""Slack `error` codes that a later retry can cure; every other `ok: false` is final."""
+
+QueryValue = str | int | float | bool | list[str | int | float | bool]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class BasicAuth(_Strict):
+    username: str
+    password: str
+
+
+class HeaderAuth(_Strict):
+    """An API key sent in a named header, e.g. `X-Api-Key`."""
+
+    name: str = Field(min_length=1)
+    value: str
+
+
+class AuthParams(_Strict):
+    """Exactly one of `bearer`, `basic`, `header`; values arrive rendered from secrets."""
+
+    bearer: str | None = None
+    basic: BasicAuth | None = None
+    header: HeaderAuth | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AuthParams:
+        given = [n for n in ("bearer", "basic", "header") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("auth takes exactly one of 'bearer', 'basic' or 'header'")
+        return self
+
+
+def check_http_url(value: str) -> str:
+    """Only http(s) URLs: a `file:` or bare host is a step mistake, caught at validation."""
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError(f"the url must start with http:// or https:// (got {value[:80]!r})")
+    return value
+
+
+class HttpRequestParams(_Strict):
+    """Parameters of `http_request`; unknown keys are errors (a typo must not pass)."""
+
+    method: str = "GET"
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, QueryValue] = Field(default_factory=dict)
+    json_: Any = Field(default=None, alias="json")
+    form: dict[str, str] | None = None
+    body: str | None = None
+    auth: AuthParams | None = None
+    expect_status: list[int] | None = None
+    """Statuses that count as success; default: any status below 400."""
+    follow_redirects: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return check_http_url(value)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)} (got {value!r})")
+        return upper
+
+    @field_validator("expect_status")
+    @classmethod
+    def _statuses(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(not 100 <= code <= 599 for code in value):
+            raise ValueError("expect_status holds HTTP status codes between 100 and 599")
+        return value
+
+    @model_validator(mode="after")
+    def _one_body(self) -> HttpRequestParams:
+        given = [n for n in ("json_", "form", "body") if n in self.model_fields_set]
+        if len(given) > 1:
+            raise ValueError("give at most one of 'json', 'form' or 'body'")
+        return self
+
+
+def send(
+    ctx: StepContext,
+    *,
+    action: str,
+    method: str,
+    url: str,
+    headers: dict[str, str] | None = None,
+    query: dict[str, QueryValue] | None = None,
+    json: Any = None,
+    has_json: bool = False,
+    form: dict[str, str] | None = None,
+    content: str | None = None,
+    auth: httpx.BasicAuth | None = None,
+    follow_redirects: bool = True,
+) -> tuple[httpx.Response, RequestInfo, float]:
+    """Send one paced request; returns (response, info, elapsed seconds).
+
+    Raises TransportError / ActionInputError for requests that got no response; the
+    status is not checked here (callers decide what counts as success).
+    """
+    info = RequestInfo(
+        action=action,
+        provider=resolve_provider(ctx.provider, url),
+        attempt=ctx.attempt,
+        method=method,
+        url=url,
+        timeout=ctx.config.timeout,
+    )
+    merged = _merge_headers(ctx.config.headers, headers or {})
+    if has_json:
+        # Encoded here, not by httpx: httpx treats json=None as "no body", but an explicit
+        # JSON null is a legitimate payload.
+        content = _encode_json(json, info)
+        if "content-type" not in merged:
+            merged["Content-Type"] = "application/json"
+    ctx.pacer.wait(ctx.config.request_delay)
+    started = time.monotonic()
+    try:
+        response = ctx.http.request(
+            method,
+            url,
+            headers=merged,
+            params=query or None,
+            data=form,
+            content=content,
+            auth=auth,
+            timeout=ctx.config.timeout,
+            follow_redirects=follow_redirects,
+        )
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise map_http_exception(exc, info, time.monotonic() - started) from exc
+    return response, info, time.monotonic() - started
+
+
+def _merge_headers(config_headers: dict[str, str], step_headers: dict[str, str]) -> httpx.Headers:
+    """Config headers first, step headers replace them (names compare case-insensitively).
+
+    Every value goes through the item setter, which encodes UTF-8; httpx's constructor
+    would reject non-ASCII config values that the same value in a step header passes.
+    """
+    merged = httpx.Headers()
+    for source in (config_headers, step_headers):
+        for name, value in source.items():
+            merged[name] = value
+    return merged
+
+
+def _encode_json(value: Any, info: RequestInfo) -> str:
+    try:
+        return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ActionInputError(
+            f"the json body of {info.method} {info.safe_url} is not JSON-serialisable: {exc}",
+            action=info.action,
+            provider=info.provider,
+            error_type=type(exc).__name__,
+            attempt=info.attempt,
+        ) from exc
+
+
+def _auth_headers(auth: AuthParams | None) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+    if auth is None:
+        return {}, None
+    if auth.bearer is not None:
+        return {"Authorization": f"Bearer {auth.bearer}"}, None
+    if auth.header is not None:
+        return {auth.header.name: auth.header.value}, None
+    if auth.basic is not None:
+        return {}, httpx.BasicAuth(auth.basic.username, auth.basic.password)
+    return {}, None
+
+
+def _raise_for_slack(
+    response: httpx.Response, body: Any, info: RequestInfo, elapsed: float
+) -> None:
+    if info.provider == "slack" and isinstance(body, dict) and body.get("ok") is False:
+        code = str(body.get("error", "unknown_error"))
+        raise status_error(
+            response,
+            info,
+            elapsed,
+            message=f"Slack API error: {code[:200]}",
+            error_type="SlackApiError",
+            retryable=code in SLACK_TRANSIENT_ERRORS or response.status_code >= 500,
+        )
+
+
+class HttpRequest:
+    """Calls an HTTP API and returns status, headers, JSON and (bounded) text."""
+
+    name: ClassVar[str] = "http_request"
+    Params: ClassVar[type[BaseModel]] = HttpRequestParams
+
+    def run(self, params: HttpRequestParams, ctx: StepContext) -> dict[str, Any]:
+        auth_headers, basic = _auth_headers(params.auth)
+        response, info, elapsed = send(
+            ctx,
+            action=self.name,
+            method=params.method,
+            url=params.url,
+            headers={**params.headers, **auth_headers},
+            query=params.query,
+            json=params.json_,
+            has_json="json_" in params.model_fields_set,
+            form=params.form,
+            content=params.body,
+            auth=basic,
+            follow_redirects=params.follow_redirects,
+        )
+        ok = (
+            response.status_code in params.expect_status
+            if params.expect_status is not None
+            else response.status_code < 400
+        )
+        if not ok:
+            raise status_error(response, info, elapsed)
+        body = json_body(response)
+        _raise_for_slack(response, body, info, elapsed)
+        return {
+            "status_code": response.status_code,
+            "headers": dict(response.headers),
+            "json": body,
+            "text": excerpt(response.text, OUTPUT_TEXT_LIMIT),
+            "elapsed_ms": round(elapsed * 1000, 1),
+        }
+
+
+__all__ = ["HttpRequest", "HttpRequestParams", "send"]

@@ -1,0 +1,81 @@
+"""The application object: everything a command, a worker or the API needs, built once
+from `Settings` and passed around explicitly (no import-time globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+
+import httpx
+
+from kyra.actions import default_registry
+from kyra.actions.base import ActionRegistry
+from kyra.clock import Clock, SystemClock
+from kyra.engine.events import ExecutorObserver
+from kyra.engine.executor import Executor
+from kyra.settings import Settings
+from kyra.store import Store, open_store
+from kyra.store import secrets as secret_store
+from kyra.store.crypto import SecretBox, load_key
+from kyra.store.tenants import TenantInfo, ensure_tenant
+from kyra.workflows.templating import TemplateRenderer
+
+HTTP_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+class Kyra:
+    """One Kyra instance: store, secrets, actions, templating, HTTP client, clock."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.registry: ActionRegistry = default_registry()
+        self.renderer = TemplateRenderer()
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        return httpx.Client(limits=HTTP_LIMITS, follow_redirects=False)
+
+    @cached_property
+    def box(self) -> SecretBox:
+        key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
+        return SecretBox(load_key(key, self.settings.key_file))
+
+    @cached_property
+    def tenant(self) -> TenantInfo:
+        return ensure_tenant(self.store, self.settings.tenant, tier=self.settings.default_tier)
+
+    def secrets_of(self, tenant_id: str) -> Mapping[str, str]:
+        """Decrypted secrets of a tenant; no key is needed while a tenant has none."""
+        if not secret_store.secret_names(self.store, tenant_id):
+            return {}
+        return secret_store.load_secrets(self.store, self.box, tenant_id)
+
+    def executor(self, observers: list[ExecutorObserver] | None = None) -> Executor:
+        return Executor(
+            store=self.store,
+            registry=self.registry,
+            renderer=self.renderer,
+            http=self.http,
+            secrets=self.secrets_of,
+            clock=self.clock,
+            observers=observers,
+            max_retry_sleep=self.settings.max_retry_sleep_seconds,
+        )
+
+    def close(self) -> None:
+        if "http" in self.__dict__:
+            self.http.close()
+        self.store.close()
+
+    def __enter__(self) -> Kyra:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Kyra:
+    settings = settings or Settings()
+    return Kyra(settings, open_store(settings.database_url), clock=clock)

@@ -1,0 +1,85 @@
+"""Shared CLI plumbing: the app object, language, error handling and output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from kyra.app import Kyra, create_app
+from kyra.cli.messages import MESSAGES
+from kyra.errors import KyraError, WorkflowDefinitionError
+from kyra.i18n import Lang, default_lang, translate
+from kyra.settings import Settings
+
+EXIT_OK = 0
+EXIT_WORKFLOW_FAILED = 1
+EXIT_USAGE = 2
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def lang() -> Lang:
+    return settings().lang or default_lang()
+
+
+def t(key: str, **values: object) -> str:
+    return translate(MESSAGES, key, lang(), **values)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    err_console.print(f"[bold red]{t('error')}:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn Kyra's errors into one clear message and exit code 2, never a traceback."""
+    try:
+        yield
+    except WorkflowDefinitionError as exc:
+        err_console.print(f"[bold red]{t('error')}:[/] {exc.source}", soft_wrap=True)
+        for problem in exc.problems:
+            err_console.print(f"  {problem}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except KyraError as exc:
+        fail(_escape(str(exc)))
+    except (ValueError, OSError) as exc:
+        fail(_escape(str(exc)))
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", "\\[")
+
+
+@contextmanager
+def kyra_app() -> Iterator[Kyra]:
+    with handled():
+        app = create_app(settings())
+        try:
+            yield app
+        finally:
+            app.close()
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def ago(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

@@ -1,0 +1,108 @@
+"""CLI text in English and Spanish."""
+
+from __future__ import annotations
+
+from kyra.i18n import Catalog
+
+MESSAGES: Catalog = {
+    "error": {"en": "Error", "es": "Error"},
+    "init.created_key": {
+        "en": "Created the secret key {path} (mode 600). Keep it safe: it decrypts your secrets.",
+        "es": "Creada la clave secreta {path} (modo 600). Guárdala bien: descifra tus secretos.",
+    },
+    "init.kept_key": {
+        "en": "Kept the existing secret key {path}.",
+        "es": "Se conserva la clave secreta existente {path}.",
+    },
+    "init.config": {"en": "Wrote {path}.", "es": "Escrito {path}."},
+    "init.kept": {"en": "Kept the existing {path}.", "es": "Se conserva {path}."},
+    "init.database": {
+        "en": "Database ready: {url}",
+        "es": "Base de datos lista: {url}",
+    },
+    "init.next": {
+        "en": "Next: kyra workflows apply {example} && kyra run {name}",
+        "es": "Siguiente: kyra workflows apply {example} && kyra run {name}",
+    },
+    "wf.created": {
+        "en": "Workflow '{name}' created (config v{version}).",
+        "es": "Workflow '{name}' creado (config v{version}).",
+    },
+    "wf.updated": {
+        "en": "Workflow '{name}' updated (config v{version}).",
+        "es": "Workflow '{name}' actualizado (config v{version}).",
+    },
+    "wf.none": {
+        "en": "No workflows yet. Add one with: kyra workflows apply FILE",
+        "es": "Aún no hay workflows. Añade uno con: kyra workflows apply ARCHIVO",
+    },
+    "col.name": {"en": "Name", "es": "Nombre"},
+    "col.state": {"en": "State", "es": "Estado"},
+    "col.config": {"en": "Config", "es": "Config"},
+    "col.trigger": {"en": "Trigger", "es": "Disparador"},
+    "col.steps": {"en": "Steps", "es": "Pasos"},
+    "col.version": {"en": "Version", "es": "Versión"},
+    "col.author": {"en": "Author", "es": "Autor"},
+    "col.reason": {"en": "Reason", "es": "Motivo"},
+    "col.when": {"en": "When", "es": "Cuándo"},
+    "col.id": {"en": "ID", "es": "ID"},
+    "col.workflow": {"en": "Workflow", "es": "Workflow"},
+    "col.status": {"en": "Status", "es": "Estado"},
+    "col.started": {"en": "Started", "es": "Inicio"},
+    "col.duration": {"en": "Duration", "es": "Duración"},
+    "col.failed_step": {"en": "Failed step", "es": "Paso fallido"},
+    "col.step": {"en": "Step", "es": "Paso"},
+    "col.action": {"en": "Action", "es": "Acción"},
+    "col.attempts": {"en": "Attempts", "es": "Intentos"},
+    "col.from": {"en": "From", "es": "De"},
+    "col.to": {"en": "To", "es": "A"},
+    "show.history": {"en": "Config history", "es": "Historial de configuración"},
+    "show.states": {"en": "State changes", "es": "Cambios de estado"},
+    "show.current": {
+        "en": "Current config (v{version})",
+        "es": "Configuración actual (v{version})",
+    },
+    "secret.saved": {
+        "en": "Secret {name} saved (encrypted).",
+        "es": "Secreto {name} guardado (cifrado).",
+    },
+    "secret.updated": {
+        "en": "Secret {name} replaced (encrypted).",
+        "es": "Secreto {name} reemplazado (cifrado).",
+    },
+    "secret.prompt": {"en": "Value for {name}", "es": "Valor de {name}"},
+    "secret.empty_stdin": {
+        "en": "no value on standard input",
+        "es": "no hay ningún valor en la entrada estándar",
+    },
+    "secret.none": {"en": "No secrets.", "es": "No hay secretos."},
+    "secret.deleted": {"en": "Secret {name} deleted.", "es": "Secreto {name} borrado."},
+    "run.start": {
+        "en": "Running '{name}' (config v{version}), execution {id}",
+        "es": "Ejecutando '{name}' (config v{version}), ejecución {id}",
+    },
+    "run.step_ok": {"en": "{step} ok ({ms:.0f} ms)", "es": "{step} ok ({ms:.0f} ms)"},
+    "run.step_reused": {
+        "en": "{step} reused from the previous run",
+        "es": "{step} reutilizado de la ejecución anterior",
+    },
+    "run.step_failed": {"en": "{step} failed: {error}", "es": "{step} falló: {error}"},
+    "run.retry": {
+        "en": "{step}: {error}; retrying in {delay:.1f} s",
+        "es": "{step}: {error}; reintento en {delay:.1f} s",
+    },
+    "run.succeeded": {
+        "en": "Execution {id} succeeded in {ms:.0f} ms.",
+        "es": "Ejecución {id} completada en {ms:.0f} ms.",
+    },
+    "run.failed": {
+        "en": "Execution {id} failed at step '{step}'.",
+        "es": "La ejecución {id} falló en el paso '{step}'.",
+    },
+    "run.bad_input": {
+        "en": "--input expects key=value, got {value!r}",
+        "es": "--input espera clave=valor, recibido {value!r}",
+    },
+    "exec.none": {"en": "No executions.", "es": "No hay ejecuciones."},
+    "exec.error": {"en": "Error context", "es": "Contexto del error"},
+}

@@ -1,0 +1,280 @@
+"""The fault endpoints: real, stateful misbehaviour keyed by a name in the path.
+
+Every stateful endpoint takes a `{key}` so tests and demos can use fresh state without
+resetting the server. State lives in one `FaultState`, guarded by one lock; the lock is
+never held while sleeping, so `/slow` does not block other requests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kyra.demo._http import BadParameter, Reply, Request, error_reply, retry_after_header
+from kyra.demo.provider_errors import provider_reply
+
+MAX_SLOW_SECONDS = 120.0
+_HUMAN_FORMAT = (
+    ("%Y", "YYYY"),
+    ("%y", "YY"),
+    ("%m", "MM"),
+    ("%d", "DD"),
+    ("%H", "HH"),
+    ("%M", "mm"),
+    ("%S", "ss"),
+    ("%b", "Mon"),
+    ("%B", "Month"),
+    ("%z", "+HHMM"),
+)
+
+
+def human_format(fmt: str) -> str:
+    """`%Y-%m-%d` -> `YYYY-MM-DD`, the way APIs describe the format they expect."""
+    for directive, text in _HUMAN_FORMAT:
+        fmt = fmt.replace(directive, text)
+    return fmt
+
+
+def _lookup(data: Any, dotted: str) -> tuple[bool, Any]:
+    node = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+class FaultState:
+    """Per-key counters and clocks for the stateful endpoints, plus request statistics."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._now = monotonic
+        self._hits: dict[str, deque[float]] = {}
+        self._last: dict[str, float] = {}
+        self._counts: Counter[str] = Counter()
+        self._first: dict[str, float] = {}
+        self._paths: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
+
+    def record(self, path: str, status: int) -> None:
+        with self._lock:
+            self._paths[path] += 1
+            self._statuses[status] += 1
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total": sum(self._paths.values()),
+                "paths": dict(self._paths),
+                "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            for table in (
+                self._hits,
+                self._last,
+                self._counts,
+                self._first,
+                self._paths,
+                self._statuses,
+            ):
+                table.clear()
+
+    def count(self, key: str) -> int:
+        """Increments and returns the request number on `key` (1 for the first)."""
+        with self._lock:
+            self._counts[key] += 1
+            return self._counts[key]
+
+    # -- endpoints -------------------------------------------------------------------
+
+    def ratelimit(self, req: Request, key: str) -> Reply:
+        """A rolling-window limiter: at most `limit` accepted requests per `window` s."""
+        limit = req.integer("limit", 5, low=1)
+        window = req.number("window", 1.0, low=0.001)
+        with self._lock:
+            now = self._now()
+            hits = self._hits.setdefault("ratelimit:" + key, deque())
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            if len(hits) >= limit:
+                wait = hits[0] + window - now
+                accepted = False
+            else:
+                hits.append(now)
+                wait = hits[0] + window - now
+                accepted = True
+            remaining = limit - len(hits)
+        headers = [
+            ("X-RateLimit-Limit", str(limit)),
+            ("X-RateLimit-Remaining", str(remaining)),
+            ("X-RateLimit-Reset", str(math.ceil(time.time() + wait))),
+        ]
+        if accepted:
+            return Reply(200, {"ok": True, "key": key, "remaining": remaining}, headers)
+        return error_reply(
+            429,
+            "rate_limited",
+            f"Too many requests: at most {limit} per {window:g}s on {key!r}",
+            [retry_after_header(wait), *headers],
+            retry_after=round(wait, 3),
+        )
+
+    def pace(self, req: Request, key: str) -> Reply:
+        """429 unless `min_interval` s passed since the previous accepted request."""
+        interval = req.number("min_interval", 1.0)
+        with self._lock:
+            now = self._now()
+            last = self._last.get("pace:" + key)
+            wait = 0.0 if last is None else last + interval - now
+            if wait <= 0:
+                self._last["pace:" + key] = now
+        if wait <= 0:
+            return Reply(200, {"ok": True, "key": key})
+        return error_reply(
+            429,
+            "too_fast",
+            f"Requests on {key!r} must be at least {interval:g}s apart",
+            [retry_after_header(wait)],
+            retry_after=round(wait, 3),
+        )
+
+    def flaky(self, req: Request, key: str) -> Reply:
+        """The first `fail` requests on `key` fail with `status`, then 200."""
+        fail = req.integer("fail", 1)
+        status = req.status()
+        number = self.count("flaky:" + key)
+        if number > fail:
+            return Reply(200, {"ok": True, "key": key, "request": number})
+        headers = []
+        if req.arg("retry_after"):
+            headers.append(retry_after_header(req.number("retry_after", 1.0)))
+        return error_reply(
+            status, "flaky_failure", f"Simulated failure {number} of {fail} on {key!r}", headers
+        )
+
+    def window(self, req: Request, key: str) -> Reply:
+        """An outage: `status` for `seconds` after the first request on `key`, then 200."""
+        seconds = req.number("seconds", 1.0)
+        status = req.status()
+        with self._lock:
+            now = self._now()
+            first = self._first.setdefault("window:" + key, now)
+        left = first + seconds - now
+        if left <= 0:
+            return Reply(200, {"ok": True, "key": key})
+        headers = []
+        if req.arg("retry_after"):
+            headers.append(retry_after_header(req.number("retry_after", 1.0)))
+        return error_reply(
+            status, "service_unavailable", f"Outage on {key!r} for another {left:.2f}s", headers
+        )
+
+    def slow(self, req: Request, key: str | None) -> Reply:
+        """Sleeps `delay` s before answering (only the first `times` requests with a key)."""
+        delay = req.number("delay", 1.0, high=MAX_SLOW_SECONDS)
+        if key is not None:
+            times = req.integer("times", 1)
+            if self.count("slow:" + key) > times:
+                delay = 0.0
+        if delay > 0:
+            time.sleep(delay)
+        return Reply(200, {"ok": True, "delayed": delay})
+
+
+def dates(req: Request) -> Reply:
+    """400 `invalid_date_format` unless the JSON field parses with the given format."""
+    fmt = req.arg("format", "%Y-%m-%d") or "%Y-%m-%d"
+    name = req.arg("field", "date") or "date"
+    data = req.json()
+    if not isinstance(data, dict):
+        return error_reply(400, "invalid_json", "The request body must be a JSON object")
+    found, value = _lookup(data, name)
+    if not found or value in (None, ""):
+        return error_reply(
+            400, "missing_required_field", f"Missing required field: {name}", field=name
+        )
+    try:
+        datetime.strptime(str(value), fmt)
+    except ValueError:
+        return error_reply(
+            400,
+            "invalid_date_format",
+            f"Invalid date format for field '{name}': expected {human_format(fmt)} "
+            f"(got '{str(value)[:100]}')",
+            field=name,
+            expected_format=fmt,
+        )
+    return Reply(200, {"ok": True, "field": name, "value": value})
+
+
+def require(req: Request) -> Reply:
+    """400 `missing_required_field` naming the first absent or empty field."""
+    fields = [f.strip() for f in (req.arg("fields", "") or "").split(",") if f.strip()]
+    data = req.json()
+    if not isinstance(data, dict):
+        data = {}
+    for name in fields:
+        found, value = _lookup(data, name)
+        if not found or value in (None, ""):
+            return error_reply(
+                400, "missing_required_field", f"Missing required field: {name}", field=name
+            )
+    return Reply(200, {"ok": True, "received": data})
+
+
+def auth(req: Request) -> Reply:
+    """401 `invalid_api_key` unless `Authorization: Bearer <token>`."""
+    token = req.arg("token", "test-token") or ""
+    if req.headers.get("authorization", "") == f"Bearer {token}":
+        return Reply(200, {"ok": True, "authenticated": True})
+    return Reply(
+        401,
+        {"error": "invalid_api_key", "message": "Invalid API key provided."},
+        [("WWW-Authenticate", 'Bearer realm="kyra-fault", error="invalid_token"')],
+    )
+
+
+def status(req: Request, code_text: str) -> Reply:
+    """Any status, with an optional `body` text and repeatable `header=Name:Value`."""
+    try:
+        code = int(code_text)
+    except ValueError:
+        raise BadParameter(f"status must be a number (got {code_text!r})") from None
+    if not 200 <= code <= 599:
+        raise BadParameter("status must be between 200 and 599")
+    headers: list[tuple[str, str]] = []
+    for item in req.query.get("header", []):
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise BadParameter(f"header must look like Name:Value (got {item!r})")
+        headers.append((name.strip(), value.strip()))
+    text = req.arg("body")
+    if text is None:
+        return Reply(code, {"status": code}, headers)
+    reply = Reply(code, headers=headers, raw=text.encode())
+    reply.content_type = "application/json" if _is_json(text) else "text/plain; charset=utf-8"
+    return reply
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def provider(req: Request, name: str, case: str) -> Reply:
+    reply = provider_reply(name, case, req)
+    if reply is None:
+        return error_reply(404, "unknown_case", f"No canned error {name}/{case}")
+    return reply

@@ -1,0 +1,433 @@
+"""Runs a workflow's steps in order: render, call, retry, record, and on a final failure
+capture a complete, redacted `ErrorContext` for diagnosis.
+
+The executor knows nothing of healing: it emits events (`engine.events`) and leaves the
+workflow in `failed`; whoever observes the event decides what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from kyra.actions.base import ActionRegistry, RequestPacer, StepContext, UnknownActionError
+from kyra.clock import Clock, SystemClock
+from kyra.engine.error_context import ErrorContext
+from kyra.engine.events import ExecutorObserver, Observers, RunInfo, RunResult
+from kyra.engine.retry import retry_delay
+from kyra.engine.states import ON_RUN_FAILED, ON_RUN_SUCCEEDED, WorkflowState
+from kyra.errors import ActionInputError, IllegalTransitionError, StepError, TemplateError
+from kyra.redaction import Redactor
+from kyra.store import executions as exec_store
+from kyra.store import workflows as wf_store
+from kyra.store.db import Store
+from kyra.store.executions import StepRun
+from kyra.store.workflows import WorkflowRecord
+from kyra.workflows.model import OnError, Step, WorkflowConfig, effective_config
+from kyra.workflows.params import apply_date_normalisers, apply_defaults
+from kyra.workflows.templating import TemplateContext, TemplateRenderer
+
+log = logging.getLogger("kyra.engine")
+
+SecretLoader = Callable[[str], Mapping[str, str]]
+
+
+@dataclass
+class _Run:
+    """Mutable state of one execution while it runs."""
+
+    info: RunInfo
+    record: WorkflowRecord
+    inputs: dict[str, Any]
+    secrets: Mapping[str, str]
+    redactor: Redactor
+    pacer: RequestPacer
+    outputs: dict[str, Any] = field(default_factory=dict)
+    closed: bool = False
+    """The execution's outcome is already stored (with its last step)."""
+
+
+class Executor:
+    """Executes stored executions. One instance serves many runs (thread-safe if its
+    `http` client and `store` are)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: ActionRegistry,
+        renderer: TemplateRenderer,
+        http: httpx.Client,
+        secrets: SecretLoader,
+        clock: Clock | None = None,
+        observers: list[ExecutorObserver] | None = None,
+        env: Mapping[str, str] | None = None,
+        max_retry_sleep: float = 300.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.renderer = renderer
+        self.http = http
+        self._secrets = secrets
+        self.clock = clock or SystemClock()
+        self.observers = Observers(observers)
+        self._env = dict(os.environ if env is None else env)
+        self.max_retry_sleep = max_retry_sleep
+        self._rng = rng or random.Random()
+
+    # -- entry points ---------------------------------------------------------------
+
+    def run(
+        self, record: WorkflowRecord, inputs: dict[str, Any] | None = None, trigger: str = "manual"
+    ) -> RunResult:
+        """Create a durable execution for `record` and run it now."""
+        execution_id = exec_store.create_execution(
+            self.store,
+            tenant_id=record.tenant_id,
+            workflow_id=record.id,
+            inputs=dict(inputs or {}),
+            trigger=trigger,
+        )
+        return self.execute(execution_id)
+
+    def execute(self, execution_id: str) -> RunResult:
+        """Run a stored execution (queued, waiting, or interrupted while running)."""
+        execution = exec_store.get_execution(self.store, execution_id)
+        record = wf_store.get_workflow_by_id(self.store, execution.workflow_id)
+        exec_store.start_execution(self.store, execution_id, record.config_version)
+        secrets = self._secrets(record.tenant_id)
+        workflow = record.workflow
+        redactor = Redactor(secrets.values())
+        run = _Run(
+            info=RunInfo(
+                execution_id=execution_id,
+                tenant_id=record.tenant_id,
+                workflow_id=record.id,
+                workflow_name=record.name,
+                config_version=record.config_version,
+                trigger=execution.trigger,
+                start_step=execution.start_step,
+                step_names=tuple(s.name for s in workflow.steps),
+            ),
+            record=record,
+            inputs={**workflow.inputs, **execution.inputs},
+            secrets=secrets,
+            redactor=redactor,
+            pacer=RequestPacer(sleep=self.clock.sleep, monotonic=self.clock.monotonic),
+        )
+        started = self.clock.monotonic()
+        self.observers.emit("on_run_started", run.info)
+        if execution.resume_of and execution.start_step > 0:
+            self._reuse_outputs(run, execution.resume_of, execution.start_step)
+
+        steps = workflow.steps
+        for index in range(execution.start_step, len(steps)):
+            step = steps[index]
+            last = index == len(steps) - 1
+            self.observers.emit("on_step_started", run.info, index, step.name)
+            failure = self._run_step(run, index, step, last)
+            if failure is not None and step.on_error is OnError.FAIL:
+                return self._fail(run, step, failure, started)
+        return self._succeed(run, started)
+
+    # -- steps ------------------------------------------------------------------------
+
+    def _reuse_outputs(self, run: _Run, source_execution: str, start_step: int) -> None:
+        """Resume: the steps before `start_step` already ran in `source_execution`; their
+        saved outputs feed the templates, and they are not called again."""
+        saved = exec_store.step_outputs(self.store, source_execution)
+        now = self.clock.now()
+        for index, step in enumerate(run.record.workflow.steps[:start_step]):
+            if step.name not in saved:
+                continue
+            run.outputs[step.name] = saved[step.name]
+            exec_store.record_step(
+                self.store,
+                run.info.execution_id,
+                StepRun(
+                    step_index=index,
+                    step_name=step.name,
+                    action=step.action,
+                    status="succeeded",
+                    attempts=0,
+                    started_at=now,
+                    finished_at=now,
+                    duration_ms=0.0,
+                    output=saved[step.name],
+                    reused=True,
+                ),
+            )
+
+    def _run_step(self, run: _Run, index: int, step: Step, last: bool) -> StepError | None:
+        config = effective_config(run.record.workflow.config, step)
+        started_at = self.clock.now()
+        t0 = self.clock.monotonic()
+        params: dict[str, Any] | None = None
+        attempts = 0
+        try:
+            params = self._params(run, step, config)
+            try:
+                action = self.registry.get(step.action)
+            except UnknownActionError:
+                raise ActionInputError(
+                    f"unknown action {step.action!r}",
+                    action=step.action,
+                    error_type="UnknownAction",
+                ) from None
+            try:
+                parsed = action.Params.model_validate(params)
+            except ValidationError as exc:
+                raise ActionInputError(
+                    _validation_message(exc), action=step.action, error_type="ValidationError"
+                ) from exc
+            output, attempts = self._call(run, step, action, parsed, config)
+        except StepError as error:
+            error.provider = step.provider or error.provider
+            error.action = error.action or step.action
+            self._record(
+                run,
+                index,
+                step,
+                "failed",
+                max(attempts, error.attempt),
+                started_at,
+                t0,
+                params=params,
+                error=error,
+                last=False,
+            )
+            return error
+        run.outputs[step.name] = output
+        self._record(
+            run,
+            index,
+            step,
+            "succeeded",
+            attempts,
+            started_at,
+            t0,
+            params=params,
+            output=output,
+            last=last,
+        )
+        return None
+
+    def _params(self, run: _Run, step: Step, config: WorkflowConfig) -> dict[str, Any]:
+        context = TemplateContext(
+            inputs=run.inputs,
+            steps={name: {"output": out} for name, out in run.outputs.items()},
+            secrets=run.secrets,
+            env=self._env,
+            now=self.clock.now(),
+        )
+        try:
+            params = self.renderer.render_params(step.with_, context)
+        except TemplateError as exc:
+            raise ActionInputError(
+                str(exc), action=step.action, error_type="TemplateError"
+            ) from exc
+        try:
+            if config.defaults:
+                params, _ = apply_defaults(params, config.defaults)
+            if config.date_normalisers:
+                params, _ = apply_date_normalisers(params, config.date_normalisers)
+        except ValueError as exc:
+            raise ActionInputError(
+                f"config cannot be applied to the parameters: {exc}",
+                action=step.action,
+                error_type="ConfigError",
+            ) from exc
+        return params
+
+    def _call(
+        self, run: _Run, step: Step, action: Any, params: Any, config: WorkflowConfig
+    ) -> tuple[Any, int]:
+        policy = config.retry
+        attempt = 1
+        while True:
+            ctx = StepContext(
+                workflow_name=run.record.name,
+                step_name=step.name,
+                action=step.action,
+                config=config,
+                http=self.http,
+                pacer=run.pacer,
+                attempt=attempt,
+                provider=step.provider,
+                sleep=self.clock.sleep,
+            )
+            try:
+                return action.run(params, ctx), attempt
+            except StepError as error:
+                error.attempt = attempt
+                if not error.retryable or attempt > policy.max_retries:
+                    raise
+                delay = retry_delay(policy, attempt, error.retry_after, self._rng)
+                if delay > self.max_retry_sleep:
+                    raise  # too long to wait in-process: healing schedules a re-run
+                self.observers.emit(
+                    "on_step_retry", run.info, step.name, self._context(run, step, error), delay
+                )
+                self.clock.sleep(delay)
+                attempt += 1
+            except Exception as exc:  # a bug in an action: still a recorded, diagnosable failure
+                log.exception("action %s raised an unexpected error", step.action)
+                raise StepError(
+                    str(exc),
+                    action=step.action,
+                    error_type=type(exc).__name__,
+                    attempt=attempt,
+                    retryable=False,
+                ) from exc
+
+    # -- recording ----------------------------------------------------------------------
+
+    def _record(
+        self,
+        run: _Run,
+        index: int,
+        step: Step,
+        status: str,
+        attempts: int,
+        started_at: Any,
+        t0: float,
+        *,
+        params: dict[str, Any] | None,
+        output: Any = None,
+        error: StepError | None = None,
+        last: bool,
+    ) -> None:
+        redact = run.redactor
+        step_run = StepRun(
+            step_index=index,
+            step_name=step.name,
+            action=step.action,
+            status=status,
+            attempts=attempts,
+            started_at=started_at,
+            finished_at=self.clock.now(),
+            duration_ms=(self.clock.monotonic() - t0) * 1000,
+            params=redact(params) if params is not None else None,
+            output=redact(output),
+            error=redact(error.fields()) if error is not None else None,
+        )
+        close = last and status == "succeeded"
+        exec_store.record_step(
+            self.store,
+            run.info.execution_id,
+            step_run,
+            finish_status="succeeded" if close else None,
+        )
+        run.closed = run.closed or close
+        self.observers.emit("on_step_finished", run.info, step_run)
+
+    def _context(self, run: _Run, step: Step, error: StepError) -> ErrorContext:
+        redact = run.redactor
+        index = run.info.step_names.index(step.name)
+        fields = redact(error.fields())
+        fields.pop("action")
+        return ErrorContext(
+            tenant_id=run.info.tenant_id,
+            workflow_id=run.info.workflow_id,
+            workflow_name=run.info.workflow_name,
+            execution_id=run.info.execution_id,
+            step_name=step.name,
+            step_index=index,
+            timestamp=self.clock.now(),
+            step_action=step.action,
+            config_version=run.info.config_version,
+            execution_context=redact(
+                {
+                    "inputs": run.inputs,
+                    "outputs": run.outputs,
+                    "step": step.model_dump(mode="json", by_alias=True),
+                    "config": effective_config(run.record.workflow.config, step).model_dump(
+                        mode="json"
+                    ),
+                }
+            ),
+            **fields,
+        )
+
+    def _fail(self, run: _Run, step: Step, error: StepError, started: float) -> RunResult:
+        context = self._context(run, step, error)
+        context.previous_executions = exec_store.recent_outcomes(
+            self.store, run.info.workflow_id, exclude=run.info.execution_id
+        )
+        exec_store.finish_execution(
+            self.store,
+            run.info.execution_id,
+            "failed",
+            failed_step=step.name,
+            error_context=context.model_dump(mode="json"),
+        )
+        self._move_state(run, ON_RUN_FAILED, f"step {step.name!r} failed: {context.error_type}")
+        self.observers.emit("on_run_failed", run.info, context)
+        result = RunResult(
+            execution_id=run.info.execution_id,
+            workflow_id=run.info.workflow_id,
+            workflow_name=run.info.workflow_name,
+            status="failed",
+            failed_step=step.name,
+            error_context=context,
+            outputs=run.redactor(run.outputs),
+            duration_ms=(self.clock.monotonic() - started) * 1000,
+        )
+        self.observers.emit("on_run_finished", run.info, result)
+        return result
+
+    def _succeed(self, run: _Run, started: float) -> RunResult:
+        if not run.closed:  # the last step failed with on_error=continue, or none ran
+            exec_store.finish_execution(self.store, run.info.execution_id, "succeeded")
+        self._move_state(run, ON_RUN_SUCCEEDED, "run succeeded")
+        result = RunResult(
+            execution_id=run.info.execution_id,
+            workflow_id=run.info.workflow_id,
+            workflow_name=run.info.workflow_name,
+            status="succeeded",
+            failed_step=None,
+            error_context=None,
+            outputs=run.redactor(run.outputs),
+            duration_ms=(self.clock.monotonic() - started) * 1000,
+        )
+        self.observers.emit("on_run_finished", run.info, result)
+        return result
+
+    def _move_state(
+        self, run: _Run, table: dict[WorkflowState, WorkflowState], reason: str
+    ) -> None:
+        current = WorkflowState(run.record.state)
+        target = table.get(current)
+        if target is None:
+            return
+        try:
+            wf_store.transition_state(
+                self.store,
+                run.info.workflow_id,
+                target,
+                allowed_from=frozenset({current}),
+                reason=reason,
+                execution_id=run.info.execution_id,
+            )
+        except IllegalTransitionError:
+            # Someone (the healer, a user) moved the workflow meanwhile; their move wins.
+            log.info("workflow %s changed state during the run; left as is", run.info.workflow_name)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"with.{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)
+
+
+__all__ = ["Executor", "UnknownActionError"]

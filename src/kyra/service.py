@@ -1,0 +1,27 @@
+"""Operations shared by the CLI and the API: each checks, then calls the store."""
+
+from __future__ import annotations
+
+from kyra.app import Kyra
+from kyra.errors import WorkflowDefinitionError
+from kyra.store import secrets as secret_store
+from kyra.store import workflows as wf_store
+from kyra.store.workflows import WorkflowRecord
+from kyra.workflows.model import Workflow
+from kyra.workflows.references import secret_references
+
+
+def apply_workflow(
+    kyra: Kyra, tenant_id: str, workflow: Workflow, *, replace: bool = False, source: str = ""
+) -> tuple[WorkflowRecord, bool]:
+    """Save a validated workflow after checking that every secret it names exists, so a
+    missing secret is reported now and not at the first 3 a.m. run."""
+    known = set(secret_store.secret_names(kyra.store, tenant_id))
+    problems = [
+        f"{where}: unknown secret {name!r} (set it with: kyra secrets set {name})"
+        for where, name in secret_references(workflow)
+        if name not in known
+    ]
+    if problems:
+        raise WorkflowDefinitionError(source or workflow.name, problems)
+    return wf_store.save_workflow(kyra.store, tenant_id, workflow, replace=replace, source=source)

@@ -1,0 +1,58 @@
+"""One typed settings object for the whole process (`KYRA_` environment prefix).
+
+Built once by the caller and passed in explicitly (`create_app(settings)`); nothing reads
+the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from kyra.i18n import Lang
+
+
+class Settings(BaseSettings):
+    """Process settings; every field maps to `KYRA_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KYRA_", extra="ignore", toml_file="kyra.toml")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments, then the environment, then ./kyra.toml, then defaults.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    database_url: str = "sqlite:///./kyra.db"
+    """SQLAlchemy URL; `postgresql+psycopg://...` for production."""
+    home: Path = Path(".kyra")
+    """Where `kyra init` keeps the key file and example workflows."""
+    secret_key: SecretStr | None = None
+    """Fernet key for secrets at rest; otherwise read from `<home>/secret.key`."""
+    tenant: str = "default"
+    """The tenant the CLI works in."""
+    default_tier: str = "enterprise"
+    """Tier of tenants created implicitly (a self-hosted install is enterprise)."""
+    lang: Lang | None = None
+    """Language of CLI output; defaults to the locale."""
+    broker_url: str | None = None
+    """Celery broker (Redis or RabbitMQ) for the scale-out runtime."""
+    max_retry_sleep_seconds: float = Field(default=300.0, ge=0)
+    """Longest in-process wait between retries; longer waits become scheduled re-runs."""
+
+    @property
+    def key_file(self) -> Path:
+        return self.home / "secret.key"

@@ -1,0 +1,93 @@
+"""Engine creation, SQLite tuning, automatic migrations and the `Store` facade."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from kyra.errors import StoreError
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (CLI, dashboard) run while a worker writes; NORMAL sync is durable
+    # across process crashes in WAL mode, which is the failure Kyra promises to survive.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _begin_immediate(conn: Any) -> None:
+    # Take the write lock at BEGIN: two writers then queue on busy_timeout instead of
+    # failing with "database is locked" when a reader upgrades to a writer.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | URL) -> Engine:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        memory = parsed.database in (None, "", ":memory:")
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            poolclass=NullPool if memory else None,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        event.listen(engine, "begin", _begin_immediate)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (run automatically on start)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("kyra.store") / "migrations"))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """The database handle every layer uses through narrow repository functions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def new_session(self) -> Session:
+        return self.session()
+
+
+def open_store(url: str | URL, *, run_migrations: bool = True) -> Store:
+    try:
+        engine = make_engine(url)
+        if run_migrations:
+            migrate(engine)
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"cannot open the database {make_url(url)!r}: {exc}") from exc
+    return Store(engine)

@@ -1,0 +1,323 @@
+"""Executions and their step runs. Written step by step, so a crash loses at most the
+step in flight, and a resumed execution can reuse the outputs of the steps before it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from kyra.errors import ConflictError, NotFoundError
+from kyra.store.db import Store
+from kyra.store.tables import ExecutionRow, StepRunRow, WorkflowRow, new_id
+from kyra.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class StepRun:
+    step_index: int
+    step_name: str
+    action: str
+    status: str
+    attempts: int
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: float
+    params: dict[str, Any] | None = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    id: str
+    tenant_id: str
+    workflow_id: str
+    workflow_name: str
+    status: str
+    trigger: str
+    inputs: dict[str, Any]
+    config_version: int | None
+    resume_of: str | None
+    start_step: int
+    failed_step: str | None
+    error_context: dict[str, Any] | None
+    run_at: datetime
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    steps: list[StepRun] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds() * 1000
+
+
+_COLUMNS = (ExecutionRow, WorkflowRow.name)
+
+
+def _info(
+    row: ExecutionRow, workflow_name: str, steps: list[StepRun] | None = None
+) -> ExecutionInfo:
+    return ExecutionInfo(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        workflow_id=row.workflow_id,
+        workflow_name=workflow_name,
+        status=row.status,
+        trigger=row.trigger,
+        inputs=row.inputs,
+        config_version=row.config_version,
+        resume_of=row.resume_of,
+        start_step=row.start_step,
+        failed_step=row.failed_step,
+        error_context=row.error_context,
+        run_at=row.run_at,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        steps=steps or [],
+    )
+
+
+def create_execution(
+    store: Store,
+    *,
+    tenant_id: str,
+    workflow_id: str,
+    inputs: dict[str, Any],
+    trigger: str = "manual",
+    resume_of: str | None = None,
+    start_step: int = 0,
+    run_at: datetime | None = None,
+    status: str = "queued",
+) -> str:
+    """A durable row before anything runs: the execution exists even if we crash now."""
+    execution_id = new_id()
+    now = utcnow()
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(ExecutionRow).values(
+                id=execution_id,
+                tenant_id=tenant_id,
+                workflow_id=workflow_id,
+                status=status,
+                trigger=trigger,
+                inputs=inputs,
+                resume_of=resume_of,
+                start_step=start_step,
+                run_at=run_at or now,
+                claims=0,
+                created_at=now,
+            )
+        )
+    return execution_id
+
+
+def start_execution(store: Store, execution_id: str, config_version: int) -> None:
+    """Mark an execution running with the config version it runs under."""
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(ExecutionRow)
+            .where(
+                ExecutionRow.id == execution_id,
+                ExecutionRow.status.in_(("queued", "waiting", "running")),
+            )
+            .values(status="running", started_at=utcnow(), config_version=config_version)
+        )
+        if result.rowcount == 0:
+            raise ConflictError(f"execution {execution_id} is not runnable (already finished?)")
+
+
+def record_step(
+    store: Store,
+    execution_id: str,
+    step: StepRun,
+    *,
+    finish_status: str | None = None,
+    failed_step: str | None = None,
+    error_context: dict[str, Any] | None = None,
+) -> None:
+    """Store one finished step; with `finish_status`, also close the execution in the
+    same transaction (one commit for the last step and the outcome)."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(StepRunRow).values(
+                execution_id=execution_id,
+                step_index=step.step_index,
+                step_name=step.step_name,
+                action=step.action,
+                status=step.status,
+                attempts=step.attempts,
+                params=step.params,
+                output=step.output,
+                error=step.error,
+                reused=step.reused,
+                started_at=step.started_at,
+                finished_at=step.finished_at,
+                duration_ms=step.duration_ms,
+            )
+        )
+        if finish_status is not None:
+            _finish(conn, execution_id, finish_status, failed_step, error_context)
+
+
+def finish_execution(
+    store: Store,
+    execution_id: str,
+    status: str,
+    *,
+    failed_step: str | None = None,
+    error_context: dict[str, Any] | None = None,
+) -> None:
+    with store.engine.begin() as conn:
+        _finish(conn, execution_id, status, failed_step, error_context)
+
+
+def _finish(
+    conn: Any,
+    execution_id: str,
+    status: str,
+    failed_step: str | None,
+    error_context: dict[str, Any] | None,
+) -> None:
+    conn.execute(
+        update(ExecutionRow)
+        .where(ExecutionRow.id == execution_id)
+        .values(
+            status=status,
+            finished_at=utcnow(),
+            failed_step=failed_step,
+            error_context=error_context,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+
+
+def _steps(session: Session, execution_id: str) -> list[StepRun]:
+    rows = session.scalars(
+        select(StepRunRow)
+        .where(StepRunRow.execution_id == execution_id)
+        .order_by(StepRunRow.step_index)
+    )
+    return [
+        StepRun(
+            step_index=r.step_index,
+            step_name=r.step_name,
+            action=r.action,
+            status=r.status,
+            attempts=r.attempts,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            duration_ms=r.duration_ms,
+            params=r.params,
+            output=r.output,
+            error=r.error,
+            reused=r.reused,
+        )
+        for r in rows
+    ]
+
+
+def get_execution(
+    store: Store, execution_id: str, *, tenant_id: str | None = None
+) -> ExecutionInfo:
+    """An execution with its steps; `execution_id` may be a unique prefix (≥ 6 chars)."""
+    with store.session() as session:
+        query = select(*_COLUMNS).join(WorkflowRow, WorkflowRow.id == ExecutionRow.workflow_id)
+        if tenant_id is not None:
+            query = query.where(ExecutionRow.tenant_id == tenant_id)
+        if len(execution_id) >= 36:
+            rows = session.execute(query.where(ExecutionRow.id == execution_id)).all()
+        elif len(execution_id) >= 6:
+            rows = session.execute(
+                query.where(ExecutionRow.id.startswith(execution_id, autoescape=True)).limit(2)
+            ).all()
+        else:
+            raise NotFoundError("give at least 6 characters of an execution id")
+        if not rows:
+            raise NotFoundError(f"no execution {execution_id!r}")
+        if len(rows) > 1:
+            raise NotFoundError(f"execution id prefix {execution_id!r} is ambiguous")
+        row, name = rows[0]
+        return _info(row, name, _steps(session, row.id))
+
+
+def list_executions(
+    store: Store,
+    tenant_id: str,
+    *,
+    workflow_id: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[ExecutionInfo]:
+    with store.session() as session:
+        query = (
+            select(*_COLUMNS)
+            .join(WorkflowRow, WorkflowRow.id == ExecutionRow.workflow_id)
+            .where(ExecutionRow.tenant_id == tenant_id)
+        )
+        if workflow_id is not None:
+            query = query.where(ExecutionRow.workflow_id == workflow_id)
+        if status is not None:
+            query = query.where(ExecutionRow.status == status)
+        query = query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.id).limit(limit)
+        return [_info(row, name) for row, name in session.execute(query).all()]
+
+
+def recent_outcomes(
+    store: Store, workflow_id: str, *, limit: int = 5, exclude: str | None = None
+) -> list[dict[str, Any]]:
+    """The last finished executions of a workflow, newest first (the spec's
+    `previous_executions`)."""
+    with store.session() as session:
+        query = (
+            select(
+                ExecutionRow.id,
+                ExecutionRow.status,
+                ExecutionRow.failed_step,
+                ExecutionRow.error_context,
+                ExecutionRow.config_version,
+                ExecutionRow.finished_at,
+            )
+            .where(
+                ExecutionRow.workflow_id == workflow_id,
+                ExecutionRow.status.in_(("succeeded", "failed")),
+            )
+            .order_by(ExecutionRow.finished_at.desc())
+            .limit(limit + 1)
+        )
+        outcomes = []
+        for eid, status, failed_step, ctx, version, finished in session.execute(query):
+            if eid == exclude:
+                continue
+            outcomes.append(
+                {
+                    "execution_id": eid,
+                    "status": status,
+                    "failed_step": failed_step,
+                    "error_type": (ctx or {}).get("error_type"),
+                    "status_code": (ctx or {}).get("status_code"),
+                    "config_version": version,
+                    "finished_at": finished.isoformat() if finished else None,
+                }
+            )
+        return outcomes[:limit]
+
+
+def step_outputs(store: Store, execution_id: str) -> dict[str, Any]:
+    """Outputs of the steps that succeeded in an execution, by step name."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(StepRunRow.step_name, StepRunRow.output).where(
+                StepRunRow.execution_id == execution_id, StepRunRow.status == "succeeded"
+            )
+        ).all()
+    return {name: output for name, output in rows}
