@@ -368,3 +368,35 @@ def test_retryable_statuses(kyra: Kyra, fault_server: FaultServer, status: int) 
         },
     )
     assert kyra.executor().run(record).succeeded
+
+
+def test_an_interrupted_execution_continues_after_its_recorded_steps(
+    kyra: Kyra, fault_server: FaultServer
+) -> None:
+    """A worker killed after step 0 was recorded: running the execution again does not
+    repeat step 0 (its side effect happened) and completes the rest."""
+    record = _save(kyra, {"name": "interrupted", "steps": [
+        _http("send", f"{fault_server.url}/echo", method="POST", json={"n": 1}),
+        _http("next", f"{fault_server.url}/ok", query={"m": "{{ steps.send.output.json.method }}"}),
+    ]})
+    eid = ex.create_execution(kyra.store, tenant_id=record.tenant_id, workflow_id=record.id,
+                              inputs={})
+
+    class Crash(BaseException):
+        pass
+
+    class KillAfterFirstStep(ExecutorObserver):
+        def on_step_started(self, run: RunInfo, index: int, step_name: str) -> None:
+            if index == 1:
+                raise Crash  # a BaseException escapes the observer guard, like a kill
+
+    executor = kyra.executor([KillAfterFirstStep()])
+    with pytest.raises(Crash):
+        executor.execute(eid)
+    assert ex.get_execution(kyra.store, eid).status == "running"
+
+    result = kyra.executor().execute(eid)
+    assert result.succeeded
+    assert fault_server.stats()["paths"]["/echo"] == 1
+    assert result.outputs["next"]["json"]["echo"] == {"m": "POST"}
+    assert [s.step_name for s in ex.get_execution(kyra.store, eid).steps] == ["send", "next"]

@@ -51,6 +51,8 @@ class _Run:
     pacer: RequestPacer
     outputs: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+    rerun_indices: frozenset[int] = frozenset()
+    """Steps recorded by an interrupted earlier attempt of this same execution."""
     """The execution's outcome is already stored (with its last step)."""
 
 
@@ -125,11 +127,23 @@ class Executor:
         )
         started = self.clock.monotonic()
         self.observers.emit("on_run_started", run.info)
-        if execution.resume_of and execution.start_step > 0:
+        first = execution.start_step
+        if execution.steps:
+            # Interrupted earlier (worker killed, process crashed): the recorded steps
+            # already happened; feed their outputs forward and go on after them.
+            # A step recorded as failed (crash before the outcome was stored) runs again.
+            first = max(s.step_index for s in execution.steps) + 1
+            for done in execution.steps:
+                if done.status == "succeeded":
+                    run.outputs[done.step_name] = done.output
+                elif workflow.steps[done.step_index].on_error is OnError.FAIL:
+                    first = min(first, done.step_index)
+            run.rerun_indices = frozenset(s.step_index for s in execution.steps)
+        elif execution.resume_of and execution.start_step > 0:
             self._reuse_outputs(run, execution.resume_of, execution.start_step)
 
         steps = workflow.steps
-        for index in range(execution.start_step, len(steps)):
+        for index in range(first, len(steps)):
             step = steps[index]
             last = index == len(steps) - 1
             self.observers.emit("on_step_started", run.info, index, step.name)
@@ -325,6 +339,7 @@ class Executor:
             run.info.execution_id,
             step_run,
             finish_status="succeeded" if close else None,
+            replace=index in run.rerun_indices,
         )
         run.closed = run.closed or close
         self.observers.emit("on_step_finished", run.info, step_run)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from kyra.errors import ConflictError, NotFoundError
@@ -143,10 +143,18 @@ def record_step(
     finish_status: str | None = None,
     failed_step: str | None = None,
     error_context: dict[str, Any] | None = None,
+    replace: bool = False,
 ) -> None:
     """Store one finished step; with `finish_status`, also close the execution in the
     same transaction (one commit for the last step and the outcome)."""
     with store.engine.begin() as conn:
+        if replace:  # a step re-run after an interruption replaces its earlier record
+            conn.execute(
+                delete(StepRunRow).where(
+                    StepRunRow.execution_id == execution_id,
+                    StepRunRow.step_index == step.step_index,
+                )
+            )
         conn.execute(
             insert(StepRunRow).values(
                 execution_id=execution_id,
