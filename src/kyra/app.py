@@ -48,9 +48,11 @@ class Kyra:
 
     def secrets_of(self, tenant_id: str) -> Mapping[str, str]:
         """Decrypted secrets of a tenant; no key is needed while a tenant has none."""
-        if not secret_store.secret_names(self.store, tenant_id):
+        encrypted = secret_store.encrypted_secrets(self.store, tenant_id)
+        if not encrypted:
             return {}
-        return secret_store.load_secrets(self.store, self.box, tenant_id)
+        box = self.box
+        return {name: box.decrypt(token) for name, token in encrypted}
 
     def executor(self, observers: list[ExecutorObserver] | None = None) -> Executor:
         return Executor(

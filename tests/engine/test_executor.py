@@ -375,12 +375,23 @@ def test_an_interrupted_execution_continues_after_its_recorded_steps(
 ) -> None:
     """A worker killed after step 0 was recorded: running the execution again does not
     repeat step 0 (its side effect happened) and completes the rest."""
-    record = _save(kyra, {"name": "interrupted", "steps": [
-        _http("send", f"{fault_server.url}/echo", method="POST", json={"n": 1}),
-        _http("next", f"{fault_server.url}/ok", query={"m": "{{ steps.send.output.json.method }}"}),
-    ]})
-    eid = ex.create_execution(kyra.store, tenant_id=record.tenant_id, workflow_id=record.id,
-                              inputs={})
+    record = _save(
+        kyra,
+        {
+            "name": "interrupted",
+            "steps": [
+                _http("send", f"{fault_server.url}/echo", method="POST", json={"n": 1}),
+                _http(
+                    "next",
+                    f"{fault_server.url}/ok",
+                    query={"m": "{{ steps.send.output.json.method }}"},
+                ),
+            ],
+        },
+    )
+    eid = ex.create_execution(
+        kyra.store, tenant_id=record.tenant_id, workflow_id=record.id, inputs={}
+    )
 
     class Crash(BaseException):
         pass

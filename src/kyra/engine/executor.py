@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from kyra import logs
 from kyra.actions.base import ActionRegistry, RequestPacer, StepContext, UnknownActionError
 from kyra.clock import Clock, SystemClock
 from kyra.engine.error_context import ErrorContext
@@ -84,6 +85,7 @@ class Executor:
         self._env = dict(os.environ if env is None else env)
         self.max_retry_sleep = max_retry_sleep
         self._rng = rng or random.Random()
+        logs.install()
 
     # -- entry points ---------------------------------------------------------------
 
@@ -91,23 +93,47 @@ class Executor:
         self, record: WorkflowRecord, inputs: dict[str, Any] | None = None, trigger: str = "manual"
     ) -> RunResult:
         """Create a durable execution for `record` and run it now."""
+        inputs = dict(inputs or {})
         execution_id = exec_store.create_execution(
             self.store,
             tenant_id=record.tenant_id,
             workflow_id=record.id,
-            inputs=dict(inputs or {}),
+            inputs=inputs,
             trigger=trigger,
+            status="running",
+            config_version=record.config_version,
         )
-        return self.execute(execution_id)
+        return self._execute(execution_id, record, inputs, trigger)
 
     def execute(self, execution_id: str) -> RunResult:
         """Run a stored execution (queued, waiting, or interrupted while running)."""
         execution = exec_store.get_execution(self.store, execution_id)
         record = wf_store.get_workflow_by_id(self.store, execution.workflow_id)
         exec_store.start_execution(self.store, execution_id, record.config_version)
+        return self._execute(
+            execution_id,
+            record,
+            execution.inputs,
+            execution.trigger,
+            start_step=execution.start_step,
+            resume_of=execution.resume_of,
+            recorded=execution.steps,
+        )
+
+    def _execute(
+        self,
+        execution_id: str,
+        record: WorkflowRecord,
+        inputs: dict[str, Any],
+        trigger: str,
+        *,
+        start_step: int = 0,
+        resume_of: str | None = None,
+        recorded: list[StepRun] | None = None,
+    ) -> RunResult:
         secrets = self._secrets(record.tenant_id)
+        logs.remember_secrets(secrets.values())
         workflow = record.workflow
-        redactor = Redactor(secrets.values())
         run = _Run(
             info=RunInfo(
                 execution_id=execution_id,
@@ -115,32 +141,32 @@ class Executor:
                 workflow_id=record.id,
                 workflow_name=record.name,
                 config_version=record.config_version,
-                trigger=execution.trigger,
-                start_step=execution.start_step,
+                trigger=trigger,
+                start_step=start_step,
                 step_names=tuple(s.name for s in workflow.steps),
             ),
             record=record,
-            inputs={**workflow.inputs, **execution.inputs},
+            inputs={**workflow.inputs, **inputs},
             secrets=secrets,
-            redactor=redactor,
+            redactor=Redactor(secrets.values()),
             pacer=RequestPacer(sleep=self.clock.sleep, monotonic=self.clock.monotonic),
         )
         started = self.clock.monotonic()
         self.observers.emit("on_run_started", run.info)
-        first = execution.start_step
-        if execution.steps:
+        first = start_step
+        if recorded:
             # Interrupted earlier (worker killed, process crashed): the recorded steps
             # already happened; feed their outputs forward and go on after them.
             # A step recorded as failed (crash before the outcome was stored) runs again.
-            first = max(s.step_index for s in execution.steps) + 1
-            for done in execution.steps:
+            first = max(s.step_index for s in recorded) + 1
+            for done in recorded:
                 if done.status == "succeeded":
                     run.outputs[done.step_name] = done.output
                 elif workflow.steps[done.step_index].on_error is OnError.FAIL:
                     first = min(first, done.step_index)
-            run.rerun_indices = frozenset(s.step_index for s in execution.steps)
-        elif execution.resume_of and execution.start_step > 0:
-            self._reuse_outputs(run, execution.resume_of, execution.start_step)
+            run.rerun_indices = frozenset(s.step_index for s in recorded)
+        elif resume_of and start_step > 0:
+            self._reuse_outputs(run, resume_of, start_step)
 
         steps = workflow.steps
         for index in range(first, len(steps)):

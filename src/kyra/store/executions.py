@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from kyra.errors import ConflictError, NotFoundError
@@ -61,6 +61,25 @@ class ExecutionInfo:
 
 _COLUMNS = (ExecutionRow, WorkflowRow.name)
 
+# Hot-path statements built once: executing a prepared Core statement with a parameter
+# dict skips SQLAlchemy's per-call statement construction and cache-key work.
+_EXECUTIONS = ExecutionRow.__table__
+_STEP_RUNS = StepRunRow.__table__
+_INSERT_EXECUTION = insert(_EXECUTIONS)
+_INSERT_STEP = insert(_STEP_RUNS)
+_FINISH = (
+    update(_EXECUTIONS)
+    .where(_EXECUTIONS.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        finished_at=bindparam("b_finished_at"),
+        failed_step=bindparam("b_failed_step"),
+        error_context=bindparam("b_error_context"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
 
 def _info(
     row: ExecutionRow, workflow_name: str, steps: list[StepRun] | None = None
@@ -97,25 +116,30 @@ def create_execution(
     start_step: int = 0,
     run_at: datetime | None = None,
     status: str = "queued",
+    config_version: int | None = None,
 ) -> str:
-    """A durable row before anything runs: the execution exists even if we crash now."""
+    """A durable row before anything runs: the execution exists even if we crash now.
+    `status="running"` (with the config version) is for a run that starts at once."""
     execution_id = new_id()
     now = utcnow()
     with store.engine.begin() as conn:
         conn.execute(
-            insert(ExecutionRow).values(
-                id=execution_id,
-                tenant_id=tenant_id,
-                workflow_id=workflow_id,
-                status=status,
-                trigger=trigger,
-                inputs=inputs,
-                resume_of=resume_of,
-                start_step=start_step,
-                run_at=run_at or now,
-                claims=0,
-                created_at=now,
-            )
+            _INSERT_EXECUTION,
+            {
+                "id": execution_id,
+                "tenant_id": tenant_id,
+                "workflow_id": workflow_id,
+                "status": status,
+                "trigger": trigger,
+                "inputs": inputs,
+                "resume_of": resume_of,
+                "start_step": start_step,
+                "run_at": run_at or now,
+                "claims": 0,
+                "created_at": now,
+                "config_version": config_version,
+                "started_at": now if status == "running" else None,
+            },
         )
     return execution_id
 
@@ -156,21 +180,22 @@ def record_step(
                 )
             )
         conn.execute(
-            insert(StepRunRow).values(
-                execution_id=execution_id,
-                step_index=step.step_index,
-                step_name=step.step_name,
-                action=step.action,
-                status=step.status,
-                attempts=step.attempts,
-                params=step.params,
-                output=step.output,
-                error=step.error,
-                reused=step.reused,
-                started_at=step.started_at,
-                finished_at=step.finished_at,
-                duration_ms=step.duration_ms,
-            )
+            _INSERT_STEP,
+            {
+                "execution_id": execution_id,
+                "step_index": step.step_index,
+                "step_name": step.step_name,
+                "action": step.action,
+                "status": step.status,
+                "attempts": step.attempts,
+                "params": step.params,
+                "output": step.output,
+                "error": step.error,
+                "reused": step.reused,
+                "started_at": step.started_at,
+                "finished_at": step.finished_at,
+                "duration_ms": step.duration_ms,
+            },
         )
         if finish_status is not None:
             _finish(conn, execution_id, finish_status, failed_step, error_context)
@@ -196,16 +221,14 @@ def _finish(
     error_context: dict[str, Any] | None,
 ) -> None:
     conn.execute(
-        update(ExecutionRow)
-        .where(ExecutionRow.id == execution_id)
-        .values(
-            status=status,
-            finished_at=utcnow(),
-            failed_step=failed_step,
-            error_context=error_context,
-            lease_owner=None,
-            lease_until=None,
-        )
+        _FINISH,
+        {
+            "b_id": execution_id,
+            "b_status": status,
+            "b_finished_at": utcnow(),
+            "b_failed_step": failed_step,
+            "b_error_context": error_context,
+        },
     )
 
 

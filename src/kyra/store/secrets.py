@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from kyra.errors import NotFoundError, SecretError
 from kyra.store.crypto import SecretBox
@@ -45,13 +45,21 @@ def secret_names(store: Store, tenant_id: str) -> list[str]:
         )
 
 
+_ENCRYPTED = select(Secret.name, Secret.ciphertext).where(Secret.tenant_id == bindparam("b_tenant"))
+
+
+def encrypted_secrets(store: Store, tenant_id: str) -> list[tuple[str, bytes]]:
+    """(name, ciphertext) of every secret of a tenant; one cheap query per execution."""
+    with store.engine.connect() as conn:
+        return [
+            (name, bytes(token))
+            for name, token in conn.execute(_ENCRYPTED, {"b_tenant": tenant_id})
+        ]
+
+
 def load_secrets(store: Store, box: SecretBox, tenant_id: str) -> dict[str, str]:
     """Every secret of a tenant, decrypted (for rendering and for redaction)."""
-    with store.session() as session:
-        rows = session.execute(
-            select(Secret.name, Secret.ciphertext).where(Secret.tenant_id == tenant_id)
-        ).all()
-    return {name: box.decrypt(ciphertext) for name, ciphertext in rows}
+    return {name: box.decrypt(token) for name, token in encrypted_secrets(store, tenant_id)}
 
 
 def delete_secret(store: Store, tenant_id: str, name: str) -> None:
