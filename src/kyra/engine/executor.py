@@ -32,7 +32,7 @@ from kyra.store.db import Store
 from kyra.store.executions import StepRun
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import OnError, Step, WorkflowConfig, effective_config
-from kyra.workflows.params import apply_date_normalisers, apply_defaults
+from kyra.workflows.params import apply_date_normalisers, apply_defaults, set_path
 from kyra.workflows.templating import TemplateContext, TemplateRenderer
 
 log = logging.getLogger("kyra.engine")
@@ -277,6 +277,8 @@ class Executor:
         try:
             if config.defaults:
                 params, _ = apply_defaults(params, config.defaults)
+            for path, value in config.overrides.items():
+                params = set_path(params, path, value)
             if config.date_normalisers:
                 params, _ = apply_date_normalisers(params, config.date_normalisers)
         except ValueError as exc:

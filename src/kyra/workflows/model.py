@@ -55,6 +55,19 @@ class DateNormaliser(_Strict):
     format: str = Field(default="%Y-%m-%d", min_length=2, max_length=64)
 
 
+class StepConfig(_Strict):
+    """Per-step overrides; any field left out falls back to the workflow's config."""
+
+    request_delay: Seconds | None = Field(default=None, le=3600)
+    timeout: Seconds | None = Field(default=None, gt=0, le=3600)
+    retry: RetryPolicy | None = None
+    date_format: str | None = Field(default=None, max_length=64)
+    date_normalisers: list[DateNormaliser] | None = None
+    defaults: dict[str, Any] | None = None
+    overrides: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+
+
 class WorkflowConfig(_Strict):
     """The settings healing may change. Every change is a new, audited config version."""
 
@@ -68,20 +81,13 @@ class WorkflowConfig(_Strict):
     date_normalisers: list[DateNormaliser] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)
     """Values for step parameters that are missing or empty, by dotted path into `with`."""
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    """Values that replace step parameters, by dotted path (an approved correction)."""
     headers: dict[str, str] = Field(default_factory=dict)
     """Extra HTTP headers for every request (e.g. an API version header)."""
-
-
-class StepConfig(_Strict):
-    """Per-step overrides; any field left out falls back to the workflow's config."""
-
-    request_delay: Seconds | None = Field(default=None, le=3600)
-    timeout: Seconds | None = Field(default=None, gt=0, le=3600)
-    retry: RetryPolicy | None = None
-    date_format: str | None = Field(default=None, max_length=64)
-    date_normalisers: list[DateNormaliser] | None = None
-    defaults: dict[str, Any] | None = None
-    headers: dict[str, str] | None = None
+    steps: dict[str, StepConfig] = Field(default_factory=dict)
+    """Per-step overrides that are part of the versioned config (where fixes land); they
+    win over the step's own `config:` in the workflow document."""
 
 
 class TriggerKind(StrEnum):
@@ -189,6 +195,9 @@ class Workflow(_Strict):
             if step.name in seen:
                 raise ValueError(f"step name {step.name!r} is used twice")
             seen.add(step.name)
+        unknown = sorted(set(self.config.steps) - seen)
+        if unknown:
+            raise ValueError(f"config.steps names unknown step(s): {', '.join(unknown)}")
         return self
 
     def step(self, name: str) -> Step:
@@ -199,18 +208,18 @@ class Workflow(_Strict):
 
 
 def effective_config(config: WorkflowConfig, step: Step) -> WorkflowConfig:
-    """The workflow config with the step's overrides applied; merged once, here only."""
-    if step.config is None:
+    """The config a step runs with: the workflow's config, then the step's own `config:`
+    from the document, then the versioned per-step overrides. Merged here only."""
+    layers = [o for o in (step.config, config.steps.get(step.name)) if o is not None]
+    if not layers:
         return config
-    overrides = step.config.model_dump(exclude_none=True, exclude_unset=True)
-    if not overrides:
-        return config
-    merged = config.model_dump()
-    for key, value in overrides.items():
-        if key in ("defaults", "headers"):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
+    merged = config.model_dump(exclude={"steps"})
+    for layer in layers:
+        for key, value in layer.model_dump(exclude_none=True, exclude_unset=True).items():
+            if key in ("defaults", "overrides", "headers"):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
     return WorkflowConfig.model_validate(merged)
 
 
