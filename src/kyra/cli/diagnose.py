@@ -1,10 +1,169 @@
-"""`kyra diagnose` and `kyra eval diagnosis` (placeholder until the diagnosis module lands)."""
+"""`kyra diagnose` and `kyra eval diagnosis`.
+
+`kyra diagnose` reads JSON Lines (a file or stdin) and prints one JSON object per line,
+in order (the contract other tools depend on); it needs no database. Exit codes: 0 when
+every line was read (malformed lines give `{"error": ...}`), 2 when the input is unreadable.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from kyra.healing.diagnosis.batch import diagnose_line
+from kyra.healing.diagnosis.corpus import load_corpus, split_corpus
+from kyra.healing.diagnosis.engine import Diagnoser
+from kyra.healing.diagnosis.evaluate import EvalReport, evaluate
+from kyra.healing.diagnosis.llm import LLMSettings
+from kyra.healing.diagnosis.types import Diagnosis
+from kyra.i18n import Lang, default_lang, normalise_lang
+
+EXIT_OK = 0
+EXIT_UNREADABLE = 2
+
+eval_app = typer.Typer(help="Evaluate Kyra's engines on labelled data.", no_args_is_help=True)
+
+
+def llm_settings_from_env(environ: dict[str, str] | None = None) -> LLMSettings | None:
+    """LLM settings from `KYRA_LLM_*` variables; None when no model is configured."""
+    env = dict(os.environ if environ is None else environ)
+    model = env.get("KYRA_LLM_MODEL")
+    if not model:
+        return None
+    provider = env.get("KYRA_LLM_PROVIDER", "openai")
+    return LLMSettings(
+        provider="anthropic" if provider == "anthropic" else "openai",
+        base_url=env.get("KYRA_LLM_BASE_URL") or None,
+        api_key=env.get("KYRA_LLM_API_KEY", ""),
+        model=model,
+        timeout_seconds=float(env.get("KYRA_LLM_TIMEOUT_SECONDS", "20")),
+    )
+
+
+def _read_lines(path: Path | None) -> list[str]:
+    if path is None:
+        return sys.stdin.read().splitlines()
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def _render_explain(console: Console, output: dict[str, object], result: Diagnosis) -> None:
+    table = Table(title="kyra diagnose --explain", show_header=False)
+    for key in ("error_class", "safety", "tier", "confidence", "auto_reparable", "fix_steps"):
+        table.add_row(key, str(output[key]))
+    evidence = result.evidence
+    table.add_row("signature", evidence.signature or "-")
+    table.add_row("matched", ", ".join(evidence.matched) or "-")
+    table.add_row("other matches", ", ".join(evidence.other_matches) or "-")
+    scores = json.dumps(evidence.model_scores) if evidence.model_scores else "-"
+    table.add_row("model scores", scores)
+    table.add_row("model features", ", ".join(evidence.model_features) or "-")
+    table.add_row("facts", json.dumps(result.facts.model_dump(exclude_none=True)))
+    table.add_row("notes", "; ".join(evidence.notes) or "-")
+    table.add_row("explanation", result.explanation)
+    console.print(table)
+
+
+def diagnose_command(
+    input_file: Annotated[
+        Path | None, typer.Option("--input", "-i", help="JSON Lines file (default: stdin).")
+    ] = None,
+    use_llm: Annotated[
+        bool, typer.Option("--llm/--no-llm", help="Consult the LLM (KYRA_LLM_* settings).")
+    ] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="en or es.")] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show what decided, for a single error.")
+    ] = False,
+) -> None:
+    """Diagnose errors given as JSON Lines; prints one JSON object per line."""
+    language: Lang = normalise_lang(lang) if lang else default_lang()
+    try:
+        lines = [line for line in _read_lines(input_file) if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(json.dumps({"error": f"unreadable input: {exc}"}), err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from exc
+    settings = llm_settings_from_env() if use_llm else None
+    if use_llm and settings is None:
+        typer.echo(
+            "kyra: --llm needs KYRA_LLM_MODEL (and a key/base URL); using rules and model only",
+            err=True,
+        )
+    diagnoser = Diagnoser(llm=settings)
+    if explain:
+        if len(lines) != 1:
+            typer.echo("kyra: --explain takes exactly one error line", err=True)
+            raise typer.Exit(EXIT_UNREADABLE)
+        output, result = diagnose_line(lines[0], diagnoser, lang=language, explain_model=True)
+        if result is None:
+            typer.echo(json.dumps(output, ensure_ascii=False))
+            return
+        _render_explain(Console(), output, result)
+        return
+    for line in lines:
+        output, _ = diagnose_line(line, diagnoser, lang=language)
+        typer.echo(json.dumps(output, ensure_ascii=False))
+
+
+def _render_report(console: Console, report: EvalReport) -> None:
+    summary = Table(title="Diagnosis evaluation")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    summary.add_row("examples", str(report.total))
+    summary.add_row("accuracy", f"{report.accuracy:.1%}")
+    summary.add_row("dangerous errors", str(report.dangerous_errors))
+    summary.add_row("total cost (USD)", f"{report.total_cost:.4f}")
+    for tier, stats in report.latency_ms.items():
+        summary.add_row(f"latency {tier} p50/p95 (ms)", f"{stats['p50']:.2f} / {stats['p95']:.2f}")
+    console.print(summary)
+    classes = Table(title="Per class")
+    for column in ("class", "precision", "recall", "support"):
+        classes.add_column(column, justify="left" if column == "class" else "right")
+    for name, score in report.per_class.items():
+        classes.add_row(name, f"{score.precision:.2f}", f"{score.recall:.2f}", str(score.support))
+    console.print(classes)
+    confusion = Table(title="Safety confusion (rows: true, columns: diagnosed)")
+    confusion.add_column("true \\ diagnosed")
+    colours = list(report.safety_confusion)
+    for colour in colours:
+        confusion.add_column(colour, justify="right")
+    for colour in colours:
+        confusion.add_row(colour, *(str(report.safety_confusion[colour][c]) for c in colours))
+    console.print(confusion)
+
+
+@eval_app.command("diagnosis")
+def eval_diagnosis_command(
+    corpus: Annotated[
+        Path | None,
+        typer.Argument(help="Labelled JSONL (input fields + label). Default: the held-out split."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    use_llm: Annotated[bool, typer.Option("--llm/--no-llm")] = False,
+    lang: Annotated[str | None, typer.Option("--lang")] = None,
+) -> None:
+    """Accuracy, per-class precision/recall, safety confusion and dangerous errors."""
+    try:
+        examples = load_corpus(corpus) if corpus else split_corpus(load_corpus())[1]
+    except (OSError, ValueError, KeyError) as exc:
+        typer.echo(f"kyra: cannot read {corpus}: {exc}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from exc
+    settings = llm_settings_from_env() if use_llm else None
+    language: Lang = normalise_lang(lang) if lang else default_lang()
+    report = evaluate(examples, Diagnoser(llm=settings), lang=language, llm=settings)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    _render_report(Console(), report)
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's commands to the main app."""
-    _ = app
+    """Adds `diagnose` and the `eval` group (with `eval diagnosis`) to the main app."""
+    app.command("diagnose")(diagnose_command)
+    app.add_typer(eval_app, name="eval")

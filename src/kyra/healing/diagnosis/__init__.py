@@ -1,0 +1,24 @@
+"""Diagnosis of failed steps: which error class, how dangerous, how to fix, how sure.
+
+    diagnose(ctx) -> Diagnosis            tiers: signatures -> local model -> LLM (optional)
+
+Public API: `Diagnoser`, `diagnose`, `Diagnosis`, `Facts`, `Tier`, `LLMSettings`, `redact`.
+"""
+
+from kyra.healing.diagnosis.engine import Diagnoser, default_diagnoser, diagnose
+from kyra.healing.diagnosis.llm import LLMSettings, ModelPrice
+from kyra.healing.diagnosis.redact import redact
+from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
+
+__all__ = [
+    "Diagnoser",
+    "Diagnosis",
+    "Evidence",
+    "Facts",
+    "LLMSettings",
+    "ModelPrice",
+    "Tier",
+    "default_diagnoser",
+    "diagnose",
+    "redact",
+]

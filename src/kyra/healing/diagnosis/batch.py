@@ -1,0 +1,55 @@
+"""One JSON line in, one JSON object out: the service behind `kyra diagnose`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from kyra.engine.error_context import ErrorContext
+from kyra.healing.diagnosis.corpus import INPUT_FIELDS
+from kyra.healing.diagnosis.engine import Diagnoser
+from kyra.healing.diagnosis.llm import LLMSettings
+from kyra.healing.diagnosis.types import Diagnosis
+from kyra.i18n import Lang
+
+
+def parse_line(line: str) -> ErrorContext:
+    """The `ErrorContext` of one input line; ValueError with a reason when malformed."""
+    try:
+        raw = json.loads(line)
+    except ValueError as exc:
+        raise ValueError(f"invalid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError("each line must be a JSON object")
+    fields = {key: raw[key] for key in INPUT_FIELDS if key in raw}
+    if "status_code" in fields and isinstance(fields["status_code"], bool):
+        raise ValueError("status_code must be an integer or null")
+    if "headers" in fields and fields["headers"] is not None and not isinstance(
+        fields["headers"], dict
+    ):
+        raise ValueError("headers must be an object")
+    try:
+        return ErrorContext.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}") from exc
+
+
+def diagnose_line(
+    line: str,
+    diagnoser: Diagnoser,
+    *,
+    lang: Lang = "en",
+    llm: LLMSettings | None = None,
+    explain_model: bool = False,
+) -> tuple[dict[str, Any], Diagnosis | None]:
+    """(output object, diagnosis); a malformed line gives `{"error": why}` and None."""
+    try:
+        ctx = parse_line(line)
+    except ValueError as exc:
+        return {"error": str(exc)}, None
+    result = diagnoser.diagnose(ctx, lang=lang, llm=llm, explain_model=explain_model)
+    return result.to_output(), result

@@ -1,0 +1,292 @@
+"""The diagnosis engine: signatures, then the local model, then (optionally) the LLM.
+
+`Diagnoser` loads the signatures once and trains the local model at first need; call
+`Diagnoser().diagnose(ctx)` or the module-level `diagnose(ctx)`. The class an answer
+names is the only thing a tier decides: safety, classification, auto-repair and the
+allowed fix steps come from `kyra.healing.taxonomy`, so no tier (least of all the LLM)
+can make a dangerous error look safe.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cache
+
+from kyra.engine.error_context import ErrorContext
+from kyra.healing.diagnosis.facts import extract
+from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
+from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
+from kyra.healing.diagnosis.observe import Observed, observe
+from kyra.healing.diagnosis.signatures import Match, SignatureSet
+from kyra.healing.diagnosis.texts import FACT_TEXT, explain
+from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
+from kyra.healing.taxonomy import (
+    AUTO_FIX_MIN_CONFIDENCE,
+    ErrorClass,
+    FixStep,
+    Safety,
+    allowed_steps,
+    info,
+)
+from kyra.i18n import Lang, translate
+
+RULE_TRUST = 70
+"""A signature at or above this confidence answers alone."""
+LLM_THRESHOLD = 70
+"""Below this confidence (or for `unknown`) the LLM is consulted, when configured."""
+LLM_MAX_CONFIDENCE = 90
+UNCORROBORATED_GREEN = 65
+"""Cap for a GREEN rule that matched on prose only: below the auto-fix and LLM thresholds."""
+STRUCTURED = ("status=", "code=", "type=", "header=")
+MODEL_MAX_CONFIDENCE = 92
+
+
+@dataclass
+class _Verdict:
+    """A tier's answer before it is dressed as a `Diagnosis`."""
+
+    error_class: ErrorClass
+    confidence: int
+    tier: Tier
+    evidence: Evidence = field(default_factory=Evidence)
+    signature: str | None = None
+    code: str | None = None
+    probability: float | None = None
+    steps: list[FixStep] | None = None
+
+
+class Diagnoser:
+    """Holds the loaded signatures and the (lazily trained) local model."""
+
+    def __init__(
+        self,
+        *,
+        signatures: SignatureSet | None = None,
+        model: LocalModel | None = None,
+        use_model: bool = True,
+        llm: LLMSettings | None = None,
+    ) -> None:
+        self.signatures = signatures or SignatureSet()
+        self._model = model
+        self.use_model = use_model
+        self.llm = llm
+
+    @property
+    def model(self) -> LocalModel:
+        """The local model, trained from the packaged corpus on first use."""
+        if self._model is None:
+            self._model = LocalModel.from_corpus()
+        return self._model
+
+    def diagnose(
+        self,
+        ctx: ErrorContext,
+        *,
+        lang: Lang = "en",
+        llm: LLMSettings | None = None,
+        budget: float | None = None,
+        secrets: tuple[str, ...] = (),
+        explain_model: bool = False,
+    ) -> Diagnosis:
+        """Diagnose one failed step.
+
+        Parameters:
+            ctx: the failed step's context (already redacted by the engine).
+            lang: language of the explanation (`en` or `es`).
+            llm: LLM settings for this call; defaults to the diagnoser's, None disables.
+            budget: USD the tenant may still spend; the LLM is skipped when its worst-case
+                cost exceeds it (or `max_cost_per_diagnosis`).
+            secrets: known secret values, redacted from anything sent to the LLM.
+        """
+        if self.use_model:
+            _ = self.model  # train before the clock starts: latency is per diagnosis
+        started = time.perf_counter()
+        obs = observe(ctx)
+        verdict = self._local(obs, explain_model)
+        settings = llm if llm is not None else self.llm
+        tokens = (0, 0)
+        cost = 0.0
+        extra: str | None = None
+        if settings is not None and (
+            verdict.error_class is ErrorClass.UNKNOWN or verdict.confidence < LLM_THRESHOLD
+        ):
+            verdict, tokens, cost, extra = self._ask_llm(
+                ctx, obs, verdict, settings, lang, budget, secrets
+            )
+        return self._dress(ctx, obs, verdict, lang, tokens, cost, extra, started)
+
+    # -- tiers -------------------------------------------------------------------------
+
+    def _local(self, obs: Observed, explain_model: bool) -> _Verdict:
+        best, matches = self.signatures.best(obs)
+        vetoed = any(m.signature.veto_green for m in matches)
+        rule = self._rule_verdict(best, matches) if best else None
+        if rule is not None and rule.confidence >= RULE_TRUST:
+            if explain_model and self.use_model:
+                rule.evidence.model_scores = self.model.predict(obs).scores
+            return rule
+        if not self.use_model:
+            return rule or _Verdict(ErrorClass.UNKNOWN, 0, Tier.RULES)
+        answer = self.model.predict(obs, explain=explain_model)
+        chosen = decide(answer, obs, green_allowed=not vetoed)
+        confidence = min(MODEL_MAX_CONFIDENCE, round(answer.probability * 100))
+        if chosen is not ErrorClass.UNKNOWN and (rule is None or confidence > rule.confidence):
+            return _Verdict(chosen, confidence, Tier.MODEL, self._model_evidence(answer, rule),
+                            probability=answer.probability)
+        if rule is not None:
+            rule.evidence.model_scores = answer.scores
+            rule.evidence.model_features = answer.features
+            return rule
+        confidence = confidence if answer.error_class is ErrorClass.UNKNOWN else 0
+        evidence = self._model_evidence(answer, None)
+        evidence.notes.append("below the model's confidence threshold: unknown")
+        return _Verdict(ErrorClass.UNKNOWN, confidence, Tier.MODEL, evidence,
+                        probability=answer.probability)
+
+    @staticmethod
+    def _rule_verdict(best: Match, matches: list[Match]) -> _Verdict:
+        cls = best.signature.error_class
+        others = [m for m in matches if m is not best]
+        agreeing = sum(1 for m in others if m.signature.error_class is cls)
+        confidence = min(99, best.signature.confidence + (2 if agreeing else 0))
+        code = next((c.split("=", 1)[1] for c in best.matched if c.startswith("code=")), None)
+        evidence = Evidence(
+            signature=best.signature.id,
+            matched=list(best.matched),
+            other_matches=[f"{m.signature.id} ({m.score})" for m in others[:5]],
+        )
+        corroborated = any(c.startswith(STRUCTURED) for m in matches for c in m.matched)
+        if info(cls).safety is Safety.GREEN and not corroborated:
+            # Prose alone (no status, code, known type or header matched anywhere) may be
+            # written by an attacker: it can suggest a GREEN class, never auto-apply it.
+            confidence = min(confidence, UNCORROBORATED_GREEN)
+            evidence.notes.append("GREEN from message text alone: suggested, not auto-applied")
+        if best is not matches[0]:
+            evidence.notes.append(
+                f"{matches[0].signature.id} would say GREEN, but a matching signature forbids it"
+            )
+        return _Verdict(cls, confidence, Tier.RULES, evidence, signature=best.signature.id,
+                        code=code)
+
+    @staticmethod
+    def _model_evidence(answer: ModelAnswer, rule: _Verdict | None) -> Evidence:
+        evidence = Evidence(model_scores=answer.scores, model_features=answer.features)
+        if rule is not None:
+            evidence.other_matches = [f"{rule.signature} ({rule.confidence})"]
+        return evidence
+
+    def _ask_llm(
+        self,
+        ctx: ErrorContext,
+        obs: Observed,
+        prior: _Verdict,
+        settings: LLMSettings,
+        lang: Lang,
+        budget: float | None,
+        secrets: tuple[str, ...],
+    ) -> tuple[_Verdict, tuple[int, int], float, str | None]:
+        _, user = build_prompt(ctx, lang, secrets)
+        worst = settings.worst_case_cost(len(user))
+        limit = settings.max_cost_per_diagnosis if budget is None else min(
+            budget, settings.max_cost_per_diagnosis)
+        if worst > limit:
+            prior.evidence.notes.append(f"LLM skipped: worst-case cost ${worst:.4f} > ${limit:.4f}")
+            return prior, (0, 0), 0.0, None
+        result = ask_llm(ctx, settings, lang, secrets)
+        usage = (result.tokens_in, result.tokens_out)
+        evidence = Evidence(notes=[f"before the LLM: {prior.error_class.value} "
+                                   f"({prior.tier.value}, {prior.confidence})"])
+        if result.answer is None:
+            reason = result.reason or "no answer"
+            evidence.notes.append(f"LLM answer rejected: {reason}")
+            extra = translate(FACT_TEXT, "llm_failed", lang, reason=reason)
+            return _Verdict(ErrorClass.UNKNOWN, 0, Tier.LLM, evidence), usage, result.cost, extra
+        answer = result.answer
+        cls = answer.error_class
+        vetoed = any(m.signature.veto_green for m in self.signatures.matches(obs))
+        if vetoed and info(cls).safety is Safety.GREEN:
+            evidence.notes.append(f"LLM said {cls.value}, but the status forbids a GREEN class")
+            cls = prior.error_class if prior.error_class is not ErrorClass.UNKNOWN else (
+                ErrorClass.UNKNOWN)
+        confidence = min(LLM_MAX_CONFIDENCE, round(answer.confidence))
+        verdict = _Verdict(cls, confidence, Tier.LLM, evidence, steps=list(answer.fix_steps))
+        return verdict, usage, result.cost, None
+
+    # -- answer ------------------------------------------------------------------------
+
+    def _dress(
+        self,
+        ctx: ErrorContext,
+        obs: Observed,
+        verdict: _Verdict,
+        lang: Lang,
+        tokens: tuple[int, int],
+        cost: float,
+        extra: str | None,
+        started: float,
+    ) -> Diagnosis:
+        row = info(verdict.error_class)
+        facts = extract(ctx, obs, verdict.error_class, verdict.code)
+        # The LLM read attacker-reachable text: its answer is advice, never an auto-fix.
+        auto = (
+            row.auto_reparable
+            and verdict.confidence >= AUTO_FIX_MIN_CONFIDENCE
+            and verdict.tier is not Tier.LLM
+        )
+        steps = allowed_steps(verdict.error_class, verdict.steps or _steps_for(verdict, facts))
+        text = explain(
+            verdict.error_class, facts, lang, tier=verdict.tier, signature=verdict.signature,
+            probability=verdict.probability, auto=auto or not row.auto_reparable, extra=extra,
+        )
+        return Diagnosis(
+            error_class=verdict.error_class,
+            safety=row.safety,
+            classification=row.classification,
+            severity=row.severity,
+            auto_reparable=auto,
+            confidence=max(0, min(100, verdict.confidence)),
+            fix_steps=steps,
+            estimated_cost=round(cost, 6),
+            explanation=text,
+            tier=verdict.tier,
+            tokens_in=tokens[0],
+            tokens_out=tokens[1],
+            latency_ms=(time.perf_counter() - started) * 1000,
+            facts=facts,
+            evidence=verdict.evidence,
+        )
+
+
+def _steps_for(verdict: _Verdict, facts: Facts) -> list[FixStep]:
+    """Default steps, sharpened by what the facts make possible."""
+    steps = list(info(verdict.error_class).default_steps)
+    if verdict.error_class is ErrorClass.RATE_LIMIT_EXCEEDED and not facts.retry_after_seconds:
+        steps.remove(FixStep.HONOUR_RETRY_AFTER)
+    if verdict.error_class is ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE and (
+        facts.retry_after_seconds
+    ):
+        steps.insert(0, FixStep.HONOUR_RETRY_AFTER)
+    if verdict.error_class is ErrorClass.MISSING_REQUIRED_FIELD and not facts.field:
+        steps = [FixStep.REVIEW_INPUT_DATA]
+    if verdict.error_class is ErrorClass.INVALID_DATE_FORMAT and facts.expected_format:
+        steps.append(FixStep.SET_DATE_FORMAT)
+    return steps
+
+
+@cache
+def default_diagnoser() -> Diagnoser:
+    """A process-wide `Diagnoser` built on first call (signatures parsed, model trained once)."""
+    return Diagnoser()
+
+
+def diagnose(
+    ctx: ErrorContext,
+    *,
+    lang: Lang = "en",
+    llm: LLMSettings | None = None,
+    budget: float | None = None,
+    secrets: tuple[str, ...] = (),
+) -> Diagnosis:
+    """Diagnose `ctx` with the default `Diagnoser` (see `Diagnoser.diagnose`)."""
+    return default_diagnoser().diagnose(ctx, lang=lang, llm=llm, budget=budget, secrets=secrets)

@@ -1,0 +1,192 @@
+"""What the rules and the model look at: the facts of an `ErrorContext`, read once.
+
+Provider bodies are parsed (JSON, a Python dict repr inside an SDK message, AWS XML) and
+their error codes and reasons collected, so a signature can say `codes: [rateLimitExceeded]`
+instead of hunting through prose. Nothing here decides a class.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kyra.engine.error_context import ErrorContext
+
+CODE_KEYS = frozenset(
+    {
+        "error", "code", "reason", "type", "status", "error_code", "errorcode", "__type",
+        "errortype", "category", "title", "subcode", "error_subcode", "decline_code",
+        "errorname", "error_type", "statuscode",
+    }
+)
+MAX_CODE_LENGTH = 64
+MAX_TEXT = 4096
+
+PROVIDER_ALIASES = {
+    "gmail": "google", "sheets": "google", "google_sheets": "google", "drive": "google",
+    "google_drive": "google", "googleapis": "google", "calendar": "google",
+    "teams": "microsoft", "msgraph": "microsoft", "graph": "microsoft", "outlook": "microsoft",
+    "microsoft_graph": "microsoft", "smtp": "smtp", "email": "smtp", "s3": "aws",
+    "ses": "aws", "dynamodb": "aws", "lambda": "aws", "sqs": "aws", "sendgrid": "sendgrid",
+}
+
+_STATUS_IN_TEXT = [
+    re.compile(r"(?:client|server) error '(\d{3})"),  # httpx HTTPStatusError
+    re.compile(r"\b(\d{3}) (?:client|server) error\b"),  # requests HTTPError
+    re.compile(r"\berror code: (\d{3})\b"),  # openai / anthropic SDK errors
+    re.compile(r"\bhttp(?:/[\d.]+)? (?:status )?(?:code )?(\d{3})\b"),
+    re.compile(r"\bstatus(?: code)?[:= ]+(\d{3})\b"),
+]
+_SDK_CODE = re.compile(r"an error occurred \(([\w.]{2,64})\) when calling", re.IGNORECASE)
+_XML_CODE = re.compile(r"<code>([\w.]{2,64})</code>", re.IGNORECASE)
+_SMTP_CODE = re.compile(r"\((\d{3}), b?['\"](\d\.\d{1,3}\.\d{1,3})?")
+_SMTP_PLAIN = re.compile(r"^(\d{3})[ -](\d\.\d{1,3}\.\d{1,3})?")
+_EXC_NAME = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:Error|Exception|Timeout|Refused|Disconnected))\b")
+_DOTTED_EXC = re.compile(r"^([a-z_][\w.]*\.)?([A-Z]\w+)(?::|$)")
+
+
+@dataclass
+class Observed:
+    """The facts of one error, normalised for matching."""
+
+    status: int | None
+    status_from_text: bool
+    codes: set[str]
+    types: set[str]
+    text: str
+    headers: dict[str, str]
+    provider: str
+    body_json: Any = None
+    message: str = ""
+    body: str = ""
+    raw_types: list[str] = field(default_factory=list)
+
+
+def normalise_provider(provider: str | None, step_action: str | None) -> str:
+    """`Gmail`, `google_sheets`, `gmail.send` → `google`; unknown names stay as given."""
+    name = (provider or "").strip().lower()
+    if not name and step_action:
+        name = re.split(r"[.:/_]", step_action.strip().lower(), maxsplit=1)[0]
+    name = name.replace(" ", "_").replace("-", "_")
+    return PROVIDER_ALIASES.get(name, name)
+
+
+def parse_structured(text: str) -> Any:
+    """A JSON (or Python-literal) value found in `text`, else None."""
+    text = text.strip()
+    if not text:
+        return None
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start < 0:
+        return None
+    candidate = text[start:MAX_TEXT]
+    try:
+        return json.loads(candidate)
+    except ValueError:
+        pass
+    end = max(candidate.rfind("}"), candidate.rfind("]"))
+    if end <= 0:
+        return None
+    candidate = candidate[: end + 1]
+    try:
+        return json.loads(candidate)
+    except ValueError:
+        pass
+    try:
+        # SDKs print the body as a Python dict; literal_eval evaluates literals only.
+        return ast.literal_eval(candidate)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def collect_codes(value: Any, out: set[str], depth: int = 0) -> None:
+    """Error codes and reasons: short scalar values under code-like keys, at any depth."""
+    if depth > 6:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and key.lower() in CODE_KEYS:
+                if isinstance(item, bool):
+                    continue
+                if isinstance(item, int | str) and 0 < len(str(item)) <= MAX_CODE_LENGTH:
+                    out.add(str(item).strip().lower())
+            if isinstance(item, dict | list):
+                collect_codes(item, out, depth + 1)
+    elif isinstance(value, list):
+        for item in value[:20]:
+            collect_codes(item, out, depth + 1)
+
+
+def _status_from(body_json: Any, text: str) -> int | None:
+    if isinstance(body_json, dict):
+        for key in ("error_code", "status", "code", "statusCode"):
+            value = body_json.get(key)
+            if isinstance(value, int) and 400 <= value <= 599:
+                return value
+        inner = body_json.get("error")
+        if isinstance(inner, dict) and isinstance(inner.get("code"), int):
+            code = inner["code"]
+            return code if 400 <= code <= 599 else None
+    for pattern in _STATUS_IN_TEXT:
+        match = pattern.search(text)
+        if match and 400 <= int(match.group(1)) <= 599:
+            return int(match.group(1))
+    return None
+
+
+def _types(ctx: ErrorContext, message: str) -> tuple[set[str], list[str]]:
+    raw: list[str] = []
+    if ctx.error_type:
+        raw.append(ctx.error_type.strip())
+    head = _DOTTED_EXC.match(message.strip())
+    if head:
+        raw.append(head.group(2))
+    raw.extend(_EXC_NAME.findall(message[:MAX_TEXT]))
+    names = {name.rsplit(".", 1)[-1].lower() for name in raw if name}
+    return names, raw
+
+
+def observe(ctx: ErrorContext) -> Observed:
+    """Read an `ErrorContext` once into the normalised `Observed` facts."""
+    message = (ctx.error_message or "")[:MAX_TEXT]
+    body = (ctx.body or "")[:MAX_TEXT]
+    headers = {k.lower(): v for k, v in ctx.headers.items()}
+    body_json = parse_structured(body) if body else None
+    message_json = parse_structured(message) if "{" in message or "[" in message else None
+    codes: set[str] = set()
+    collect_codes(body_json, codes)
+    collect_codes(message_json, codes)
+    for source in (message, body):
+        codes.update(m.lower() for m in _SDK_CODE.findall(source))
+        codes.update(m.lower() for m in _XML_CODE.findall(source))
+    smtp = _SMTP_CODE.search(message) or _SMTP_PLAIN.match(message.strip())
+    if smtp:
+        codes.add(f"smtp:{smtp.group(1)}")
+        if smtp.group(2):
+            codes.add(f"smtp:{smtp.group(2)}")
+    amz = headers.get("x-amzn-errortype")
+    if amz:
+        codes.add(amz.split(":", 1)[0].strip().lower())
+    text = f"{message}\n{body}".lower()
+    status = ctx.status_code
+    from_text = False
+    if status is None:
+        status = _status_from(body_json if body_json is not None else message_json, text)
+        from_text = status is not None
+    types, raw_types = _types(ctx, message)
+    return Observed(
+        status=status,
+        status_from_text=from_text,
+        codes=codes,
+        types=types,
+        text=text,
+        headers=headers,
+        provider=normalise_provider(ctx.provider, ctx.step_action),
+        body_json=body_json if body_json is not None else message_json,
+        message=message,
+        body=body,
+        raw_types=raw_types,
+    )

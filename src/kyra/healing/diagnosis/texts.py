@@ -1,0 +1,156 @@
+"""User-facing diagnosis text in English and Spanish (see `kyra.i18n`)."""
+
+from __future__ import annotations
+
+from kyra.healing.diagnosis.types import Facts, Tier
+from kyra.healing.taxonomy import ErrorClass
+from kyra.i18n import Catalog, Lang, translate
+
+CLASS_TEXT: Catalog = {
+    "rate_limit_exceeded": {
+        "en": "The service is rate limiting this workflow (too many requests).",
+        "es": "El servicio está limitando la frecuencia de este flujo (demasiadas solicitudes).",
+    },
+    "timeout_error": {
+        "en": "The service took too long to answer and the request timed out.",
+        "es": "El servicio tardó demasiado en responder y la solicitud agotó el tiempo de espera.",
+    },
+    "service_temporarily_unavailable": {
+        "en": "The service is temporarily unavailable or failing on its side.",
+        "es": "El servicio no está disponible temporalmente o está fallando por su parte.",
+    },
+    "invalid_date_format": {
+        "en": "A date was sent in a format the service does not accept.",
+        "es": "Se envió una fecha en un formato que el servicio no acepta.",
+    },
+    "connection_timeout": {
+        "en": "No connection could be made to the service (timeout, refused or reset).",
+        "es": (
+            "No se pudo establecer conexión con el servicio (tiempo agotado, "
+            "rechazada o reiniciada)."
+        ),
+    },
+    "missing_required_field": {
+        "en": "A required field is missing from the request.",
+        "es": "Falta un campo obligatorio en la solicitud.",
+    },
+    "invalid_parameter_format": {
+        "en": "A request parameter is malformed or not recognised by the service.",
+        "es": "Un parámetro de la solicitud está mal formado o el servicio no lo reconoce.",
+    },
+    "api_version_mismatch": {
+        "en": "The request uses an API version the service does not accept.",
+        "es": "La solicitud usa una versión de la API que el servicio no acepta.",
+    },
+    "data_validation_error": {
+        "en": "The data sent did not pass the service's validation.",
+        "es": "Los datos enviados no superaron la validación del servicio.",
+    },
+    "invalid_credentials": {
+        "en": "The credentials are invalid, expired or revoked; reconnect the account.",
+        "es": (
+            "Las credenciales no son válidas, caducaron o fueron revocadas; vuelve "
+            "a conectar la cuenta."
+        ),
+    },
+    "insufficient_permissions": {
+        "en": "The connected account lacks the permission or scope this step needs.",
+        "es": "La cuenta conectada no tiene el permiso o alcance que necesita este paso.",
+    },
+    "account_suspended": {
+        "en": "The account at the provider is suspended, disabled or locked.",
+        "es": "La cuenta en el proveedor está suspendida, desactivada o bloqueada.",
+    },
+    "api_deprecated": {
+        "en": "The API or endpoint has been deprecated or removed by the provider.",
+        "es": "El proveedor ha declarado obsoleta o retirado la API o el endpoint.",
+    },
+    "billing_issue": {
+        "en": "A billing or payment problem (quota, credit, card) blocks the request.",
+        "es": "Un problema de facturación o pago (cuota, crédito, tarjeta) bloquea la solicitud.",
+    },
+    "security_violation": {
+        "en": (
+            "A security check failed (certificate, policy or blocked content); "
+            "nothing is changed."
+        ),
+        "es": (
+            "Falló una comprobación de seguridad (certificado, política o "
+            "contenido bloqueado); no se cambia nada."
+        ),
+    },
+    "unknown": {
+        "en": "Kyra could not identify this error with enough confidence; it needs a person.",
+        "es": (
+            "Kyra no pudo identificar este error con suficiente confianza; "
+            "necesita a una persona."
+        ),
+    },
+}
+
+FACT_TEXT: Catalog = {
+    "retry_after": {
+        "en": "The provider asked to wait {seconds:g} s.",
+        "es": "El proveedor pidió esperar {seconds:g} s.",
+    },
+    "field": {"en": "Field: `{field}`.", "es": "Campo: `{field}`."},
+    "expected_format": {
+        "en": "Expected format: `{fmt}`.",
+        "es": "Formato esperado: `{fmt}`.",
+    },
+    "api_version": {"en": "API version: {version}.", "es": "Versión de la API: {version}."},
+    "not_auto": {
+        "en": "Confidence is below the auto-fix threshold, so the fix is only suggested.",
+        "es": (
+            "La confianza está por debajo del umbral de auto-reparación: el "
+            "arreglo solo se sugiere."
+        ),
+    },
+    "llm_failed": {
+        "en": "The LLM answer could not be used: {reason}.",
+        "es": "No se pudo usar la respuesta del LLM: {reason}.",
+    },
+}
+
+TIER_TEXT: Catalog = {
+    "rules": {"en": "Recognised by signature {name}.", "es": "Reconocido por la firma {name}."},
+    "model": {
+        "en": "Classified by the local model (probability {p:.0%}).",
+        "es": "Clasificado por el modelo local (probabilidad {p:.0%}).",
+    },
+    "llm": {"en": "Diagnosed by the LLM.", "es": "Diagnosticado por el LLM."},
+}
+
+
+def explain(
+    error_class: ErrorClass,
+    facts: Facts,
+    lang: Lang,
+    *,
+    tier: Tier,
+    signature: str | None = None,
+    probability: float | None = None,
+    auto: bool = True,
+    extra: str | None = None,
+) -> str:
+    """The explanation sentence(s) for a diagnosis, in `lang`."""
+    parts = [translate(CLASS_TEXT, error_class.value, lang)]
+    if extra:
+        parts.append(extra)
+    if facts.retry_after_seconds:
+        parts.append(translate(FACT_TEXT, "retry_after", lang, seconds=facts.retry_after_seconds))
+    if facts.field:
+        parts.append(translate(FACT_TEXT, "field", lang, field=facts.field))
+    if facts.expected_format:
+        parts.append(translate(FACT_TEXT, "expected_format", lang, fmt=facts.expected_format))
+    if facts.api_version:
+        parts.append(translate(FACT_TEXT, "api_version", lang, version=facts.api_version))
+    if not auto:
+        parts.append(translate(FACT_TEXT, "not_auto", lang))
+    if tier is Tier.RULES and signature:
+        parts.append(translate(TIER_TEXT, "rules", lang, name=signature))
+    elif tier is Tier.MODEL and probability is not None:
+        parts.append(translate(TIER_TEXT, "model", lang, p=probability))
+    elif tier is Tier.LLM:
+        parts.append(translate(TIER_TEXT, "llm", lang))
+    return " ".join(parts)

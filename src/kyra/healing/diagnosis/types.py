@@ -1,0 +1,162 @@
+"""The `Diagnosis` answer and the validated facts a diagnosis may carry.
+
+Facts come from attacker-reachable text (error messages, bodies), so each one is
+validated to a narrow shape here: a field path that looks like an identifier path, a
+strftime format made only of whitelisted tokens, a bounded number of seconds. A value
+that does not fit is dropped, never widened.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kyra.healing.taxonomy import Classification, ErrorClass, FixStep, Safety, Severity
+
+FIELD_PATH = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_-]{0,63}(?:(?:\.[A-Za-z_][A-Za-z0-9_-]{0,63})|\[\d{1,4}\]){0,7}$"
+)
+STRFTIME_TOKENS = frozenset("YymdHIMSfpbBaAjzZ")
+STRFTIME_LITERALS = frozenset("-/:. T,")
+API_VERSION = re.compile(r"^(?:v?\d{1,4}(?:\.\d{1,4}){0,2}|\d{4}-\d{2}(?:-\d{2})?(?:\.\w{1,12})?)$")
+MAX_RETRY_AFTER_SECONDS = 86_400.0
+
+
+class Tier(StrEnum):
+    """Which tier answered: signature rules, the local model, or the LLM."""
+
+    RULES = "rules"
+    MODEL = "model"
+    LLM = "llm"
+
+
+def is_safe_strftime(value: str) -> bool:
+    """True when `value` is only whitelisted `%` tokens and separator literals."""
+    if not 2 <= len(value) <= 64 or "%" not in value:
+        return False
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if char == "%":
+            if i + 1 >= len(value) or value[i + 1] not in STRFTIME_TOKENS:
+                return False
+            i += 2
+            continue
+        if char not in STRFTIME_LITERALS:
+            return False
+        i += 1
+    return True
+
+
+class Facts(BaseModel):
+    """Structured values extracted from the error, each validated to a narrow shape."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str | None = None
+    """The missing or invalid field, as an identifier path (`contact.email`, `items[0].sku`)."""
+    retry_after_seconds: float | None = Field(default=None, gt=0, le=MAX_RETRY_AFTER_SECONDS)
+    """How long the provider asked us to wait."""
+    expected_format: str | None = None
+    """The strftime format the service expects, e.g. `%Y-%m-%d`."""
+    api_version: str | None = None
+    """An API version the provider named (`v2`, `2024-06-20`)."""
+    provider_code: str | None = Field(default=None, max_length=64, pattern=r"^[\w.:-]+$")
+    """The provider's own error code or reason, when one decided."""
+
+    @field_validator("field")
+    @classmethod
+    def _field_path(cls, value: str | None) -> str | None:
+        if value is not None and not FIELD_PATH.match(value):
+            raise ValueError("field must be an identifier path")
+        return value
+
+    @field_validator("expected_format")
+    @classmethod
+    def _strftime(cls, value: str | None) -> str | None:
+        if value is not None and not is_safe_strftime(value):
+            raise ValueError("expected_format must use whitelisted strftime tokens only")
+        return value
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        if value is not None and not API_VERSION.match(value):
+            raise ValueError("api_version must look like v2, 1.1 or 2024-06-20")
+        return value
+
+    @classmethod
+    def safe(cls, **values: Any) -> Facts:
+        """Build facts keeping only the values that validate; the rest are dropped."""
+        kept: dict[str, Any] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            try:
+                cls(**{key: value})
+            except ValueError:
+                continue
+            kept[key] = value
+        return cls(**kept)
+
+
+class Evidence(BaseModel):
+    """What decided a diagnosis, for `kyra diagnose --explain` and audits."""
+
+    signature: str | None = None
+    """Id of the signature rule that matched, when the rules tier answered."""
+    matched: list[str] = Field(default_factory=list)
+    """The conditions that matched (`status=429`, `code=rateLimitExceeded`, ...)."""
+    other_matches: list[str] = Field(default_factory=list)
+    model_scores: dict[str, float] = Field(default_factory=dict)
+    """The local model's top class probabilities."""
+    model_features: list[str] = Field(default_factory=list)
+    """The features that pushed the model towards its answer."""
+    notes: list[str] = Field(default_factory=list)
+
+
+class Diagnosis(BaseModel):
+    """The answer downstream code trusts: class, safety, repairability and how we know."""
+
+    error_class: ErrorClass
+    safety: Safety
+    classification: Classification
+    severity: Severity
+    auto_reparable: bool
+    confidence: int = Field(ge=0, le=100)
+    fix_steps: list[FixStep]
+    estimated_cost: float = Field(ge=0)
+    """What this diagnosis cost (USD); 0 unless the LLM answered."""
+    explanation: str
+    tier: Tier
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    facts: Facts = Field(default_factory=Facts)
+    evidence: Evidence = Field(default_factory=Evidence)
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+    def to_output(self) -> dict[str, Any]:
+        """The `kyra diagnose` JSON contract (fixed keys first, extras after)."""
+        facts = self.facts.model_dump(exclude_none=True)
+        return {
+            "error_class": self.error_class.value,
+            "safety": self.safety.value,
+            "classification": self.classification.value,
+            "severity": self.severity.value,
+            "auto_reparable": self.auto_reparable,
+            "confidence": self.confidence,
+            "fix_steps": [step.value for step in self.fix_steps],
+            "estimated_cost": self.estimated_cost,
+            "explanation": self.explanation,
+            "tier": self.tier.value,
+            "tokens": self.tokens,
+            "latency_ms": round(self.latency_ms, 3),
+            "facts": facts,
+        }
