@@ -33,6 +33,9 @@ class Kyra:
             "KYRA_DATABASE_URL": f"sqlite:///{root / 'kyra.db'}",
             "KYRA_HOME": str(root / ".kyra"),
             "KYRA_LANG": "en",
+            # Spec delays (30 s before re-running a 503) are settings; tests shorten them.
+            "KYRA_HEALING_UNAVAILABLE_INITIAL_DELAY_SECONDS": "0.05",
+            "KYRA_HEALING_UNAVAILABLE_MAX_DELAY_SECONDS": "0.1",
         }
         self.runner = CliRunner()
 

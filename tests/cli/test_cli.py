@@ -97,7 +97,7 @@ def test_failed_run_exits_1_and_is_listed_by_status(kyra: Kyra, fault_server: Fa
         ),
     )
     kyra("workflows", "apply", "flow.yaml")
-    result = kyra("run", "orders")
+    result = kyra("run", "orders", "--no-heal")
     assert result.exit_code == 1
     assert "broken" in result.stdout
     failed = json.loads(kyra("executions", "list", "--status", "failed", "--json").stdout)
@@ -125,7 +125,7 @@ def test_secret_never_appears_in_records_logs_or_output(
         ),
     )
     kyra("workflows", "apply", "flow.yaml")
-    outputs = [kyra("run", "orders").output]
+    outputs = [kyra("run", "orders", "--no-heal").output]
     for e in json.loads(kyra("executions", "list", "--json").stdout):
         outputs.append(kyra("executions", "show", e["id"]).output)
         outputs.append(kyra("executions", "show", e["id"], "--json").output)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from kyra.store import Store, open_store
-from kyra.store.tables import Base
+from kyra.store.schema import metadata
 
 PG_ADMIN_URL = os.environ.get("KYRA_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -43,7 +43,7 @@ def pg_url() -> Iterator[str]:
 
 
 def _truncate(store: Store) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
     with store.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -7,6 +7,7 @@ import typer
 
 from kyra.cli import diagnose as _diagnose
 from kyra.cli import executions as _executions
+from kyra.cli import fixes as _fixes
 from kyra.cli import init as _init
 from kyra.cli import run as _run
 from kyra.cli import secrets as _secrets
@@ -20,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_init, _workflows, _secrets, _run, _executions, _diagnose):
+for _module in (_init, _workflows, _secrets, _run, _executions, _fixes, _diagnose):
     _module.register(app)
 
 

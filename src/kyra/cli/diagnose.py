@@ -8,7 +8,6 @@ every line was read (malformed lines give `{"error": ...}`), 2 when the input is
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +20,7 @@ from kyra.healing.diagnosis.batch import diagnose_line
 from kyra.healing.diagnosis.corpus import load_corpus, split_corpus
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.diagnosis.evaluate import EvalReport, evaluate
-from kyra.healing.diagnosis.llm import LLMSettings
+from kyra.healing.diagnosis.llm import llm_settings_from_env
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.i18n import Lang, default_lang, normalise_lang
 
@@ -29,22 +28,6 @@ EXIT_OK = 0
 EXIT_UNREADABLE = 2
 
 eval_app = typer.Typer(help="Evaluate Kyra's engines on labelled data.", no_args_is_help=True)
-
-
-def llm_settings_from_env(environ: dict[str, str] | None = None) -> LLMSettings | None:
-    """LLM settings from `KYRA_LLM_*` variables; None when no model is configured."""
-    env = dict(os.environ if environ is None else environ)
-    model = env.get("KYRA_LLM_MODEL")
-    if not model:
-        return None
-    provider = env.get("KYRA_LLM_PROVIDER", "openai")
-    return LLMSettings(
-        provider="anthropic" if provider == "anthropic" else "openai",
-        base_url=env.get("KYRA_LLM_BASE_URL") or None,
-        api_key=env.get("KYRA_LLM_API_KEY", ""),
-        model=model,
-        timeout_seconds=float(env.get("KYRA_LLM_TIMEOUT_SECONDS", "20")),
-    )
 
 
 def _read_lines(path: Path | None) -> list[str]:

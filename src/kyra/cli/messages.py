@@ -105,4 +105,38 @@ MESSAGES: Catalog = {
     },
     "exec.none": {"en": "No executions.", "es": "No hay ejecuciones."},
     "exec.error": {"en": "Error context", "es": "Contexto del error"},
+    "fix.none": {"en": "No fixes yet.", "es": "Aún no hay reparaciones."},
+    "fix.class": {"en": "Error class", "es": "Clase de error"},
+    "fix.change": {"en": "Change", "es": "Cambio"},
+    "fix.approved": {
+        "en": "Fix {fix} approved; workflow is now {state}.",
+        "es": "Reparación {fix} aprobada; el workflow está ahora {state}.",
+    },
+    "fix.rejected": {
+        "en": "Fix {fix} rejected; nothing was changed.",
+        "es": "Reparación {fix} rechazada; no se cambió nada.",
+    },
+    "fix.rolled_back": {
+        "en": "Fix {fix} rolled back; config is now v{version}.",
+        "es": "Reparación {fix} revertida; la configuración es ahora v{version}.",
+    },
+    "audit.kind": {"en": "What", "es": "Qué"},
+    "audit.actor": {"en": "Who", "es": "Quién"},
+    "audit.summary": {"en": "Summary", "es": "Resumen"},
+    "kill.on": {
+        "en": "Kill switch ON: no automatic change will be made. Fixes stopped in flight: {count}.",
+        "es": "Interruptor de emergencia ACTIVADO: no se hará ningún cambio automático. "
+        "Reparaciones detenidas en curso: {count}.",
+    },
+    "kill.off": {
+        "en": "Kill switch off: automatic fixes are allowed again.",
+        "es": "Interruptor de emergencia desactivado: se permiten de nuevo las reparaciones "
+        "automáticas.",
+    },
+    "kill.on_status": {"en": "Kill switch is ON.", "es": "El interruptor está ACTIVADO."},
+    "kill.off_status": {"en": "Kill switch is off.", "es": "El interruptor está desactivado."},
+    "exec.retry": {
+        "en": "Retrying execution {id} from step {step} with config v{version}.",
+        "es": "Reintentando la ejecución {id} desde el paso {step} con config v{version}.",
+    },
 }

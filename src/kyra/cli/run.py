@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import typer
 
-from kyra.cli.common import EXIT_WORKFLOW_FAILED, console, fail, kyra_app, print_json, t
+from kyra.cli.common import EXIT_WORKFLOW_FAILED, console, fail, kyra_app, lang, print_json, t
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
+from kyra.healing.driver import HealingDriver
+from kyra.healing.events import HealEvent, HealListener
+from kyra.healing.factory import make_healer
 from kyra.store import workflows as wf_store
 from kyra.store.executions import StepRun
 
@@ -76,19 +79,55 @@ class ProgressPrinter(ExecutorObserver):
             )
 
 
+class Timeline(HealListener):
+    """Prints the healing loop's arrows as they happen."""
+
+    ICONS: ClassVar[dict[str, str]] = {
+        "failure_detected": "[red]●[/]",
+        "diagnosed": "[cyan]◆[/]",
+        "fix_applied": "[green]✚[/]",
+        "rerun_scheduled": "[cyan]⏱[/]",
+        "verified": "[bold green]✔[/]",
+        "fix_failed": "[red]✗[/]",
+        "proposed": "[yellow]?[/]",
+        "blocked": "[red]⛔[/]",
+        "needs_attention": "[bold red]![/]",
+        "rolled_back": "[magenta]↺[/]",
+        "approved": "[green]✓[/]",
+        "rejected": "[dim]✗[/]",
+    }
+
+    def on_heal_event(self, event: HealEvent) -> None:
+        icon = self.ICONS.get(event.kind, "·")
+        text = event.text(lang()).replace("[", "\\[")
+        console.print(f"[dim]{event.at:%H:%M:%S}[/] {icon} {text}", soft_wrap=True)
+
+
 def run(
     name: str = typer.Argument(..., help="Workflow name."),
     input_: list[str] = typer.Option([], "--input", "-i", help="Input as key=value (repeatable)."),
+    heal: bool = typer.Option(True, "--heal/--no-heal", help="Heal a failure in-process."),
+    wait: bool = typer.Option(
+        True, "--wait/--no-wait", help="Wait for the healed re-run (--no-wait returns at once)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Run a workflow now and wait for its result."""
+    """Run a workflow now; when it fails, heal it and wait for the healed re-run."""
     inputs = parse_inputs(input_)
     with kyra_app() as kyra:
         record = wf_store.get_workflow(kyra.store, kyra.tenant.id, name)
         observers = [] if as_json else [ProgressPrinter()]
-        result = kyra.executor(observers).run(record, inputs)
+        if heal:
+            healer = make_healer(kyra, [] if as_json else [Timeline()])
+            drive = HealingDriver(kyra, healer, observers).run(record, inputs, wait=wait)
+            result = drive.final
+            outcomes = [o.action for o in drive.outcomes]
+        else:
+            result = kyra.executor(observers).run(record, inputs)
+            outcomes = []
+        state = wf_store.get_workflow(kyra.store, kyra.tenant.id, name).state
     if as_json:
-        print_json(result_json(result))
+        print_json({**result_json(result), "healing": outcomes, "workflow_state": state})
     elif result.succeeded:
         done = t("run.succeeded", id=result.execution_id[:8], ms=result.duration_ms)
         console.print(f"[bold green]{done}[/]")

@@ -52,6 +52,8 @@ class _Run:
     pacer: RequestPacer
     outputs: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+    failed_params: dict[str, Any] | None = None
+    """Rendered parameters of the step that failed last (redacted before storing)."""
     rerun_indices: frozenset[int] = frozenset()
     """Steps recorded by an interrupted earlier attempt of this same execution."""
     """The execution's outcome is already stored (with its last step)."""
@@ -230,6 +232,7 @@ class Executor:
                 ) from exc
             output, attempts = self._call(run, step, action, parsed, config)
         except StepError as error:
+            run.failed_params = params
             error.provider = step.provider or error.provider
             error.action = error.action or step.action
             self._record(
@@ -392,6 +395,7 @@ class Executor:
                     "inputs": run.inputs,
                     "outputs": run.outputs,
                     "step": step.model_dump(mode="json", by_alias=True),
+                    "params": run.failed_params,
                     "config": effective_config(run.record.workflow.config, step).model_dump(
                         mode="json"
                     ),

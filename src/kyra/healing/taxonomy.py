@@ -143,7 +143,9 @@ F = FixStep
 
 TAXONOMY: dict[ErrorClass, ClassInfo] = {
     ErrorClass.RATE_LIMIT_EXCEEDED: _info(
-        _G, _T, _M,
+        _G,
+        _T,
+        _M,
         (F.HONOUR_RETRY_AFTER, F.INCREASE_REQUEST_DELAY, F.SET_RETRY_EXPONENTIAL),
         (F.SCHEDULE_RETRY_BACKOFF,),
     ),
@@ -151,7 +153,9 @@ TAXONOMY: dict[ErrorClass, ClassInfo] = {
         _G, _T, _L, (F.INCREASE_TIMEOUT, F.SET_RETRY_EXPONENTIAL), (F.SCHEDULE_RETRY_BACKOFF,)
     ),
     ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE: _info(
-        _G, _T, _M,
+        _G,
+        _T,
+        _M,
         (F.SCHEDULE_RETRY_BACKOFF, F.SET_RETRY_EXPONENTIAL),
         (F.HONOUR_RETRY_AFTER, F.INCREASE_REQUEST_DELAY),
     ),
@@ -159,7 +163,9 @@ TAXONOMY: dict[ErrorClass, ClassInfo] = {
         _G, _C, _L, (F.NORMALISE_DATE_FIELD,), (F.SET_DATE_FORMAT, F.REVIEW_INPUT_DATA)
     ),
     ErrorClass.CONNECTION_TIMEOUT: _info(
-        _G, _T, _L,
+        _G,
+        _T,
+        _L,
         (F.SCHEDULE_RETRY_BACKOFF, F.SET_RETRY_EXPONENTIAL),
         (F.INCREASE_TIMEOUT, F.CHECK_ENDPOINT),
     ),

@@ -352,3 +352,80 @@ def step_outputs(store: Store, execution_id: str) -> dict[str, Any]:
             )
         ).all()
     return {name: output for name, output in rows}
+
+
+def recent_step_params(
+    store: Store, workflow_id: str, step_name: str, *, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Rendered (redacted) parameters of the step's latest successful runs, newest first:
+    what healing learns "good values" from."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(StepRunRow.params)
+            .join(ExecutionRow, ExecutionRow.id == StepRunRow.execution_id)
+            .where(
+                ExecutionRow.workflow_id == workflow_id,
+                StepRunRow.step_name == step_name,
+                StepRunRow.status == "succeeded",
+                StepRunRow.reused.is_(False),
+            )
+            .order_by(StepRunRow.finished_at.desc())
+            .limit(limit)
+        ).all()
+    return [params for (params,) in rows if isinstance(params, dict)]
+
+
+def _created_at(conn: Any, execution_id: str) -> datetime | None:
+    return conn.execute(
+        select(ExecutionRow.created_at).where(ExecutionRow.id == execution_id)
+    ).scalar()
+
+
+def outcomes_after(store: Store, workflow_id: str, execution_id: str, limit: int) -> list[str]:
+    """Statuses of the finished executions created after `execution_id`, oldest first."""
+    with store.engine.connect() as conn:
+        since = _created_at(conn, execution_id)
+        if since is None:
+            return []
+        rows = conn.execute(
+            select(ExecutionRow.status)
+            .where(
+                ExecutionRow.workflow_id == workflow_id,
+                ExecutionRow.created_at > since,
+                ExecutionRow.status.in_(("succeeded", "failed")),
+            )
+            .order_by(ExecutionRow.created_at)
+            .limit(limit)
+        ).all()
+    return [status for (status,) in rows]
+
+
+def outcomes_before(store: Store, workflow_id: str, execution_id: str, limit: int) -> list[str]:
+    """Statuses of the last finished executions up to and including `execution_id`."""
+    with store.engine.connect() as conn:
+        until = _created_at(conn, execution_id)
+        if until is None:
+            return []
+        rows = conn.execute(
+            select(ExecutionRow.status)
+            .where(
+                ExecutionRow.workflow_id == workflow_id,
+                ExecutionRow.created_at <= until,
+                ExecutionRow.status.in_(("succeeded", "failed")),
+                ExecutionRow.trigger != "heal",
+            )
+            .order_by(ExecutionRow.created_at.desc())
+            .limit(limit)
+        ).all()
+    return [status for (status,) in rows]
+
+
+def cancel_execution(store: Store, execution_id: str) -> bool:
+    """Cancel an execution that has not started; False if it already runs or ran."""
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(ExecutionRow)
+            .where(ExecutionRow.id == execution_id, ExecutionRow.status.in_(("queued", "waiting")))
+            .values(status="cancelled", finished_at=utcnow())
+        )
+        return bool(result.rowcount)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kyra.errors import NotFoundError
+from kyra.i18n import Lang, normalise_lang
 from kyra.store.db import Store
 from kyra.store.tables import Tenant
 
@@ -22,6 +23,10 @@ class TenantInfo:
     name: str
     tier: str
     lang: str
+
+    @property
+    def lang_code(self) -> Lang:
+        return normalise_lang(self.lang)
 
 
 def _info(row: Tenant) -> TenantInfo:
@@ -67,4 +72,12 @@ def set_tenant(
             row.tier = tier
         if lang is not None:
             row.lang = lang
+        return _info(row)
+
+
+def get_tenant_by_id(store: Store, tenant_id: str) -> TenantInfo:
+    with store.session() as session:
+        row = session.get(Tenant, tenant_id)
+        if row is None:
+            raise NotFoundError(f"no tenant with id {tenant_id}")
         return _info(row)

@@ -26,8 +26,10 @@ def parse_line(line: str) -> ErrorContext:
     fields = {key: raw[key] for key in INPUT_FIELDS if key in raw}
     if "status_code" in fields and isinstance(fields["status_code"], bool):
         raise ValueError("status_code must be an integer or null")
-    if "headers" in fields and fields["headers"] is not None and not isinstance(
-        fields["headers"], dict
+    if (
+        "headers" in fields
+        and fields["headers"] is not None
+        and not isinstance(fields["headers"], dict)
     ):
         raise ValueError("headers must be an object")
     try:

@@ -18,14 +18,23 @@ from kyra.engine.error_context import ErrorContext
 from kyra.healing.taxonomy import ErrorClass
 
 HOLDOUT_MODULUS = 4
-INPUT_FIELDS = ("provider", "step_action", "status_code", "headers", "error_type",
-                "error_message", "body")
+INPUT_FIELDS = (
+    "provider",
+    "step_action",
+    "status_code",
+    "headers",
+    "error_type",
+    "error_message",
+    "body",
+)
 
 
 def corpus_text() -> str:
     """The packaged corpus file's text."""
-    return resources.files("kyra.healing.diagnosis").joinpath("data/corpus.jsonl").read_text(
-        encoding="utf-8"
+    return (
+        resources.files("kyra.healing.diagnosis")
+        .joinpath("data/corpus.jsonl")
+        .read_text(encoding="utf-8")
     )
 
 

@@ -132,8 +132,13 @@ class Diagnoser:
         chosen = decide(answer, obs, green_allowed=not vetoed)
         confidence = min(MODEL_MAX_CONFIDENCE, round(answer.probability * 100))
         if chosen is not ErrorClass.UNKNOWN and (rule is None or confidence > rule.confidence):
-            return _Verdict(chosen, confidence, Tier.MODEL, self._model_evidence(answer, rule),
-                            probability=answer.probability)
+            return _Verdict(
+                chosen,
+                confidence,
+                Tier.MODEL,
+                self._model_evidence(answer, rule),
+                probability=answer.probability,
+            )
         if rule is not None:
             rule.evidence.model_scores = answer.scores
             rule.evidence.model_features = answer.features
@@ -141,8 +146,9 @@ class Diagnoser:
         confidence = confidence if answer.error_class is ErrorClass.UNKNOWN else 0
         evidence = self._model_evidence(answer, None)
         evidence.notes.append("below the model's confidence threshold: unknown")
-        return _Verdict(ErrorClass.UNKNOWN, confidence, Tier.MODEL, evidence,
-                        probability=answer.probability)
+        return _Verdict(
+            ErrorClass.UNKNOWN, confidence, Tier.MODEL, evidence, probability=answer.probability
+        )
 
     @staticmethod
     def _rule_verdict(best: Match, matches: list[Match]) -> _Verdict:
@@ -166,8 +172,9 @@ class Diagnoser:
             evidence.notes.append(
                 f"{matches[0].signature.id} would say GREEN, but a matching signature forbids it"
             )
-        return _Verdict(cls, confidence, Tier.RULES, evidence, signature=best.signature.id,
-                        code=code)
+        return _Verdict(
+            cls, confidence, Tier.RULES, evidence, signature=best.signature.id, code=code
+        )
 
     @staticmethod
     def _model_evidence(answer: ModelAnswer, rule: _Verdict | None) -> Evidence:
@@ -188,15 +195,22 @@ class Diagnoser:
     ) -> tuple[_Verdict, tuple[int, int], float, str | None]:
         _, user = build_prompt(ctx, lang, secrets)
         worst = settings.worst_case_cost(len(user))
-        limit = settings.max_cost_per_diagnosis if budget is None else min(
-            budget, settings.max_cost_per_diagnosis)
+        limit = (
+            settings.max_cost_per_diagnosis
+            if budget is None
+            else min(budget, settings.max_cost_per_diagnosis)
+        )
         if worst > limit:
             prior.evidence.notes.append(f"LLM skipped: worst-case cost ${worst:.4f} > ${limit:.4f}")
             return prior, (0, 0), 0.0, None
         result = ask_llm(ctx, settings, lang, secrets)
         usage = (result.tokens_in, result.tokens_out)
-        evidence = Evidence(notes=[f"before the LLM: {prior.error_class.value} "
-                                   f"({prior.tier.value}, {prior.confidence})"])
+        evidence = Evidence(
+            notes=[
+                f"before the LLM: {prior.error_class.value} "
+                f"({prior.tier.value}, {prior.confidence})"
+            ]
+        )
         if result.answer is None:
             reason = result.reason or "no answer"
             evidence.notes.append(f"LLM answer rejected: {reason}")
@@ -207,8 +221,11 @@ class Diagnoser:
         vetoed = any(m.signature.veto_green for m in self.signatures.matches(obs))
         if vetoed and info(cls).safety is Safety.GREEN:
             evidence.notes.append(f"LLM said {cls.value}, but the status forbids a GREEN class")
-            cls = prior.error_class if prior.error_class is not ErrorClass.UNKNOWN else (
-                ErrorClass.UNKNOWN)
+            cls = (
+                prior.error_class
+                if prior.error_class is not ErrorClass.UNKNOWN
+                else (ErrorClass.UNKNOWN)
+            )
         confidence = min(LLM_MAX_CONFIDENCE, round(answer.confidence))
         verdict = _Verdict(cls, confidence, Tier.LLM, evidence, steps=list(answer.fix_steps))
         return verdict, usage, result.cost, None
@@ -236,8 +253,14 @@ class Diagnoser:
         )
         steps = allowed_steps(verdict.error_class, verdict.steps or _steps_for(verdict, facts))
         text = explain(
-            verdict.error_class, facts, lang, tier=verdict.tier, signature=verdict.signature,
-            probability=verdict.probability, auto=auto or not row.auto_reparable, extra=extra,
+            verdict.error_class,
+            facts,
+            lang,
+            tier=verdict.tier,
+            signature=verdict.signature,
+            probability=verdict.probability,
+            auto=auto or not row.auto_reparable,
+            extra=extra,
         )
         return Diagnosis(
             error_class=verdict.error_class,

@@ -76,9 +76,7 @@ def evaluate(
     """Diagnose every labelled example and compute the metrics."""
     pairs: list[tuple[ErrorClass, ErrorClass]] = []
     mistakes: list[Mistake] = []
-    confusion: dict[str, dict[str, int]] = {
-        s.value: {t.value: 0 for t in Safety} for s in Safety
-    }
+    confusion: dict[str, dict[str, int]] = {s.value: {t.value: 0 for t in Safety} for s in Safety}
     latencies: dict[str, list[float]] = {}
     tiers: Counter[str] = Counter()
     dangerous = 0
@@ -95,9 +93,15 @@ def evaluate(
         danger = is_dangerous(label, result.error_class, result.auto_reparable)
         dangerous += danger
         if result.error_class is not label:
-            mistakes.append(Mistake(id=example.get("id"), label=label.value,
-                                    predicted=result.error_class.value,
-                                    tier=result.tier.value, dangerous=danger))
+            mistakes.append(
+                Mistake(
+                    id=example.get("id"),
+                    label=label.value,
+                    predicted=result.error_class.value,
+                    tier=result.tier.value,
+                    dangerous=danger,
+                )
+            )
     correct = sum(1 for truth, guess in pairs if truth is guess)
     per_class: dict[str, ClassScore] = {}
     for cls in ErrorClass:

@@ -16,8 +16,10 @@ from kyra.healing.diagnosis.observe import Observed
 from kyra.healing.diagnosis.types import Facts
 from kyra.healing.taxonomy import ErrorClass
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
-                       r"(?:(\d+(?:\.\d+)?)ms)?$")
+_DURATION = re.compile(
+    r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
+    r"(?:(\d+(?:\.\d+)?)ms)?$"
+)
 _RETRY_TEXT = re.compile(
     r"(?:retry after|try again in|retry in|wait|reintentar en|espera)\s+(\d+(?:\.\d+)?)\s*"
     r"(ms|milliseconds?|s|sec|secs|seconds?|segundos?|m|min|minutes?|minutos?)?\b",
@@ -26,28 +28,61 @@ _RETRY_TEXT = re.compile(
 _FIELD_PATTERNS = [
     re.compile(r"'([^'\s]{1,120})' is a required property"),
     re.compile(r"^([A-Za-z_][\w.\[\]-]{0,120})\n\s+Field required", re.MULTILINE),
-    re.compile(r"missing required (?:param|parameter|field|property|argument)s?:?\s*['\"`]?"
-               r"([A-Za-z_][\w.\[\]-]{0,120})", re.IGNORECASE),
+    re.compile(
+        r"missing required (?:param|parameter|field|property|argument)s?:?\s*['\"`]?"
+        r"([A-Za-z_][\w.\[\]-]{0,120})",
+        re.IGNORECASE,
+    ),
     re.compile(r"required fields are missing: \[([A-Za-z_][\w.]{0,120})", re.IGNORECASE),
-    re.compile(r"(?:field|parameter|param|property)\s+['\"`]([A-Za-z_][\w.\[\]-]{0,120})['\"`]"
-               r"\s+(?:is|are)\s+(?:required|missing|mandatory)", re.IGNORECASE),
-    re.compile(r"['\"`]([A-Za-z_][\w.\[\]-]{0,120})['\"`]\s+(?:is|are)\s+(?:required|missing)",
-               re.IGNORECASE),
+    re.compile(
+        r"(?:field|parameter|param|property)\s+['\"`]([A-Za-z_][\w.\[\]-]{0,120})['\"`]"
+        r"\s+(?:is|are)\s+(?:required|missing|mandatory)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"['\"`]([A-Za-z_][\w.\[\]-]{0,120})['\"`]\s+(?:is|are)\s+(?:required|missing)",
+        re.IGNORECASE,
+    ),
     re.compile(r"\b([A-Za-z_][\w.\[\]-]{0,120}) should be defined", re.IGNORECASE),
     re.compile(r"missing required parameter in input: \"([A-Za-z_]\w{0,120})\"", re.IGNORECASE),
-    re.compile(r"campo ['\"`]?([A-Za-z_][\w.]{0,120})['\"`]? (?:es )?(?:obligatorio|requerido)",
-               re.IGNORECASE),
+    re.compile(
+        r"campo ['\"`]?([A-Za-z_][\w.]{0,120})['\"`]? (?:es )?(?:obligatorio|requerido)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"(?:for|in|on|of) (?:the )?(?:field|parameter|param|property|campo) ['\"`]?"
+        r"([A-Za-z_][\w.\[\]-]{0,120}?)['\"`]?(?=[\s:;,.)]|$)",
+        re.IGNORECASE,
+    ),
 ]
 _FIELD_KEYS = ("param", "field", "parameter", "name", "property")
 _FORMAT_PATTERNS = [
     re.compile(r"does not match format '([^']{2,64})'"),
-    re.compile(r"(?:expected|expects|use|in) (?:the )?(?:format|formato)\s*[:=]?\s*['\"`]?"
-               r"([YMDHhmsTZ:/.\- %a-zA-Z]{4,40}?)['\"`]?(?:[\s,.;)]|$)", re.IGNORECASE),
+    re.compile(
+        r"(?:expected|expects|use|in) (?:the )?(?:format|formato)\s*[:=]?\s*['\"`]?"
+        r"([YMDHhmsTZ:/.\- %a-zA-Z]{4,40}?)['\"`]?(?:[\s,.;)]|$)",
+        re.IGNORECASE,
+    ),
 ]
+_FORMAT_PATTERNS.append(
+    re.compile(
+        r"(?:expected|expects|esperado|formato)\s*:?\s*['\"`]?((?:YYYY|DD|MM)[-/.](?:MM|DD)"
+        r"[-/.](?:DD|YYYY)(?:[T ]HH:mm(?::ss)?Z?)?)"
+    )
+)
 _ISO_WORDS = {"iso 8601": "%Y-%m-%d", "iso8601": "%Y-%m-%d", "iso-8601": "%Y-%m-%d"}
 _HUMAN_TOKENS = [
-    ("YYYY", "%Y"), ("yyyy", "%Y"), ("YY", "%y"), ("MM", "%m"), ("DD", "%d"), ("dd", "%d"),
-    ("HH", "%H"), ("hh", "%H"), ("mm", "%M"), ("SS", "%S"), ("ss", "%S"),
+    ("YYYY", "%Y"),
+    ("yyyy", "%Y"),
+    ("YY", "%y"),
+    ("MM", "%m"),
+    ("DD", "%d"),
+    ("dd", "%d"),
+    ("HH", "%H"),
+    ("hh", "%H"),
+    ("mm", "%M"),
+    ("SS", "%S"),
+    ("ss", "%S"),
 ]
 _VERSION = re.compile(
     r"(?:version|versión)[:\s'\"`]+(v?\d{1,4}(?:\.\d{1,4}){0,2}|\d{4}-\d{2}-\d{2})", re.IGNORECASE
@@ -78,8 +113,14 @@ def retry_after(ctx: ErrorContext, obs: Observed) -> float | None:
     now = ctx.timestamp if ctx.timestamp.tzinfo else ctx.timestamp.replace(tzinfo=UTC)
     if ctx.retry_after and ctx.retry_after > 0:
         return ctx.retry_after
-    for name in ("retry-after", "x-ratelimit-reset-after", "x-ratelimit-reset-requests",
-                 "x-ratelimit-reset-tokens", "ratelimit-reset", "x-rate-limit-reset"):
+    for name in (
+        "retry-after",
+        "x-ratelimit-reset-after",
+        "x-ratelimit-reset-requests",
+        "x-ratelimit-reset-tokens",
+        "ratelimit-reset",
+        "x-rate-limit-reset",
+    ):
         value = obs.headers.get(name)
         if value:
             seconds = _seconds(value, now)
@@ -98,8 +139,11 @@ def retry_after(ctx: ErrorContext, obs: Observed) -> float | None:
     match = _RETRY_TEXT.search(obs.text)
     if match:
         number, unit = float(match.group(1)), (match.group(2) or "s").lower()
-        factor = 0.001 if unit.startswith("ms") or unit.startswith("milli") else (
-            60.0 if unit.startswith("m") else 1.0)
+        factor = (
+            0.001
+            if unit.startswith("ms") or unit.startswith("milli")
+            else (60.0 if unit.startswith("m") else 1.0)
+        )
         return number * factor
     return None
 
@@ -182,8 +226,12 @@ def extract(ctx: ErrorContext, obs: Observed, error_class: ErrorClass, code: str
     if error_class in (ErrorClass.RATE_LIMIT_EXCEEDED, ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE):
         seconds = retry_after(ctx, obs)
         values["retry_after_seconds"] = round(seconds, 3) if seconds else None
-    if error_class in (ErrorClass.MISSING_REQUIRED_FIELD, ErrorClass.DATA_VALIDATION_ERROR,
-                       ErrorClass.INVALID_PARAMETER_FORMAT, ErrorClass.INVALID_DATE_FORMAT):
+    if error_class in (
+        ErrorClass.MISSING_REQUIRED_FIELD,
+        ErrorClass.DATA_VALIDATION_ERROR,
+        ErrorClass.INVALID_PARAMETER_FORMAT,
+        ErrorClass.INVALID_DATE_FORMAT,
+    ):
         values["field"] = missing_field(obs)
     if error_class is ErrorClass.INVALID_DATE_FORMAT:
         values["expected_format"] = expected_format(obs)

@@ -12,6 +12,7 @@ and the engine answers `unknown`. The LLM never decides safety or auto-repair.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -218,8 +219,12 @@ def _call_openai(settings: LLMSettings, system: str, user: str) -> tuple[str, in
     # Imported here: the `openai` SDK is an optional extra (`kyra-autofix[llm]`).
     import openai
 
-    client = openai.OpenAI(api_key=settings.api_key or "unused", base_url=settings.base_url,
-                           timeout=settings.timeout_seconds, max_retries=0)
+    client = openai.OpenAI(
+        api_key=settings.api_key or "unused",
+        base_url=settings.base_url,
+        timeout=settings.timeout_seconds,
+        max_retries=0,
+    )
     extra: dict[str, Any] = {}
     if settings.json_mode:
         extra["response_format"] = {"type": "json_object"}
@@ -240,8 +245,12 @@ def _call_anthropic(settings: LLMSettings, system: str, user: str) -> tuple[str,
     # Imported here: the `anthropic` SDK is an optional extra (`kyra-autofix[llm]`).
     import anthropic
 
-    client = anthropic.Anthropic(api_key=settings.api_key or "unused", base_url=settings.base_url,
-                                 timeout=settings.timeout_seconds, max_retries=0)
+    client = anthropic.Anthropic(
+        api_key=settings.api_key or "unused",
+        base_url=settings.base_url,
+        timeout=settings.timeout_seconds,
+        max_retries=0,
+    )
     with client:
         response = client.messages.create(
             model=settings.model,
@@ -271,5 +280,22 @@ def ask_llm(
         return LLMResult(None, f"the LLM call failed ({kind})", latency_ms=elapsed)
     elapsed = (time.perf_counter() - started) * 1000
     answer, reason = parse_answer(text)
-    return LLMResult(answer, reason, tokens_in, tokens_out, settings.cost(tokens_in, tokens_out),
-                     elapsed)
+    return LLMResult(
+        answer, reason, tokens_in, tokens_out, settings.cost(tokens_in, tokens_out), elapsed
+    )
+
+
+def llm_settings_from_env(environ: dict[str, str] | None = None) -> LLMSettings | None:
+    """LLM settings from `KYRA_LLM_*` variables; None when no model is configured."""
+    env = dict(os.environ if environ is None else environ)
+    model = env.get("KYRA_LLM_MODEL")
+    if not model:
+        return None
+    provider = env.get("KYRA_LLM_PROVIDER", "openai")
+    return LLMSettings(
+        provider="anthropic" if provider == "anthropic" else "openai",
+        base_url=env.get("KYRA_LLM_BASE_URL") or None,
+        api_key=env.get("KYRA_LLM_API_KEY", ""),
+        model=model,
+        timeout_seconds=float(env.get("KYRA_LLM_TIMEOUT_SECONDS", "20")),
+    )

@@ -64,10 +64,15 @@ class ModelAnswer:
 
 def _vectorizers() -> list[TfidfVectorizer]:
     return [
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=8000,
-                        token_pattern=r"(?u)\b\w[\w.]+\b"),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True,
-                        max_features=10000),
+        TfidfVectorizer(
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            max_features=8000,
+            token_pattern=r"(?u)\b\w[\w.]+\b",
+        ),
+        TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True, max_features=10000
+        ),
     ]
 
 
@@ -80,8 +85,9 @@ class _Block:
         self.vocabulary: dict[str, int] = {
             str(term): int(index) + offset for term, index in vectorizer.vocabulary_.items()
         }
-        self.idf = {index: float(vectorizer.idf_[index - offset])
-                    for index in self.vocabulary.values()}
+        self.idf = {
+            index: float(vectorizer.idf_[index - offset]) for index in self.vocabulary.values()
+        }
         self.names = {index: f"{term}" for term, index in self.vocabulary.items()}
 
     def vector(self, text: str) -> dict[int, float]:
@@ -162,8 +168,9 @@ def decide(answer: ModelAnswer, obs: Observed, *, green_allowed: bool = True) ->
     if answer.probability < MIN_PROBABILITY:
         return ErrorClass.UNKNOWN
     if info(answer.error_class).safety is Safety.GREEN:
-        status_ok = obs.status is None or obs.status in GREEN_COMPATIBLE_STATUS or (
-            obs.status >= 500)
+        status_ok = (
+            obs.status is None or obs.status in GREEN_COMPATIBLE_STATUS or (obs.status >= 500)
+        )
         if not (green_allowed and status_ok and answer.probability >= GREEN_MIN_PROBABILITY):
             return ErrorClass.UNKNOWN
     return answer.error_class

@@ -17,20 +17,49 @@ from kyra.engine.error_context import ErrorContext
 
 CODE_KEYS = frozenset(
     {
-        "error", "code", "reason", "type", "status", "error_code", "errorcode", "__type",
-        "errortype", "category", "title", "subcode", "error_subcode", "decline_code",
-        "errorname", "error_type", "statuscode",
+        "error",
+        "code",
+        "reason",
+        "type",
+        "status",
+        "error_code",
+        "errorcode",
+        "__type",
+        "errortype",
+        "category",
+        "title",
+        "subcode",
+        "error_subcode",
+        "decline_code",
+        "errorname",
+        "error_type",
+        "statuscode",
     }
 )
 MAX_CODE_LENGTH = 64
 MAX_TEXT = 4096
 
 PROVIDER_ALIASES = {
-    "gmail": "google", "sheets": "google", "google_sheets": "google", "drive": "google",
-    "google_drive": "google", "googleapis": "google", "calendar": "google",
-    "teams": "microsoft", "msgraph": "microsoft", "graph": "microsoft", "outlook": "microsoft",
-    "microsoft_graph": "microsoft", "smtp": "smtp", "email": "smtp", "s3": "aws",
-    "ses": "aws", "dynamodb": "aws", "lambda": "aws", "sqs": "aws", "sendgrid": "sendgrid",
+    "gmail": "google",
+    "sheets": "google",
+    "google_sheets": "google",
+    "drive": "google",
+    "google_drive": "google",
+    "googleapis": "google",
+    "calendar": "google",
+    "teams": "microsoft",
+    "msgraph": "microsoft",
+    "graph": "microsoft",
+    "outlook": "microsoft",
+    "microsoft_graph": "microsoft",
+    "smtp": "smtp",
+    "email": "smtp",
+    "s3": "aws",
+    "ses": "aws",
+    "dynamodb": "aws",
+    "lambda": "aws",
+    "sqs": "aws",
+    "sendgrid": "sendgrid",
 }
 
 _STATUS_IN_TEXT = [

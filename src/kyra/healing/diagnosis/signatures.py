@@ -22,7 +22,14 @@ from kyra.healing.taxonomy import ErrorClass, Safety, info
 WEIGHTS = {"codes": 40, "types": 30, "text": 20, "headers": 15, "status": 10, "providers": 5}
 DANGER = {Safety.RED: 2, Safety.YELLOW: 1, Safety.GREEN: 0}
 _KNOWN_KEYS = {
-    "id", "class", "confidence", "priority", "veto_green", "source", "unless", *WEIGHTS,
+    "id",
+    "class",
+    "confidence",
+    "priority",
+    "veto_green",
+    "source",
+    "unless",
+    *WEIGHTS,
 }
 
 
@@ -48,8 +55,7 @@ class Signature:
     def match(self, obs: Observed) -> list[str] | None:
         """The conditions that matched, or None when any condition fails."""
         matched: list[str] = []
-        for check in (self._match_status, self._match_sets, self._match_headers,
-                      self._match_text):
+        for check in (self._match_status, self._match_sets, self._match_headers, self._match_text):
             found = check(obs)
             if found is None:
                 return None
@@ -65,9 +71,11 @@ class Signature:
 
     def _match_sets(self, obs: Observed) -> list[str] | None:
         matched: list[str] = []
-        for name, wanted, seen in (("code", self.codes, obs.codes),
-                                   ("type", self.types, obs.types),
-                                   ("provider", self.providers, {obs.provider})):
+        for name, wanted, seen in (
+            ("code", self.codes, obs.codes),
+            ("type", self.types, obs.types),
+            ("provider", self.providers, {obs.provider}),
+        ):
             if not wanted:
                 continue
             hit = sorted(wanted & seen)
@@ -157,8 +165,10 @@ def _parse(entry: dict[str, Any]) -> Signature:
 def load_signatures(text: str | None = None) -> list[Signature]:
     """Parse the signature file (or `text`); raises ValueError on a malformed rule."""
     if text is None:
-        text = resources.files("kyra.healing.diagnosis").joinpath("data/signatures.yaml").read_text(
-            encoding="utf-8"
+        text = (
+            resources.files("kyra.healing.diagnosis")
+            .joinpath("data/signatures.yaml")
+            .read_text(encoding="utf-8")
         )
     entries = yaml.safe_load(text)
     if not isinstance(entries, list):

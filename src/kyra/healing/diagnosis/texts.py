@@ -71,8 +71,7 @@ CLASS_TEXT: Catalog = {
     },
     "security_violation": {
         "en": (
-            "A security check failed (certificate, policy or blocked content); "
-            "nothing is changed."
+            "A security check failed (certificate, policy or blocked content); nothing is changed."
         ),
         "es": (
             "Falló una comprobación de seguridad (certificado, política o "
@@ -82,8 +81,7 @@ CLASS_TEXT: Catalog = {
     "unknown": {
         "en": "Kyra could not identify this error with enough confidence; it needs a person.",
         "es": (
-            "Kyra no pudo identificar este error con suficiente confianza; "
-            "necesita a una persona."
+            "Kyra no pudo identificar este error con suficiente confianza; necesita a una persona."
         ),
     },
 }

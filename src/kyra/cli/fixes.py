@@ -1,0 +1,302 @@
+"""`kyra fixes list|show|approve|reject|rollback`, `kyra audit`, `kyra killswitch`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from kyra.cli.common import ago, console, kyra_app, print_json, t
+from kyra.cli.run import ProgressPrinter, Timeline
+from kyra.healing.driver import HealingDriver
+from kyra.healing.factory import make_healer
+from kyra.store import healing as heal_store
+from kyra.store import workflows as wf_store
+from kyra.store.healing import GLOBAL_SCOPE, FixInfo
+
+app = typer.Typer(
+    help="Fixes Kyra applied or proposes. / Reparaciones aplicadas o propuestas.",
+    no_args_is_help=True,
+)
+killswitch_app = typer.Typer(
+    help="Stop every automatic change at once. / Detener todo cambio automático.",
+    no_args_is_help=True,
+)
+
+STATUS_STYLE = {
+    "applied": "green",
+    "approved": "green",
+    "proposed": "yellow",
+    "rejected": "dim",
+    "rolled_back": "magenta",
+    "blocked": "red",
+    "failed": "red",
+}
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="fixes")
+    root.add_typer(killswitch_app, name="killswitch")
+    root.command("audit")(audit)
+
+
+def fix_json(fix: FixInfo) -> dict[str, Any]:
+    return {
+        "id": fix.id,
+        "workflow": fix.workflow_name,
+        "error_class": fix.error_class,
+        "safety": fix.safety,
+        "status": fix.status,
+        "reason": fix.reason,
+        "diff": fix.diff.get("changes", []),
+        "patch": fix.patch.get("ops", []),
+        "confidence": fix.confidence,
+        "tier": fix.tier,
+        "outcome": fix.outcome,
+        "from_version": fix.from_version,
+        "to_version": fix.to_version,
+        "execution_id": fix.execution_id,
+        "rerun_execution_id": fix.rerun_execution_id,
+        "cost": fix.cost,
+        "decided_by": fix.decided_by,
+        "created_at": fix.created_at.isoformat(),
+        "verified_at": fix.verified_at.isoformat() if fix.verified_at else None,
+    }
+
+
+def _diff_text(fix: FixInfo) -> str:
+    return "; ".join(
+        f"{c['path']}: {json.dumps(c['before'])} → {json.dumps(c['after'])}"
+        for c in fix.diff.get("changes", [])
+    )
+
+
+@app.command("list")
+def list_(
+    workflow: str | None = typer.Option(None, "--workflow", "-w", help="Only this workflow."),
+    status: str | None = typer.Option(None, "--status", "-s", help="Only this status."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List fixes, newest first, with their diff."""
+    with kyra_app() as kyra:
+        workflow_id = (
+            wf_store.get_workflow(kyra.store, kyra.tenant.id, workflow).id if workflow else None
+        )
+        fixes = heal_store.list_fixes(
+            kyra.store, kyra.tenant.id, workflow_id=workflow_id, status=status, limit=limit
+        )
+        now = kyra.clock.now()
+    if as_json:
+        print_json([fix_json(f) for f in fixes])
+        return
+    if not fixes:
+        console.print(t("fix.none"))
+        return
+    table = Table(
+        t("col.id"),
+        t("col.workflow"),
+        t("fix.class"),
+        t("col.status"),
+        t("fix.change"),
+        t("col.when"),
+    )
+    for f in fixes:
+        style = STATUS_STYLE.get(f.status, "")
+        table.add_row(
+            f.id[:8],
+            f.workflow_name,
+            f"{f.error_class} ({f.safety})",
+            f"[{style}]{f.status}[/]",
+            (_diff_text(f) or f.reason)[:120],
+            ago((now - f.created_at).total_seconds()),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    fix_id: str = typer.Argument(..., help="Fix id (or a unique prefix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one fix: diagnosis, patch, diff and audit trail."""
+    with kyra_app() as kyra:
+        fix = heal_store.get_fix(kyra.store, fix_id, tenant_id=kyra.tenant.id)
+        trail = heal_store.list_audit(kyra.store, kyra.tenant.id, fix_id=fix.id)
+    data = {
+        **fix_json(fix),
+        "diagnosis": fix.diagnosis,
+        "audit": [
+            {"kind": a.kind, "actor": a.actor, "summary": a.summary, "at": a.created_at.isoformat()}
+            for a in reversed(trail)
+        ],
+    }
+    if as_json:
+        print_json(data)
+        return
+    console.print_json(data=data)
+
+
+def _drive_rerun(kyra: Any, healer: Any, rerun_id: str | None) -> None:
+    if rerun_id is None:
+        return
+    driver = HealingDriver(kyra, healer, [ProgressPrinter()])
+    result = driver._run_when_due(rerun_id)
+    while result is not None:
+        outcome = healer.after_run(result)
+        if outcome.action != "rerun" or outcome.rerun_execution_id is None:
+            break
+        result = driver._run_when_due(outcome.rerun_execution_id)
+
+
+@app.command("approve")
+def approve(
+    fix_id: str = typer.Argument(..., help="Fix id (or a unique prefix)."),
+    value: str | None = typer.Option(
+        None, "--value", help="Use this value instead (JSON or text)."
+    ),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the re-run now and wait."),
+) -> None:
+    """Apply a proposed fix as a new config version and re-run from the failed step."""
+    parsed: Any = None
+    if value is not None:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = value
+    with kyra_app() as kyra:
+        healer = make_healer(kyra, [Timeline()])
+        outcome = healer.approve(fix_id, value=parsed, tenant_id=kyra.tenant.id)
+        if wait:
+            _drive_rerun(kyra, healer, outcome.rerun_execution_id)
+        state = wf_store.get_workflow_by_id(kyra.store, outcome.workflow_id or "").state
+    console.print(t("fix.approved", fix=(outcome.fix_id or "")[:8], state=state))
+
+
+@app.command("reject")
+def reject(
+    fix_id: str = typer.Argument(..., help="Fix id (or a unique prefix)."),
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit trail)."),
+) -> None:
+    """Reject a proposed fix; nothing changes and the workflow keeps needing attention."""
+    with kyra_app() as kyra:
+        fix = make_healer(kyra).reject(fix_id, reason=reason, tenant_id=kyra.tenant.id)
+    console.print(t("fix.rejected", fix=fix.id[:8]))
+
+
+@app.command("rollback")
+def rollback(
+    fix_id: str = typer.Argument(..., help="Fix id (or a unique prefix)."),
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit trail)."),
+) -> None:
+    """Restore the config from before a fix, as a new config version."""
+    with kyra_app() as kyra:
+        fix = make_healer(kyra).rollback(fix_id, reason=reason, tenant_id=kyra.tenant.id)
+        version = wf_store.get_workflow_by_id(kyra.store, fix.workflow_id).config_version
+    console.print(t("fix.rolled_back", fix=fix.id[:8], version=version))
+
+
+def audit(
+    workflow: str | None = typer.Option(None, "--workflow", "-w", help="Only this workflow."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, max=5000),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The audit trail: every diagnosis, fix, approval, rejection and rollback."""
+    with kyra_app() as kyra:
+        workflow_id = (
+            wf_store.get_workflow(kyra.store, kyra.tenant.id, workflow).id if workflow else None
+        )
+        records = heal_store.list_audit(
+            kyra.store, kyra.tenant.id, workflow_id=workflow_id, limit=limit
+        )
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "actor": r.actor,
+                    "workflow": r.workflow_name,
+                    "fix_id": r.fix_id,
+                    "execution_id": r.execution_id,
+                    "summary": r.summary,
+                    "details": r.details,
+                    "cost": r.cost,
+                    "at": r.created_at.isoformat(),
+                }
+                for r in records
+            ]
+        )
+        return
+    table = Table(
+        t("col.when"), t("audit.kind"), t("audit.actor"), t("col.workflow"), t("audit.summary")
+    )
+    for r in records:
+        table.add_row(
+            r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.kind,
+            r.actor,
+            r.workflow_name or "",
+            r.summary[:160],
+        )
+    console.print(table)
+
+
+@killswitch_app.command("on")
+def killswitch_on(
+    all_tenants: bool = typer.Option(False, "--global", help="For every tenant."),
+    reason: str = typer.Option("", "--reason", help="Why (shown with every blocked fix)."),
+) -> None:
+    """Stop every automatic change now, including fixes in flight."""
+    with kyra_app() as kyra:
+        scope = GLOBAL_SCOPE if all_tenants else kyra.tenant.id
+        heal_store.set_kill_switch(kyra.store, scope, enabled=True, reason=reason)
+        heal_store.add_audit(
+            kyra.store,
+            kind="killswitch",
+            actor="user",
+            tenant_id=None if all_tenants else kyra.tenant.id,
+            summary=f"kill switch on ({'global' if all_tenants else 'tenant'})"
+            + (f": {reason}" if reason else ""),
+        )
+        stopped = make_healer(kyra).stop_all(None if all_tenants else kyra.tenant.id)
+    console.print(t("kill.on", count=len(stopped)))
+
+
+@killswitch_app.command("off")
+def killswitch_off(
+    all_tenants: bool = typer.Option(False, "--global", help="The global switch."),
+) -> None:
+    """Allow automatic fixes again."""
+    with kyra_app() as kyra:
+        scope = GLOBAL_SCOPE if all_tenants else kyra.tenant.id
+        heal_store.set_kill_switch(kyra.store, scope, enabled=False)
+        heal_store.add_audit(
+            kyra.store,
+            kind="killswitch",
+            actor="user",
+            tenant_id=None if all_tenants else kyra.tenant.id,
+            summary=f"kill switch off ({'global' if all_tenants else 'tenant'})",
+        )
+    console.print(t("kill.off"))
+
+
+@killswitch_app.command("status")
+def killswitch_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show whether automatic changes are stopped."""
+    with kyra_app() as kyra:
+        active = heal_store.active_kill_switch(kyra.store, kyra.tenant.id)
+    if as_json:
+        print_json(
+            {
+                "enabled": active is not None,
+                "scope": None
+                if active is None
+                else ("global" if active.scope == GLOBAL_SCOPE else "tenant"),
+                "reason": active.reason if active else "",
+            }
+        )
+        return
+    console.print(t("kill.on_status") if active else t("kill.off_status"))

@@ -1,0 +1,100 @@
+"""In-process healing for `kyra run` (embedded default): run, heal, wait for the planned
+re-run, run it, verify, until the workflow is healthy or needs a person.
+
+The re-run is a durable `waiting` execution; this driver claims it like any worker would,
+so a `kyra serve` process on the same database can never run it twice. If another worker
+claims it first, the driver waits for that worker's result instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from kyra.app import Kyra
+from kyra.engine.events import ExecutorObserver, RunResult
+from kyra.engine.executor import Executor
+from kyra.healing.healer import Healer, HealOutcome
+from kyra.store import executions as exec_store
+from kyra.store import healing as heal_store
+from kyra.store import queue
+from kyra.store.workflows import WorkflowRecord
+
+MAX_ROUNDS = 12
+"""A hard stop under the gate's own limits: the loop can never spin."""
+INLINE_LEASE = timedelta(hours=1)
+POLL_SECONDS = 0.5
+
+
+@dataclass
+class DriveResult:
+    results: list[RunResult] = field(default_factory=list)
+    outcomes: list[HealOutcome] = field(default_factory=list)
+
+    @property
+    def final(self) -> RunResult:
+        return self.results[-1]
+
+    @property
+    def healed(self) -> bool:
+        return len(self.results) > 1 and self.final.succeeded
+
+
+class HealingDriver:
+    def __init__(self, kyra: Kyra, healer: Healer, observers: list[ExecutorObserver] | None = None):
+        self.kyra = kyra
+        self.healer = healer
+        self.executor: Executor = kyra.executor(observers)
+        self.owner = f"inline:{socket.gethostname()}:{os.getpid()}"
+
+    def run(
+        self, record: WorkflowRecord, inputs: dict[str, Any] | None = None, *, wait: bool = True
+    ) -> DriveResult:
+        drive = DriveResult()
+        result = self.executor.run(record, inputs)
+        drive.results.append(result)
+        while len(drive.results) <= MAX_ROUNDS:
+            outcome = self.healer.after_run(result)
+            drive.outcomes.append(outcome)
+            if outcome.action != "rerun" or outcome.rerun_execution_id is None or not wait:
+                break
+            rerun = self._run_when_due(outcome.rerun_execution_id)
+            if rerun is None:  # another worker ran it and healed with its own healer
+                break
+            result = rerun
+            drive.results.append(result)
+        return drive
+
+    def _run_when_due(self, execution_id: str) -> RunResult | None:
+        clock = self.kyra.clock
+        execution = exec_store.get_execution(self.kyra.store, execution_id)
+        delay = (execution.run_at - clock.now()).total_seconds()
+        if delay > 0:
+            clock.sleep(delay)
+        if not self.healer.may_rerun(execution_id):
+            return None
+        now = clock.now()
+        if queue.claim(self.kyra.store, execution_id, self.owner, now, now + INLINE_LEASE) is None:
+            self._wait_for(execution_id)
+            return None
+        return self.executor.execute(execution_id)
+
+    def _wait_for(self, execution_id: str) -> None:
+        while exec_store.get_execution(self.kyra.store, execution_id).status not in (
+            "succeeded",
+            "failed",
+            "cancelled",
+        ):
+            self.kyra.clock.sleep(POLL_SECONDS)
+
+
+def pending_reruns(kyra: Kyra, tenant_id: str) -> list[str]:
+    """Fix re-runs not yet verified (for status displays)."""
+    return [
+        f.rerun_execution_id
+        for f in heal_store.list_fixes(kyra.store, tenant_id, limit=50)
+        if f.outcome == "pending" and f.rerun_execution_id
+    ]

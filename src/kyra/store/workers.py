@@ -1,0 +1,122 @@
+"""Runtime process heartbeats and the per-workflow healing lock (migration 0002)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from kyra.store.db import Store
+from kyra.store.runtime_tables import HealingLockRow, WorkerHeartbeatRow
+from kyra.store.schedules import insert_ignore
+
+# -- worker heartbeats -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    id: str
+    kind: str
+    hostname: str
+    pid: int
+    concurrency: int
+    running: int
+    processed: int
+    started_at: datetime
+    last_seen: datetime
+    stopped_at: datetime | None = None
+
+
+def beat(store: Store, worker: WorkerBeat) -> None:
+    """Record that a runtime process is alive (insert on its first beat)."""
+    values = {
+        "kind": worker.kind,
+        "hostname": worker.hostname,
+        "pid": worker.pid,
+        "concurrency": worker.concurrency,
+        "running": worker.running,
+        "processed": worker.processed,
+        "last_seen": worker.last_seen,
+        "stopped_at": worker.stopped_at,
+    }
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(WorkerHeartbeatRow).where(WorkerHeartbeatRow.id == worker.id).values(**values)
+        )
+        if result.rowcount == 0:
+            conn.execute(
+                insert(WorkerHeartbeatRow).values(
+                    id=worker.id, started_at=worker.started_at, **values
+                )
+            )
+
+
+def workers(store: Store, since: datetime) -> list[WorkerBeat]:
+    """Processes seen since `since` (stopped ones included, newest first)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(WorkerHeartbeatRow)
+            .where(WorkerHeartbeatRow.last_seen >= since)
+            .order_by(WorkerHeartbeatRow.last_seen.desc())
+        ).all()
+    return [
+        WorkerBeat(
+            r.id,
+            r.kind,
+            r.hostname,
+            r.pid,
+            r.concurrency,
+            r.running,
+            r.processed,
+            r.started_at,
+            r.last_seen,
+            r.stopped_at,
+        )
+        for r in rows
+    ]
+
+
+# -- healing lock ------------------------------------------------------------------------
+
+
+def acquire_heal_lock(
+    store: Store,
+    workflow_id: str,
+    owner: str,
+    *,
+    execution_id: str | None,
+    now: datetime,
+    until: datetime,
+) -> bool:
+    """Take the workflow's healing lock (free, expired, or already ours)."""
+    with store.engine.begin() as conn:
+        inserted = conn.execute(
+            insert_ignore(conn, HealingLockRow).values(
+                workflow_id=workflow_id,
+                owner=owner,
+                execution_id=execution_id,
+                acquired_at=now,
+                lease_until=until,
+            )
+        ).rowcount
+        if inserted:
+            return True
+        taken = conn.execute(
+            update(HealingLockRow)
+            .where(
+                HealingLockRow.workflow_id == workflow_id,
+                (HealingLockRow.lease_until < now) | (HealingLockRow.owner == owner),
+            )
+            .values(owner=owner, execution_id=execution_id, acquired_at=now, lease_until=until)
+        ).rowcount
+        return bool(taken)
+
+
+def release_heal_lock(store: Store, workflow_id: str, owner: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            delete(HealingLockRow).where(
+                HealingLockRow.workflow_id == workflow_id, HealingLockRow.owner == owner
+            )
+        )
