@@ -7,7 +7,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kyra.cli.common import ago, console, kyra_app, print_json, t
+from kyra.cli.common import EXIT_WORKFLOW_FAILED, ago, console, fail, kyra_app, print_json, t
+from kyra.cli.run import ProgressPrinter, result_json
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
 from kyra.store.executions import ExecutionInfo
@@ -141,3 +142,40 @@ def show(
     if e.error_context:
         console.print(f"\n[bold]{t('exec.error')}[/]")
         console.print_json(data=e.error_context)
+
+
+@app.command("retry")
+def retry(
+    execution_id: str = typer.Argument(..., help="A failed execution id (or unique prefix)."),
+    from_start: bool = typer.Option(False, "--from-start", help="Re-run every step."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Re-run a failed execution with the current config, from its failed step (the steps
+    before it are not repeated: their saved outputs are reused)."""
+    with kyra_app() as kyra:
+        failed = exec_store.get_execution(kyra.store, execution_id, tenant_id=kyra.tenant.id)
+        if failed.status != "failed":
+            fail(t("exec.not_failed", id=failed.id[:8], status=failed.status))
+        record = wf_store.get_workflow_by_id(kyra.store, failed.workflow_id)
+        names = [s.name for s in record.workflow.steps]
+        start = (
+            0 if from_start or failed.failed_step not in names else names.index(failed.failed_step)
+        )
+        new_id = exec_store.create_execution(
+            kyra.store,
+            tenant_id=kyra.tenant.id,
+            workflow_id=record.id,
+            inputs=failed.inputs,
+            trigger="retry",
+            resume_of=failed.id,
+            start_step=start,
+        )
+        if not as_json:
+            console.print(
+                t("exec.retry", id=failed.id[:8], step=names[start], version=record.config_version)
+            )
+        result = kyra.executor([] if as_json else [ProgressPrinter()]).execute(new_id)
+    if as_json:
+        print_json(result_json(result))
+    if not result.succeeded:
+        raise typer.Exit(EXIT_WORKFLOW_FAILED)

@@ -139,4 +139,8 @@ MESSAGES: Catalog = {
         "en": "Retrying execution {id} from step {step} with config v{version}.",
         "es": "Reintentando la ejecución {id} desde el paso {step} con config v{version}.",
     },
+    "exec.not_failed": {
+        "en": "execution {id} is {status}; only failed executions can be retried",
+        "es": "la ejecución {id} está {status}; solo se reintentan ejecuciones fallidas",
+    },
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -229,6 +230,36 @@ def require(req: Request) -> Reply:
                 400, "missing_required_field", f"Missing required field: {name}", field=name
             )
     return Reply(200, {"ok": True, "received": data})
+
+
+def versioned(req: Request) -> Reply:
+    """400 `api_version_mismatch` unless the named header carries the required version."""
+    header = req.arg("header", "X-API-Version") or "X-API-Version"
+    version = req.arg("version", "2024-06-01") or "2024-06-01"
+    if req.headers.get(header.lower(), "") == version:
+        return Reply(200, {"ok": True, "version": version})
+    return error_reply(
+        400,
+        "api_version_mismatch",
+        f"Unsupported API version: this endpoint requires version {version} "
+        f"(send the {header} header)",
+    )
+
+
+def validate(req: Request) -> Reply:
+    """400 unless the JSON body's `field` matches `pattern`. `kind=parameter` answers like
+    an invalid parameter (Stripe-style), `kind=data` like a failed data validation."""
+    name = req.arg("field", "currency") or "currency"
+    pattern = req.arg("pattern", "^[A-Z]{3}$") or "^[A-Z]{3}$"
+    data = req.json()
+    found, value = _lookup(data if isinstance(data, dict) else {}, name)
+    if found and isinstance(value, str | int | float) and re.fullmatch(pattern, str(value)):
+        return Reply(200, {"ok": True, "received": data})
+    if (req.arg("kind", "parameter") or "parameter") == "data":
+        return error_reply(422, "validation_error",
+                           f"Validation failed: {name!r} is not a valid value", field=name)
+    return error_reply(400, "parameter_invalid",
+                       f"Invalid value for parameter '{name}': {value!r}", param=name)
 
 
 def auth(req: Request) -> Reply:

@@ -37,6 +37,8 @@ ROUTES: dict[tuple[str, int], Route] = {
     ("dates", 0): lambda s, r, a: _faults.dates(r),
     ("require", 0): lambda s, r, a: _faults.require(r),
     ("auth", 0): lambda s, r, a: _faults.auth(r),
+    ("versioned", 0): lambda s, r, a: _faults.versioned(r),
+    ("validate", 0): lambda s, r, a: _faults.validate(r),
     ("provider", 2): lambda s, r, a: _faults.provider(r, a[0], a[1]),
 }
 

@@ -23,6 +23,8 @@ Endpoints (GET and POST; all reply JSON unless asked otherwise):
     /dates                   ?format=%Y-%m-%d&field=date  400 invalid_date_format unless parseable
     /require                 ?fields=a,b  400 missing_required_field for the first missing one
     /auth                    ?token=T  401 invalid_api_key unless Authorization: Bearer T
+    /versioned               ?header=X-API-Version&version=V  400 api_version_mismatch
+    /validate                ?field=F&pattern=RE[&kind=parameter|data]  400/422 unless F matches
     /provider/{name}/{case}  canned provider errors (see kyra.demo.provider_errors)
     /_stats (GET), /_reset (POST)
 """

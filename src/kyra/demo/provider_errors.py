@@ -83,6 +83,27 @@ def _google_quota(req: Request) -> Reply:
     )
 
 
+def _google_permission(req: Request) -> Reply:
+    """Drive/Gmail answer a token without the needed scope with 403 PERMISSION_DENIED."""
+    return Reply(
+        403,
+        {
+            "error": {
+                "code": 403,
+                "status": "PERMISSION_DENIED",
+                "message": "Request had insufficient authentication scopes.",
+                "errors": [
+                    {
+                        "message": "Insufficient Permission",
+                        "domain": "global",
+                        "reason": "insufficientPermissions",
+                    }
+                ],
+            }
+        },
+    )
+
+
 def _google_auth(req: Request) -> Reply:
     return Reply(
         401,
@@ -325,6 +346,7 @@ CANNED: dict[tuple[str, str], Callable[[Request], Reply]] = {
     ("google", "user_rate_limit"): _google_user_rate_limit,
     ("google", "quota"): _google_quota,
     ("google", "auth"): _google_auth,
+    ("google", "permission"): _google_permission,
     ("slack", "ratelimited"): _slack_ratelimited,
     ("slack", "channel_not_found"): _slack_api_error("channel_not_found"),
     ("slack", "invalid_auth"): _slack_api_error("invalid_auth"),

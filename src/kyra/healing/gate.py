@@ -71,7 +71,7 @@ def check(
             "monthly_quota",
             f"monthly quota reached ({fixes}/{tier.monthly_fixes} fixes, {request.tier} tier)",
         )
-    if cost >= tier.max_cost:
+    if tier.max_cost > 0 and cost >= tier.max_cost:  # a $0 ceiling only forbids AI spend
         return GateDecision.block(
             "cost_ceiling", f"monthly AI cost ceiling reached (${cost:.2f} of ${tier.max_cost:.2f})"
         )

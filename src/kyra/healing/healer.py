@@ -18,7 +18,7 @@ from kyra.app import Kyra
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import RunResult
 from kyra.engine.states import WorkflowState, sources_of
-from kyra.errors import ConflictError, IllegalTransitionError
+from kyra.errors import ConflictError, HealingError, IllegalTransitionError
 from kyra.healing import gate
 from kyra.healing.diagnosis.engine import Diagnoser, default_diagnoser
 from kyra.healing.diagnosis.llm import LLMSettings
@@ -96,7 +96,13 @@ class Healer:
         rolled = self._watch(result.workflow_id)
         if rolled is not None:
             return rolled
-        return self._heal(result.error_context, escalating=verifying is not None)
+        try:
+            return self._heal(result.error_context, escalating=verifying is not None)
+        except Exception as exc:
+            # The failed execution is already stored; put the workflow back to `failed` so
+            # a retried healing job (runtime backoff) can pick the incident up again.
+            self._crashed(result, exc)
+            raise HealingError(f"healing {result.workflow_name!r} crashed: {exc}") from exc
 
     # -- healing a failure ----------------------------------------------------------------
 
@@ -349,6 +355,21 @@ class Healer:
         )
         return HealOutcome(action, record.id, fix_id, diagnosis=diagnosis, message=full)
 
+    def _crashed(self, result: RunResult, exc: Exception) -> None:
+        log.exception("healing %s crashed", result.workflow_name)
+        try:
+            record = wf_store.get_workflow_by_id(self.store, result.workflow_id)
+            if record.state == WorkflowState.FIXING:
+                self._move(record, WorkflowState.FAILED, f"healing crashed: {exc}"[:300],
+                           result.execution_id)
+            heal_store.add_audit(
+                self.store, kind="healing_crashed", actor="kyra", tenant_id=record.tenant_id,
+                workflow_id=record.id, execution_id=result.execution_id,
+                summary=f"{type(exc).__name__}: {exc}"[:300], at=self._now(),
+            )
+        except Exception:
+            log.exception("could not record the healing crash of %s", result.workflow_name)
+
     # -- verification and rollback --------------------------------------------------------
 
     def _verified(self, fix: FixInfo) -> HealOutcome:
@@ -437,7 +458,16 @@ class Healer:
             reason = translate(
                 MESSAGES, "worse_after_fix", tenant.lang_code, after=after_rate, before=before_rate
             )
-            self.rollback(fix.id, actor="kyra", reason=reason, automatic=True)
+            try:
+                self.rollback(fix.id, actor="kyra", reason=reason, automatic=True)
+            except ConflictError as exc:  # later changes sit on top: a person decides
+                heal_store.update_fix(self.store, fix.id, settled=True)
+                heal_store.add_audit(
+                    self.store, kind="rollback_skipped", actor="kyra", tenant_id=fix.tenant_id,
+                    workflow_id=workflow_id, fix_id=fix.id, summary=f"{reason}; {exc}",
+                    at=self._now(),
+                )
+                return None
             return HealOutcome("rolled_back", workflow_id, fix.id, message=reason)
         if len(after) >= n:
             heal_store.update_fix(self.store, fix.id, settled=True)

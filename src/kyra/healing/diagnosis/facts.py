@@ -85,7 +85,7 @@ _HUMAN_TOKENS = [
     ("ss", "%S"),
 ]
 _VERSION = re.compile(
-    r"(?:version|versión)[:\s'\"`]+(v?\d{1,4}(?:\.\d{1,4}){0,2}|\d{4}-\d{2}-\d{2})", re.IGNORECASE
+    r"(?:version|versión)[:\s'\"`]+(\d{4}-\d{2}-\d{2}|v?\d{1,4}(?:\.\d{1,4}){0,2})\b", re.IGNORECASE
 )
 
 
