@@ -72,7 +72,7 @@ def test_rollback_when_a_fix_makes_things_worse(loop: Loop, fault_server: FaultS
 def test_manual_rollback_restores_the_previous_version(
     loop: Loop, fault_server: FaultServer
 ) -> None:
-    url = f"{fault_server.url}/pace/m?min_interval=0.3"
+    url = f"{fault_server.url}/pace/m?min_interval=0.8"
     loop.apply({"name": "paced", "steps": [http("a", url), http("b", url)]})
     loop.run("paced")
     [fix] = loop.fixes("paced")
@@ -89,23 +89,23 @@ def test_kill_switch_stops_a_fix_in_flight(loop: Loop, fault_server: FaultServer
                 heal_store.set_kill_switch(loop.kyra.store, "global", enabled=True)
 
     loop.healer.listeners.append(PullTheSwitch())
-    url = f"{fault_server.url}/pace/k?min_interval=0.3"
-    loop.apply({"name": "stopme", "steps": [http("a", url), http("b", url)]})
+    url = f"{fault_server.url}/status/429?header=Retry-After:1"
+    loop.apply({"name": "stopme", "steps": [http("a", url)]})
     drive = loop.run("stopme")
     assert len(drive.results) == 1  # the planned re-run never ran
     [fix] = loop.fixes("stopme")
     assert fix.status == "blocked" and "kill switch" in fix.reason
     assert ex.get_execution(loop.kyra.store, fix.rerun_execution_id or "").status == "cancelled"
     assert loop.workflow("stopme").state == "needs_attention"
-    assert fault_server.stats()["paths"].get("/pace/k") == 2  # nothing sent after the switch
+    assert fault_server.stats()["paths"].get("/status/429") == 1  # nothing sent after it
 
 
 def test_kill_switch_blocks_new_automatic_fixes(loop: Loop, fault_server: FaultServer) -> None:
     heal_store.set_kill_switch(
         loop.kyra.store, loop.kyra.tenant.id, enabled=True, reason="incident review"
     )
-    url = f"{fault_server.url}/pace/k2?min_interval=0.3"
-    loop.apply({"name": "frozen", "steps": [http("a", url), http("b", url)]})
+    url = f"{fault_server.url}/status/429?header=Retry-After:1"
+    loop.apply({"name": "frozen", "steps": [http("a", url)]})
     loop.run("frozen")
     [fix] = loop.fixes("frozen")
     assert fix.status == "blocked" and "incident review" in fix.reason
@@ -246,10 +246,7 @@ def test_cost_ceiling_is_enforced(tmp_path: Path, fault_server: FaultServer) -> 
         loop.apply(
             {
                 "name": "costly",
-                "steps": [
-                    http("call", f"{fault_server.url}/pace/c?min_interval=0.3"),
-                    http("again", f"{fault_server.url}/pace/c?min_interval=0.3"),
-                ],
+                "steps": [http("call", f"{fault_server.url}/status/429?header=Retry-After:1")],
             }
         )
         loop.run("costly")

@@ -28,7 +28,7 @@ def _assert_healed(loop: Loop, name: str, error_class: str) -> None:
 
 
 def test_rate_limit_heals_by_pacing(loop: Loop, fault_server: FaultServer) -> None:
-    url = f"{fault_server.url}/pace/rl?min_interval=0.5"
+    url = f"{fault_server.url}/pace/rl?min_interval=0.8"
     loop.apply({"name": "newsletter", "steps": [http("a", url), http("b", url), http("c", url)]})
     drive = loop.run("newsletter")
     assert [r.status for r in drive.results] == ["failed", "succeeded"]
