@@ -17,7 +17,7 @@ def _approve_and_rerun(loop: Loop, fix_id: str, value: Any = None) -> None:
     outcome = loop.healer.approve(fix_id, value=value)
     assert outcome.action == "rerun" and outcome.rerun_execution_id
     driver = HealingDriver(loop.kyra, loop.healer)
-    result = driver._run_when_due(outcome.rerun_execution_id)
+    result = driver.run_when_due(outcome.rerun_execution_id)
     assert result is not None
     assert loop.healer.after_run(result).action == "verified"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from kyra.cli import demo as _demo
 from kyra.cli import diagnose as _diagnose
 from kyra.cli import executions as _executions
 from kyra.cli import fixes as _fixes
@@ -21,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_init, _workflows, _secrets, _run, _executions, _fixes, _diagnose):
+for _module in (_init, _workflows, _secrets, _run, _executions, _fixes, _diagnose, _demo):
     _module.register(app)
 
 

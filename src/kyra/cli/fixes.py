@@ -143,12 +143,12 @@ def _drive_rerun(kyra: Any, healer: Any, rerun_id: str | None) -> None:
     if rerun_id is None:
         return
     driver = HealingDriver(kyra, healer, [ProgressPrinter()])
-    result = driver._run_when_due(rerun_id)
+    result = driver.run_when_due(rerun_id)
     while result is not None:
         outcome = healer.after_run(result)
         if outcome.action != "rerun" or outcome.rerun_execution_id is None:
             break
-        result = driver._run_when_due(outcome.rerun_execution_id)
+        result = driver.run_when_due(outcome.rerun_execution_id)
 
 
 @app.command("approve")

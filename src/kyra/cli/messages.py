@@ -143,4 +143,24 @@ MESSAGES: Catalog = {
         "en": "execution {id} is {status}; only failed executions can be retried",
         "es": "la ejecución {id} está {status}; solo se reintentan ejecuciones fallidas",
     },
+    "demo.title": {
+        "en": "Kyra demo: workflows that heal themselves",
+        "es": "Demo de Kyra: workflows que se reparan solos",
+    },
+    "demo.api": {
+        "en": "A local API that misbehaves on purpose is listening on {url}",
+        "es": "Una API local que falla a propósito escucha en {url}",
+    },
+    "demo.summary": {"en": "Summary", "es": "Resumen"},
+    "demo.fix": {"en": "Fix", "es": "Reparación"},
+    "demo.person": {
+        "en": "A person reviews Kyra's proposal for {workflow} and approves it",
+        "es": "Una persona revisa la propuesta de Kyra para {workflow} y la aprueba",
+    },
+    "demo.next": {
+        "en": "Try it on your own workflows: kyra init, then kyra workflows apply FILE and "
+        "kyra run NAME.",
+        "es": "Pruébalo con tus workflows: kyra init, luego kyra workflows apply ARCHIVO y "
+        "kyra run NOMBRE.",
+    },
 }

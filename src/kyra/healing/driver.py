@@ -61,14 +61,14 @@ class HealingDriver:
             drive.outcomes.append(outcome)
             if outcome.action != "rerun" or outcome.rerun_execution_id is None or not wait:
                 break
-            rerun = self._run_when_due(outcome.rerun_execution_id)
+            rerun = self.run_when_due(outcome.rerun_execution_id)
             if rerun is None:  # another worker ran it and healed with its own healer
                 break
             result = rerun
             drive.results.append(result)
         return drive
 
-    def _run_when_due(self, execution_id: str) -> RunResult | None:
+    def run_when_due(self, execution_id: str) -> RunResult | None:
         clock = self.kyra.clock
         execution = exec_store.get_execution(self.kyra.store, execution_id)
         delay = (execution.run_at - clock.now()).total_seconds()
