@@ -1,0 +1,124 @@
+"""Verification and rollback: a fix is kept only if its re-run succeeds and the next
+executions fail no more often than before it."""
+
+from __future__ import annotations
+
+from kyra.engine.error_context import ErrorContext
+from kyra.engine.states import WorkflowState
+from kyra.errors import ConflictError
+from kyra.healing._base import HealerBase, HealOutcome, _short_error
+from kyra.healing.messages import MESSAGES
+from kyra.i18n import translate
+from kyra.store import executions as exec_store
+from kyra.store import healing as heal_store
+from kyra.store import workflows as wf_store
+from kyra.store.healing import FixInfo
+from kyra.store.tenants import get_tenant_by_id
+
+
+class VerificationMixin(HealerBase):
+    def _verified(self, fix: FixInfo) -> HealOutcome:
+        now = self._now()
+        heal_store.update_fix(self.store, fix.id, outcome="succeeded", verified_at=now)
+        record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
+        if record.state == WorkflowState.FIXING:
+            self._move(
+                record, WorkflowState.FIXED, f"fix {fix.id[:8]} verified", fix.rerun_execution_id
+            )
+            self._move(
+                record,
+                WorkflowState.ACTIVE,
+                "running normally after the fix",
+                fix.rerun_execution_id,
+                expect=WorkflowState.FIXED,
+            )
+        heal_store.add_audit(
+            self.store,
+            kind="verified",
+            actor="kyra",
+            tenant_id=fix.tenant_id,
+            workflow_id=fix.workflow_id,
+            fix_id=fix.id,
+            execution_id=fix.rerun_execution_id,
+            summary=f"re-run {str(fix.rerun_execution_id)[:8]} succeeded",
+            at=now,
+        )
+        self._event_raw(
+            "verified",
+            fix.tenant_id,
+            fix.workflow_id,
+            fix.workflow_name,
+            fix.rerun_execution_id,
+            fix.id,
+            fix.execution_id,
+            workflow=fix.workflow_name,
+            fix=fix.id[:8],
+        )
+        return HealOutcome("verified", fix.workflow_id, fix.id)
+
+    def _fix_failed(self, fix: FixInfo, ctx: ErrorContext) -> None:
+        heal_store.update_fix(
+            self.store,
+            fix.id,
+            status="failed",
+            outcome="failed",
+            reason=f"{fix.reason} — re-run failed: {_short_error(ctx)}",
+        )
+        heal_store.add_audit(
+            self.store,
+            kind="fix_failed",
+            actor="kyra",
+            tenant_id=fix.tenant_id,
+            workflow_id=fix.workflow_id,
+            fix_id=fix.id,
+            execution_id=ctx.execution_id,
+            summary=_short_error(ctx),
+            at=self._now(),
+        )
+        self._event_raw(
+            "fix_failed",
+            fix.tenant_id,
+            fix.workflow_id,
+            fix.workflow_name,
+            ctx.execution_id,
+            fix.id,
+            fix.execution_id,
+            error=_short_error(ctx),
+        )
+
+    def _watch(self, workflow_id: str) -> HealOutcome | None:
+        """After N executions under a verified fix, keep it, or roll it back if the
+        failure rate got worse than before the fix."""
+        fix = heal_store.watched_fix(self.store, workflow_id)
+        if fix is None or fix.rerun_execution_id is None or fix.execution_id is None:
+            return None
+        n = self.settings.watch_executions
+        after = exec_store.outcomes_after(self.store, workflow_id, fix.rerun_execution_id, n)
+        before = exec_store.outcomes_before(self.store, workflow_id, fix.execution_id, n)
+        before_rate = before.count("failed") / len(before) if before else 0.0
+        failed_after = after.count("failed")
+        if failed_after > before_rate * n:
+            after_rate = failed_after / max(len(after), 1)
+            tenant = get_tenant_by_id(self.store, fix.tenant_id)
+            reason = translate(
+                MESSAGES, "worse_after_fix", tenant.lang_code, after=after_rate, before=before_rate
+            )
+            try:
+                self.rollback(fix.id, actor="kyra", reason=reason, automatic=True)
+            except ConflictError as exc:  # later changes sit on top: a person decides
+                heal_store.update_fix(self.store, fix.id, settled=True)
+                heal_store.add_audit(
+                    self.store,
+                    kind="rollback_skipped",
+                    actor="kyra",
+                    tenant_id=fix.tenant_id,
+                    workflow_id=workflow_id,
+                    fix_id=fix.id,
+                    summary=f"{reason}; {exc}",
+                    at=self._now(),
+                )
+                return None
+            return HealOutcome("rolled_back", workflow_id, fix.id, message=reason)
+        if len(after) >= n:
+            heal_store.update_fix(self.store, fix.id, settled=True)
+        return None
