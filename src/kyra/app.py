@@ -13,6 +13,7 @@ from kyra.actions.base import ActionRegistry
 from kyra.clock import Clock, SystemClock
 from kyra.engine.events import ExecutorObserver
 from kyra.engine.executor import Executor
+from kyra.engine.fleet import FleetGuard
 from kyra.settings import Settings
 from kyra.store import Store, open_store
 from kyra.store import secrets as secret_store
@@ -36,6 +37,11 @@ class Kyra:
     @cached_property
     def http(self) -> httpx.Client:
         return httpx.Client(limits=HTTP_LIMITS, follow_redirects=False)
+
+    @cached_property
+    def fleet(self) -> FleetGuard:
+        """Shared per-host pacing and circuit breakers (one per process)."""
+        return FleetGuard(self.store, self.clock)
 
     @cached_property
     def box(self) -> SecretBox:
@@ -64,6 +70,7 @@ class Kyra:
             clock=self.clock,
             observers=observers,
             max_retry_sleep=self.settings.max_retry_sleep_seconds,
+            guard=self.fleet,
         )
 
     def close(self) -> None:

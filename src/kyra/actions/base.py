@@ -22,7 +22,7 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol
@@ -59,6 +59,34 @@ class RequestPacer:
         return slept
 
 
+class HostGuard(Protocol):
+    """Fleet-wide protection of one remote host (shared pacing, circuit breaker).
+
+    `before_request` may sleep (shared pacing) or raise a `StepError` (an open circuit);
+    the two `after_*` calls report what happened so the guard can learn. Actions call
+    these around every request; the engine supplies the implementation.
+    """
+
+    def before_request(self, host: str) -> None: ...
+
+    def after_response(self, host: str, status: int, headers: Mapping[str, str]) -> None: ...
+
+    def after_transport_error(self, host: str, error_type: str) -> None: ...
+
+
+class NoGuard:
+    """The default guard: no shared state, nothing to learn."""
+
+    def before_request(self, host: str) -> None:
+        return None
+
+    def after_response(self, host: str, status: int, headers: Mapping[str, str]) -> None:
+        return None
+
+    def after_transport_error(self, host: str, error_type: str) -> None:
+        return None
+
+
 @dataclass
 class StepContext:
     """What an action may use while it runs: the effective config and shared clients."""
@@ -73,6 +101,8 @@ class StepContext:
     provider: str | None = None
     """The step's explicit provider name; otherwise actions derive it from the URL host."""
     sleep: Callable[[float], None] = time.sleep
+    guard: HostGuard = field(default_factory=NoGuard)
+    """Shared per-host pacing and circuit breaking across the tenant's workflows."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -28,7 +28,7 @@ from kyra.actions.http import check_http_url, send
 RESPONSE_TEXT_LIMIT = 2048
 ADAPTIVE_CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
-_TEAMS_RELAYED_FAILURE = re.compile(r"delivery failed.*?HTTP error (\d{3})", re.I | re.S)
+TEAMS_RELAYED_FAILURE = re.compile(r"delivery failed.*?HTTP error (\d{3})", re.I | re.S)
 
 
 class _Strict(BaseModel):
@@ -168,7 +168,7 @@ class TeamsMessage:
         )
         if response.status_code >= 400:
             raise status_error(response, info, elapsed)
-        relayed = _TEAMS_RELAYED_FAILURE.search(response.text)
+        relayed = TEAMS_RELAYED_FAILURE.search(response.text)
         if relayed:
             status = int(relayed.group(1))
             raise status_error(

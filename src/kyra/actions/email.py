@@ -119,7 +119,7 @@ class SendEmail:
         provider = ctx.provider or provider_for_host(params.host)
         started = time.monotonic()
         try:
-            refused = self._deliver(params, port, message, ctx.config.timeout)
+            refused = self.deliver(params, port, message, ctx.config.timeout)
         except (smtplib.SMTPException, OSError) as exc:
             raise map_smtp_exception(
                 exc,
@@ -139,7 +139,7 @@ class SendEmail:
         }
 
     @staticmethod
-    def _deliver(
+    def deliver(
         params: SendEmailParams, port: int, message: EmailMessage, timeout: float
     ) -> dict[str, tuple[int, bytes]]:
         client: smtplib.SMTP

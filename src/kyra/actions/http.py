@@ -158,6 +158,8 @@ def send(
         if "content-type" not in merged:
             merged["Content-Type"] = "application/json"
     ctx.pacer.wait(ctx.config.request_delay)
+    host = _host(url)
+    ctx.guard.before_request(host)  # shared pacing; raises while the host's circuit is open
     started = time.monotonic()
     try:
         response = ctx.http.request(
@@ -172,8 +174,18 @@ def send(
             follow_redirects=follow_redirects,
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise map_http_exception(exc, info, time.monotonic() - started) from exc
+        error = map_http_exception(exc, info, time.monotonic() - started)
+        ctx.guard.after_transport_error(host, error.error_type)
+        raise error from exc
+    ctx.guard.after_response(host, response.status_code, response.headers)
     return response, info, time.monotonic() - started
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host.lower()
+    except (httpx.InvalidURL, TypeError):
+        return ""
 
 
 def _merge_headers(config_headers: dict[str, str], step_headers: dict[str, str]) -> httpx.Headers:

@@ -12,11 +12,10 @@ from rich.table import Table
 
 from kyra.app import Kyra, create_app
 from kyra.cli.common import console, handled, lang, t
-from kyra.cli.run import ProgressPrinter, Timeline
+from kyra.cli.timeline import ProgressPrinter, cli_healer
 from kyra.demo import FaultServer
 from kyra.demo.scenario import DEMO_APPROVAL_VALUE, DEMO_WORKFLOWS
 from kyra.healing.driver import HealingDriver
-from kyra.healing.factory import make_healer
 from kyra.healing.healer import Healer
 from kyra.service import apply_workflow
 from kyra.settings import Settings
@@ -49,7 +48,7 @@ def demo(
         kyra = create_app(settings)
         try:
             set_tenant(kyra.store, kyra.tenant.name, lang=lang())
-            healer = make_healer(kyra, [Timeline()])
+            healer = cli_healer(kyra)
             driver = HealingDriver(kyra, healer, [ProgressPrinter()])
             console.rule(t("demo.title"))
             console.print(t("demo.api", url=api.url))

@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from kyra.cli.common import EXIT_WORKFLOW_FAILED, ago, console, fail, kyra_app, print_json, t
-from kyra.cli.run import ProgressPrinter, result_json
+from kyra.cli.run import result_json
+from kyra.cli.timeline import ProgressPrinter
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
 from kyra.store.executions import ExecutionInfo

@@ -9,9 +9,8 @@ import typer
 from rich.table import Table
 
 from kyra.cli.common import ago, console, kyra_app, print_json, t
-from kyra.cli.run import ProgressPrinter, Timeline
+from kyra.cli.timeline import ProgressPrinter, cli_healer
 from kyra.healing.driver import HealingDriver
-from kyra.healing.factory import make_healer
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import GLOBAL_SCOPE, FixInfo
@@ -167,7 +166,7 @@ def approve(
         except ValueError:
             parsed = value
     with kyra_app() as kyra:
-        healer = make_healer(kyra, [Timeline()])
+        healer = cli_healer(kyra)
         outcome = healer.approve(fix_id, value=parsed, tenant_id=kyra.tenant.id)
         if wait:
             _drive_rerun(kyra, healer, outcome.rerun_execution_id)
@@ -182,7 +181,7 @@ def reject(
 ) -> None:
     """Reject a proposed fix; nothing changes and the workflow keeps needing attention."""
     with kyra_app() as kyra:
-        fix = make_healer(kyra).reject(fix_id, reason=reason, tenant_id=kyra.tenant.id)
+        fix = cli_healer(kyra, show=False).reject(fix_id, reason=reason, tenant_id=kyra.tenant.id)
     console.print(t("fix.rejected", fix=fix.id[:8]))
 
 
@@ -193,7 +192,7 @@ def rollback(
 ) -> None:
     """Restore the config from before a fix, as a new config version."""
     with kyra_app() as kyra:
-        fix = make_healer(kyra).rollback(fix_id, reason=reason, tenant_id=kyra.tenant.id)
+        fix = cli_healer(kyra, show=False).rollback(fix_id, reason=reason, tenant_id=kyra.tenant.id)
         version = wf_store.get_workflow_by_id(kyra.store, fix.workflow_id).config_version
     console.print(t("fix.rolled_back", fix=fix.id[:8], version=version))
 
@@ -261,7 +260,7 @@ def killswitch_on(
             summary=f"kill switch on ({'global' if all_tenants else 'tenant'})"
             + (f": {reason}" if reason else ""),
         )
-        stopped = make_healer(kyra).stop_all(None if all_tenants else kyra.tenant.id)
+        stopped = cli_healer(kyra, show=False).stop_all(None if all_tenants else kyra.tenant.id)
     console.print(t("kill.on", count=len(stopped)))
 
 

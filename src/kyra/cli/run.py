@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 import typer
 
-from kyra.cli.common import EXIT_WORKFLOW_FAILED, console, fail, kyra_app, lang, print_json, t
-from kyra.engine.error_context import ErrorContext
-from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
+from kyra.cli.common import EXIT_WORKFLOW_FAILED, console, fail, kyra_app, print_json, t
+from kyra.cli.timeline import ProgressPrinter, cli_healer
+from kyra.engine.events import RunResult
 from kyra.healing.driver import HealingDriver
-from kyra.healing.events import HealEvent, HealListener
-from kyra.healing.factory import make_healer
 from kyra.store import workflows as wf_store
-from kyra.store.executions import StepRun
 
 
 def register(root: typer.Typer) -> None:
@@ -35,74 +32,6 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
     return inputs
 
 
-def _short(error: ErrorContext) -> str:
-    status = f"HTTP {error.status_code} " if error.status_code else ""
-    return f"{status}{error.error_type}: {error.error_message}"[:300]
-
-
-class ProgressPrinter(ExecutorObserver):
-    """Prints the run's timeline as it happens."""
-
-    def on_run_started(self, run: RunInfo) -> None:
-        console.print(
-            t(
-                "run.start",
-                name=run.workflow_name,
-                version=run.config_version,
-                id=run.execution_id[:8],
-            )
-        )
-
-    def on_step_retry(
-        self, run: RunInfo, step_name: str, error: ErrorContext, delay: float
-    ) -> None:
-        console.print(
-            "  [yellow]↻[/] " + t("run.retry", step=step_name, error=_short(error), delay=delay),
-            markup=True,
-            soft_wrap=True,
-        )
-
-    def on_step_finished(self, run: RunInfo, step: StepRun) -> None:
-        if step.reused:
-            console.print("  [dim]↷ " + t("run.step_reused", step=step.step_name) + "[/]")
-        elif step.status == "succeeded":
-            console.print(
-                "  [green]✓[/] " + t("run.step_ok", step=step.step_name, ms=step.duration_ms)
-            )
-        else:
-            message = (step.error or {}).get("error_message", "")
-            code = (step.error or {}).get("status_code")
-            text = f"HTTP {code} {message}" if code else message
-            console.print(
-                "  [red]✗[/] "
-                + t("run.step_failed", step=step.step_name, error=text[:300]).replace("[", "\\[")
-            )
-
-
-class Timeline(HealListener):
-    """Prints the healing loop's arrows as they happen."""
-
-    ICONS: ClassVar[dict[str, str]] = {
-        "failure_detected": "[red]●[/]",
-        "diagnosed": "[cyan]◆[/]",
-        "fix_applied": "[green]✚[/]",
-        "rerun_scheduled": "[cyan]⏱[/]",
-        "verified": "[bold green]✔[/]",
-        "fix_failed": "[red]✗[/]",
-        "proposed": "[yellow]?[/]",
-        "blocked": "[red]⛔[/]",
-        "needs_attention": "[bold red]![/]",
-        "rolled_back": "[magenta]↺[/]",
-        "approved": "[green]✓[/]",
-        "rejected": "[dim]✗[/]",
-    }
-
-    def on_heal_event(self, event: HealEvent) -> None:
-        icon = self.ICONS.get(event.kind, "·")
-        text = event.text(lang()).replace("[", "\\[")
-        console.print(f"[dim]{event.at:%H:%M:%S}[/] {icon} {text}", soft_wrap=True)
-
-
 def run(
     name: str = typer.Argument(..., help="Workflow name."),
     input_: list[str] = typer.Option([], "--input", "-i", help="Input as key=value (repeatable)."),
@@ -118,7 +47,7 @@ def run(
         record = wf_store.get_workflow(kyra.store, kyra.tenant.id, name)
         observers = [] if as_json else [ProgressPrinter()]
         if heal:
-            healer = make_healer(kyra, [] if as_json else [Timeline()])
+            healer = cli_healer(kyra, show=not as_json)
             drive = HealingDriver(kyra, healer, observers).run(record, inputs, wait=wait)
             result = drive.final
             outcomes = [o.action for o in drive.outcomes]

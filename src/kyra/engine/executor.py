@@ -18,10 +18,18 @@ import httpx
 from pydantic import ValidationError
 
 from kyra import logs
-from kyra.actions.base import ActionRegistry, RequestPacer, StepContext, UnknownActionError
+from kyra.actions.base import (
+    ActionRegistry,
+    HostGuard,
+    NoGuard,
+    RequestPacer,
+    StepContext,
+    UnknownActionError,
+)
 from kyra.clock import Clock, SystemClock
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, Observers, RunInfo, RunResult
+from kyra.engine.fleet import FleetGuard
 from kyra.engine.retry import retry_delay
 from kyra.engine.states import ON_RUN_FAILED, ON_RUN_SUCCEEDED, WorkflowState
 from kyra.errors import ActionInputError, IllegalTransitionError, StepError, TemplateError
@@ -52,6 +60,7 @@ class _Run:
     pacer: RequestPacer
     outputs: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+    guard: HostGuard = field(default_factory=NoGuard)
     failed_params: dict[str, Any] | None = None
     """Rendered parameters of the step that failed last (redacted before storing)."""
     rerun_indices: frozenset[int] = frozenset()
@@ -76,6 +85,7 @@ class Executor:
         env: Mapping[str, str] | None = None,
         max_retry_sleep: float = 300.0,
         rng: random.Random | None = None,
+        guard: FleetGuard | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -87,6 +97,7 @@ class Executor:
         self._env = dict(os.environ if env is None else env)
         self.max_retry_sleep = max_retry_sleep
         self._rng = rng or random.Random()
+        self.guard = guard
         logs.install()
 
     # -- entry points ---------------------------------------------------------------
@@ -152,6 +163,7 @@ class Executor:
             secrets=secrets,
             redactor=Redactor(secrets.values()),
             pacer=RequestPacer(sleep=self.clock.sleep, monotonic=self.clock.monotonic),
+            guard=self.guard.for_tenant(record.tenant_id) if self.guard else NoGuard(),
         )
         started = self.clock.monotonic()
         self.observers.emit("on_run_started", run.info)
@@ -308,6 +320,7 @@ class Executor:
                 attempt=attempt,
                 provider=step.provider,
                 sleep=self.clock.sleep,
+                guard=run.guard,
             )
             try:
                 return action.run(params, ctx), attempt
