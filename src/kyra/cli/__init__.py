@@ -13,6 +13,7 @@ from kyra.cli import init as _init
 from kyra.cli import notify as _notify
 from kyra.cli import run as _run
 from kyra.cli import secrets as _secrets
+from kyra.cli import tenants as _tenants
 from kyra.cli import workflows as _workflows
 
 app = typer.Typer(
@@ -23,7 +24,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_init, _workflows, _secrets, _run, _executions, _fixes, _notify, _diagnose, _demo):
+for _module in (
+    _init,
+    _workflows,
+    _secrets,
+    _run,
+    _executions,
+    _fixes,
+    _notify,
+    _tenants,
+    _diagnose,
+    _demo,
+):
     _module.register(app)
 
 

@@ -88,7 +88,14 @@ def learn_rate_limit(
             .with_for_update()
         )
         assert row is not None
-        pace = max(row.pace_seconds * 2, 0.25, pace_hint or 0.0)
+        if pace_hint:  # the host said its rate: pace just under it, no guessing
+            pace = max(row.pace_seconds, pace_hint * 1.1)
+        elif now - row.updated_at >= max(row.pace_seconds, retry_after or 0.0, 1.0):
+            # Double at most once per window: the 429s of requests that were already in
+            # flight when the first one came back say nothing new.
+            pace = max(row.pace_seconds * 2, 0.25)
+        else:
+            pace = max(row.pace_seconds, 0.25)
         row.pace_seconds = min(pace, max_pace)
         if retry_after:
             row.next_allowed_at = max(row.next_allowed_at, now + retry_after)

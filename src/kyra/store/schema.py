@@ -1,11 +1,19 @@
 """Every table module, imported once: the full metadata for migrations and tests."""
 
-from kyra.store import fleet_tables, healing_tables, notify_tables, runtime_tables, tables
+from kyra.store import (
+    api_tables,
+    fleet_tables,
+    healing_tables,
+    notify_tables,
+    runtime_tables,
+    tables,
+)
 from kyra.store.tables import Base
 
 metadata = Base.metadata
 
 __all__ = [
+    "api_tables",
     "fleet_tables",
     "healing_tables",
     "metadata",

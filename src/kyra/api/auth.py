@@ -1,0 +1,170 @@
+"""API keys and dashboard sessions.
+
+A key is `kyra_<prefix>_<secret>`: the prefix (8 hex) finds the row, the SHA-256 of the
+whole key is compared in constant time. Keys are 256-bit random tokens, so a fast hash is
+right (a slow KDF protects guessable passwords, not these). The plaintext is shown once.
+
+The dashboard signs in with a key and gets a session cookie: `payload.signature`, HMAC-
+SHA256 with a random per-install secret kept in the database (so every `kyra serve` on
+the same database accepts it). The session names the key; revoking the key ends it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kyra.api.errors import ApiError
+from kyra.app import Kyra
+from kyra.errors import ConflictError
+from kyra.store import api as api_store
+from kyra.store.api import ApiKeyInfo
+
+KEY_SCHEME = "kyra"
+SESSION_COOKIE = "kyra_session"
+SESSION_TTL = timedelta(hours=12)
+TOUCH_EVERY = timedelta(minutes=1)
+"""`last_used_at` is written at most this often per key (no write per request)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: always exactly one tenant."""
+
+    tenant_id: str
+    tenant_name: str
+    key_prefix: str
+
+    @property
+    def actor(self) -> str:
+        return f"apikey:{self.key_prefix}"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_api_key(kyra: Kyra, tenant_id: str, name: str = "") -> tuple[ApiKeyInfo, str]:
+    """A new key for a tenant; returns (stored info, the plaintext key to show once)."""
+    for _ in range(3):
+        prefix = secrets.token_hex(4)
+        key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            return api_store.add_api_key(kyra.store, tenant_id, prefix, digest(key), name), key
+        except ConflictError:
+            continue
+    raise ConflictError("could not find a free API key prefix; try again")
+
+
+def key_prefix(key: str) -> str | None:
+    scheme, sep, rest = key.partition("_")
+    prefix, sep2, secret = rest.partition("_")
+    if scheme != KEY_SCHEME or not sep or not sep2 or len(prefix) != 8 or not secret:
+        return None
+    return prefix
+
+
+def verify_api_key(kyra: Kyra, key: str) -> ApiKeyInfo | None:
+    """The key's row if the key is genuine and not revoked, else None."""
+    prefix = key_prefix(key)
+    if prefix is None:
+        return None
+    info = api_store.find_api_key(kyra.store, prefix)
+    if info is None or info.revoked:
+        return None
+    if not hmac.compare_digest(info.key_hash, digest(key)):
+        return None
+    now = kyra.clock.now()
+    if info.last_used_at is None or now - info.last_used_at > TOUCH_EVERY:
+        api_store.touch_api_key(kyra.store, info.id, now)
+    return info
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def kyra_of(request: Request) -> Kyra:
+    kyra: Kyra = request.app.state.kyra
+    return kyra
+
+
+def bearer_principal(request: Request) -> Principal:
+    """FastAPI dependency: the tenant of the `Authorization: Bearer <key>` header."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorized("send Authorization: Bearer <API key>")
+    info = verify_api_key(kyra_of(request), key.strip())
+    if info is None:
+        raise _unauthorized("invalid or revoked API key")
+    return Principal(info.tenant_id, info.tenant_name, info.prefix)
+
+
+Auth = Annotated[Principal, Depends(bearer_principal)]
+
+
+# -- dashboard sessions --------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Sessions:
+    """Signs and checks session cookies and the CSRF tokens bound to them."""
+
+    def __init__(self, kyra: Kyra) -> None:
+        self.kyra = kyra
+        self._secret = api_store_secret(kyra)
+
+    def _sign(self, purpose: str, payload: str) -> str:
+        mac = hmac.new(self._secret, f"{purpose}:{payload}".encode(), hashlib.sha256)
+        return _b64(mac.digest())
+
+    def issue(self, info: ApiKeyInfo) -> str:
+        expires = int((self.kyra.clock.now() + SESSION_TTL).timestamp())
+        payload = _b64(json.dumps({"k": info.prefix, "e": expires}).encode())
+        return f"{payload}.{self._sign('session', payload)}"
+
+    def check(self, cookie: str | None) -> Principal | None:
+        if not cookie or "." not in cookie:
+            return None
+        payload, _, signature = cookie.partition(".")
+        if not hmac.compare_digest(signature, self._sign("session", payload)):
+            return None
+        try:
+            data = json.loads(_unb64(payload))
+            prefix, expires = str(data["k"]), int(data["e"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if expires < self.kyra.clock.now().timestamp():
+            return None
+        info = api_store.find_api_key(self.kyra.store, prefix)
+        if info is None or info.revoked:
+            return None
+        return Principal(info.tenant_id, info.tenant_name, info.prefix)
+
+    def csrf(self, cookie: str) -> str:
+        return self._sign("csrf", cookie)[:32]
+
+    def csrf_ok(self, cookie: str | None, token: str | None) -> bool:
+        if not cookie or not token:
+            return False
+        return hmac.compare_digest(self.csrf(cookie), token)
+
+
+def api_store_secret(kyra: Kyra) -> bytes:
+    return api_store.install_secret(kyra.store, "session-signing")

@@ -1,0 +1,170 @@
+"""One JSON error shape for every failure: `{"error": {"code", "message", "details"}}`.
+
+Kyra's own errors map to 4xx by who must act (`NotFoundError` → 404, `ConflictError` →
+409, `WorkflowDefinitionError` → 422 with its problems); anything unexpected becomes a
+logged 500 with no internals in the body. Bad input must never reach that last branch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kyra.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    KyraError,
+    NotFoundError,
+    SecretError,
+    StoreError,
+    TemplateError,
+    WorkflowDefinitionError,
+)
+
+log = logging.getLogger("kyra.api")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "busy",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error the API answers on purpose, with its status and stable code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _kyra_error(exc: KyraError) -> tuple[int, str, Any]:
+    if isinstance(exc, WorkflowDefinitionError):
+        return 422, "invalid_workflow", {"source": exc.source, "problems": exc.problems}
+    if isinstance(exc, NotFoundError):
+        return 404, "not_found", None
+    if isinstance(exc, ConflictError):
+        return 409, "conflict", None
+    if isinstance(exc, IllegalTransitionError):
+        return 409, "illegal_transition", {"current": exc.current, "target": exc.target}
+    if isinstance(exc, SecretError | TemplateError):
+        return 422, "invalid_input", None
+    if isinstance(exc, StoreError):
+        return 503, "store_unavailable", None
+    return 400, "kyra_error", None
+
+
+def _plain(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without their `input`/`ctx` (which may hold anything, including
+    values that are not JSON)."""
+    return [
+        {
+            "loc": [str(part) for part in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(KyraError)
+    async def _kyra(_: Request, exc: KyraError) -> JSONResponse:
+        status, code, details = _kyra_error(exc)
+        if status >= 500:
+            log.warning("store error: %s", exc)
+        return error_response(status, code, str(exc), details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "validation_error", "invalid request", _plain(exc.errors()))
+
+    @app.exception_handler(ValidationError)
+    async def _model(_: Request, exc: ValidationError) -> JSONResponse:
+        return error_response(422, "validation_error", "invalid value", _plain(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, str(exc.detail), None, headers)
+
+
+class CatchAll:
+    """Pure ASGI middleware: an unexpected exception becomes a logged JSON 500 (unlike
+    Starlette's handler it does not re-raise, and it never wraps streaming responses)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = json.dumps(
+                {"error": {"code": "internal_error", "message": "internal error", "details": None}}
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,45 @@
+"""`/api/v1/executions`: list with filters, show one with its steps and error context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from kyra.api import schemas as s
+from kyra.api import views
+from kyra.api.auth import Auth, kyra_of
+from kyra.engine.states import ExecutionStatus
+from kyra.store import executions as exec_store
+from kyra.store import workflows as wf_store
+
+router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
+
+
+@router.get("", response_model=list[s.ExecutionOut])
+def list_executions(
+    request: Request,
+    who: Auth,
+    workflow: str | None = Query(None, description="Only this workflow (by name)."),
+    status: Annotated[ExecutionStatus | None, Query(description="Only this status.")] = None,
+    limit: int = Query(50, ge=1, le=1000),
+) -> list[s.ExecutionOut]:
+    """Executions of your tenant, newest first."""
+    store = kyra_of(request).store
+    workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
+    found = exec_store.list_executions(
+        store,
+        who.tenant_id,
+        workflow_id=workflow_id,
+        status=status.value if status else None,
+        limit=limit,
+    )
+    return [views.execution(e) for e in found]
+
+
+@router.get("/{execution_id}", response_model=s.ExecutionDetail)
+def get_execution(request: Request, who: Auth, execution_id: str) -> s.ExecutionDetail:
+    """One execution (id or a unique prefix of at least 6 characters) with its steps and
+    the redacted error context of a failure."""
+    info = exec_store.get_execution(kyra_of(request).store, execution_id, tenant_id=who.tenant_id)
+    return views.execution_detail(info)

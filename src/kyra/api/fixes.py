@@ -1,0 +1,163 @@
+"""`/api/v1/fixes` (list, show, approve, reject, rollback), `/api/v1/audit` and
+`/api/v1/killswitch`: the same operations as `kyra fixes|audit|killswitch`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from kyra.api import schemas as s
+from kyra.api import views
+from kyra.api.auth import Auth, Principal, kyra_of
+from kyra.api.runs import drive_rerun, healer_for
+from kyra.app import Kyra
+from kyra.store import healing as heal_store
+from kyra.store import workflows as wf_store
+from kyra.store.healing import GLOBAL_SCOPE
+
+router = APIRouter(prefix="/api/v1", tags=["fixes"])
+
+FIX_STATUSES = ("proposed", "applied", "approved", "rejected", "rolled_back", "blocked", "failed")
+
+
+@router.get("/fixes", response_model=list[s.FixOut])
+def list_fixes(
+    request: Request,
+    who: Auth,
+    workflow: str | None = Query(None, description="Only this workflow (by name)."),
+    status: str | None = Query(None, description="Only this status.", pattern="^[a-z_]{1,20}$"),
+    limit: int = Query(50, ge=1, le=1000),
+) -> list[s.FixOut]:
+    """Fixes of your tenant, newest first, with their config diff."""
+    store = kyra_of(request).store
+    workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
+    found = heal_store.list_fixes(
+        store, who.tenant_id, workflow_id=workflow_id, status=status, limit=limit
+    )
+    return [views.fix(f) for f in found]
+
+
+@router.get("/fixes/{fix_id}", response_model=s.FixDetail)
+def get_fix(request: Request, who: Auth, fix_id: str) -> s.FixDetail:
+    """One fix (id or unique prefix ≥ 6 characters): diagnosis, patch, diff, audit trail."""
+    store = kyra_of(request).store
+    fix = heal_store.get_fix(store, fix_id, tenant_id=who.tenant_id)
+    trail = heal_store.list_audit(store, who.tenant_id, fix_id=fix.id)
+    return s.FixDetail(
+        **views.fix(fix).model_dump(),
+        diagnosis=fix.diagnosis,
+        audit=[views.audit(a) for a in reversed(trail)],
+    )
+
+
+def approve_fix(
+    kyra: Kyra, who: Principal, fix_id: str, value: object, wait: bool
+) -> s.FixDecision:
+    """Approve, then (unless `wait` is false) run the re-run here and verify it."""
+    healer = healer_for(kyra)
+    outcome = healer.approve(fix_id, actor=who.actor, value=value, tenant_id=who.tenant_id)
+    results = drive_rerun(kyra, healer, outcome.rerun_execution_id) if wait else []
+    fix = heal_store.get_fix(kyra.store, outcome.fix_id or fix_id, tenant_id=who.tenant_id)
+    state = wf_store.get_workflow_by_id(kyra.store, fix.workflow_id).state
+    return s.FixDecision(
+        fix=views.fix(fix),
+        workflow_state=state,
+        rerun_execution_id=outcome.rerun_execution_id,
+        rerun_status=results[-1].status if results else None,
+    )
+
+
+@router.post("/fixes/{fix_id}/approve", response_model=s.FixDecision)
+async def approve(
+    request: Request,
+    who: Auth,
+    fix_id: str,
+    body: s.ApproveIn | None = None,
+    wait: bool = Query(True, description="Run the re-run now and return its result."),
+) -> s.FixDecision:
+    """Apply a proposed (YELLOW) fix as a new config version and re-run from the failed
+    step; `value` replaces Kyra's suggested value for the field."""
+    value = body.value if body else None
+    result: s.FixDecision = await request.app.state.runs.call(
+        approve_fix, kyra_of(request), who, fix_id, value, wait
+    )
+    return result
+
+
+def _decision(kyra: Kyra, fix_id: str, who: Principal) -> s.FixDecision:
+    fix = heal_store.get_fix(kyra.store, fix_id, tenant_id=who.tenant_id)
+    state = wf_store.get_workflow_by_id(kyra.store, fix.workflow_id).state
+    return s.FixDecision(fix=views.fix(fix), workflow_state=state)
+
+
+@router.post("/fixes/{fix_id}/reject", response_model=s.FixDecision)
+def reject(
+    request: Request, who: Auth, fix_id: str, body: s.ReasonIn | None = None
+) -> s.FixDecision:
+    """Reject a proposed fix: nothing changes; the workflow keeps needing attention."""
+    kyra = kyra_of(request)
+    fix = healer_for(kyra).reject(
+        fix_id, actor=who.actor, reason=body.reason if body else "", tenant_id=who.tenant_id
+    )
+    return _decision(kyra, fix.id, who)
+
+
+@router.post("/fixes/{fix_id}/rollback", response_model=s.FixDecision)
+def rollback(
+    request: Request, who: Auth, fix_id: str, body: s.ReasonIn | None = None
+) -> s.FixDecision:
+    """Restore the config from before the fix, as a new config version."""
+    kyra = kyra_of(request)
+    fix = healer_for(kyra).rollback(
+        fix_id, actor=who.actor, reason=body.reason if body else "", tenant_id=who.tenant_id
+    )
+    return _decision(kyra, fix.id, who)
+
+
+@router.get("/audit", response_model=list[s.AuditOut], tags=["audit"])
+def audit(
+    request: Request,
+    who: Auth,
+    workflow: str | None = Query(None, description="Only this workflow (by name)."),
+    limit: int = Query(100, ge=1, le=5000),
+) -> list[s.AuditOut]:
+    """The audit trail: every diagnosis, fix, approval, rejection and rollback."""
+    store = kyra_of(request).store
+    workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
+    records = heal_store.list_audit(store, who.tenant_id, workflow_id=workflow_id, limit=limit)
+    return [views.audit(r) for r in records]
+
+
+def _switch(kyra: Kyra, who: Principal, stopped: list[str] | None = None) -> s.KillSwitchOut:
+    active = heal_store.active_kill_switch(kyra.store, who.tenant_id)
+    return s.KillSwitchOut(
+        enabled=active is not None,
+        scope=None if active is None else ("global" if active.scope == GLOBAL_SCOPE else "tenant"),
+        reason=active.reason if active else "",
+        stopped_fixes=stopped or [],
+    )
+
+
+@router.get("/killswitch", response_model=s.KillSwitchOut, tags=["killswitch"])
+def get_killswitch(request: Request, who: Auth) -> s.KillSwitchOut:
+    """Whether automatic changes are stopped for your tenant (or globally)."""
+    return _switch(kyra_of(request), who)
+
+
+@router.put("/killswitch", response_model=s.KillSwitchOut, tags=["killswitch"])
+def set_killswitch(request: Request, who: Auth, body: s.KillSwitchIn) -> s.KillSwitchOut:
+    """Stop (or allow again) every automatic change for your tenant; turning it on also
+    stops the fixes in flight. The global switch is for operators (`kyra killswitch`)."""
+    kyra = kyra_of(request)
+    heal_store.set_kill_switch(
+        kyra.store, who.tenant_id, enabled=body.enabled, reason=body.reason, changed_by=who.actor
+    )
+    heal_store.add_audit(
+        kyra.store,
+        kind="killswitch",
+        actor=who.actor,
+        tenant_id=who.tenant_id,
+        summary=f"kill switch {'on' if body.enabled else 'off'} (tenant)"
+        + (f": {body.reason}" if body.reason else ""),
+    )
+    stopped = healer_for(kyra).stop_all(who.tenant_id) if body.enabled else []
+    return _switch(kyra, who, stopped)
