@@ -2,6 +2,7 @@
 
     KyraError
     ├── WorkflowDefinitionError   bad workflow document (the CLI prints it, exit 2)
+    │   └── RulesDefinitionError  bad custom-rules document (kyra.healing.rules_loader)
     ├── TemplateError             a parameter template failed to render or broke the sandbox
     ├── SecretError               an unknown secret, or a key that cannot decrypt
     ├── StoreError                database problems callers can act on

@@ -22,6 +22,10 @@ from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
 
 
+def _host(url: str) -> str:
+    return url.split("//", 1)[1].split("/", 1)[0]
+
+
 def _app(db: Path, fleet: FleetSettings) -> Kyra:
     kyra = create_app(
         Settings(
@@ -82,7 +86,7 @@ def test_shared_pacing_sends_far_fewer_429s_than_independent_retry_loops(
     fleet = _app(tmp_path / "fleet.db", FleetSettings())
     try:
         assert _run_all(fleet, _workflows(fleet, url, 10, 6, RETRIES)) == ["succeeded"] * 10
-        learned = fleet_store.host_limits(fleet.store, fleet.tenant.id)["127.0.0.1"]
+        learned = fleet_store.host_limits(fleet.store, fleet.tenant.id)[_host(fault_server.url)]
     finally:
         fleet.close()
     shared_429s = fault_server.stats()["statuses"].get("429", 0)
@@ -93,7 +97,10 @@ def test_shared_pacing_sends_far_fewer_429s_than_independent_retry_loops(
     # Persisted: a restarted process starts with the learned pacing.
     again = _app(tmp_path / "fleet.db", FleetSettings())
     try:
-        assert fleet_store.host_limits(again.store, again.tenant.id)["127.0.0.1"] == learned
+        assert (
+            fleet_store.host_limits(again.store, again.tenant.id)[_host(fault_server.url)]
+            == learned
+        )
     finally:
         again.close()
 
@@ -124,7 +131,9 @@ def test_a_down_host_opens_the_circuit_and_one_probe_closes_it(
         kyra.clock.sleep(0.65)
         assert _run_all(kyra, records[:1]) == ["succeeded"]
         assert _run_all(kyra, records) == ["succeeded"] * 6
-        circuit = fleet_store.circuits(kyra.store, kyra.tenant.id)[(kyra.tenant.id, "127.0.0.1")]
+        circuit = fleet_store.circuits(kyra.store, kyra.tenant.id)[
+            (kyra.tenant.id, _host(fault_server.url))
+        ]
         assert circuit.state == "closed" and circuit.openings == 2
         kinds = [a.kind for a in heal_store.list_audit(kyra.store, kyra.tenant.id)]
         assert kinds.count("circuit_opened") == 2 and kinds.count("circuit_closed") == 1
@@ -139,7 +148,7 @@ def test_tenants_do_not_share_what_they_learn(fault_server: FaultServer, db: Pat
             kyra, f"{fault_server.url}/status/429?header=Retry-After:1", 1, 1, {"max_retries": 0}
         )
         kyra.executor().run(records[0])
-        assert "127.0.0.1" in fleet_store.host_limits(kyra.store, kyra.tenant.id)
+        assert _host(fault_server.url) in fleet_store.host_limits(kyra.store, kyra.tenant.id)
         assert fleet_store.host_limits(kyra.store, "another-tenant") == {}
     finally:
         kyra.close()

@@ -182,10 +182,14 @@ def send(
 
 
 def _host(url: str) -> str:
+    """The fleet key of a URL: host, plus the port when it is not the scheme's default
+    (two services on one machine are two upstreams)."""
     try:
-        return httpx.URL(url).host.lower()
+        parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         return ""
+    host = parsed.host.lower()
+    return f"{host}:{parsed.port}" if parsed.port else host
 
 
 def _merge_headers(config_headers: dict[str, str], step_headers: dict[str, str]) -> httpx.Headers:

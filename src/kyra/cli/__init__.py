@@ -11,9 +11,13 @@ from kyra.cli import executions as _executions
 from kyra.cli import fixes as _fixes
 from kyra.cli import init as _init
 from kyra.cli import notify as _notify
+from kyra.cli import rules as _rules
 from kyra.cli import run as _run
 from kyra.cli import secrets as _secrets
+from kyra.cli import serve as _serve
+from kyra.cli import status as _status
 from kyra.cli import tenants as _tenants
+from kyra.cli import worker as _worker
 from kyra.cli import workflows as _workflows
 
 app = typer.Typer(
@@ -33,6 +37,10 @@ for _module in (
     _fixes,
     _notify,
     _tenants,
+    _rules,
+    _serve,
+    _worker,
+    _status,
     _diagnose,
     _demo,
 ):

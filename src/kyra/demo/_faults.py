@@ -173,7 +173,9 @@ class FaultState:
         if left <= 0:
             return Reply(200, {"ok": True, "key": key})
         headers = []
-        if req.arg("retry_after"):
+        if req.arg("retry_after") == "auto":  # announce the outage's real remaining time
+            headers.append(retry_after_header(left))
+        elif req.arg("retry_after"):
             headers.append(retry_after_header(req.number("retry_after", 1.0)))
         return error_reply(
             status, "service_unavailable", f"Outage on {key!r} for another {left:.2f}s", headers

@@ -18,7 +18,8 @@ Endpoints (GET and POST; all reply JSON unless asked otherwise):
     /ratelimit/{key}         ?limit=N&window=S  429 + Retry-After, X-RateLimit-* over N per S
     /pace/{key}              ?min_interval=S    429 + Retry-After if < S since last accepted
     /flaky/{key}             ?fail=N&status=503[&retry_after=S]  first N fail, then 200
-    /window/{key}            ?seconds=S&status=503  fails for S seconds from the first request
+    /window/{key}            ?seconds=S&status=503[&retry_after=S|auto]  fails for S seconds
+                             from the first request (auto: Retry-After = time left)
     /slow, /slow/{key}       ?delay=S[&times=N]  sleeps S (only the first N with a key)
     /dates                   ?format=%Y-%m-%d&field=date  400 invalid_date_format unless parseable
     /require                 ?fields=a,b  400 missing_required_field for the first missing one

@@ -35,10 +35,17 @@ class RunResult:
     error_context: ErrorContext | None
     outputs: dict[str, Any]
     duration_ms: float
+    trigger: str = "manual"
+    """What started the run; `heal` marks a fix's verification re-run."""
 
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def needs_after_run(self) -> bool:
+        """Healing must see this run: it failed, or it verifies a fix."""
+        return self.status == "failed" or self.trigger == "heal"
 
 
 class ExecutorObserver:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -98,6 +99,8 @@ class Executor:
         self.max_retry_sleep = max_retry_sleep
         self._rng = rng or random.Random()
         self.guard = guard
+        self._records: dict[str, tuple[tuple[int, int], WorkflowRecord]] = {}
+        self._records_lock = threading.Lock()
         logs.install()
 
     # -- entry points ---------------------------------------------------------------
@@ -120,9 +123,15 @@ class Executor:
 
     def execute(self, execution_id: str) -> RunResult:
         """Run a stored execution (queued, waiting, or interrupted while running)."""
-        execution = exec_store.get_execution(self.store, execution_id)
-        record = wf_store.get_workflow_by_id(self.store, execution.workflow_id)
+        execution = exec_store.load_runnable(self.store, execution_id)
+        record = self._current_record(execution.workflow_id)
         exec_store.start_execution(self.store, execution_id, record.config_version)
+        # Only a re-claimed execution can have steps from an interrupted attempt.
+        recorded = (
+            exec_store.recorded_steps(self.store, execution_id)
+            if execution.claims > 1 or execution.status == "running"
+            else []
+        )
         return self._execute(
             execution_id,
             record,
@@ -130,8 +139,20 @@ class Executor:
             execution.trigger,
             start_step=execution.start_step,
             resume_of=execution.resume_of,
-            recorded=execution.steps,
+            recorded=recorded,
         )
+
+    def _current_record(self, workflow_id: str) -> WorkflowRecord:
+        """The workflow with its current config; validated once per version, not per run."""
+        versions = wf_store.workflow_versions(self.store, workflow_id)
+        cached = self._records.get(workflow_id)
+        if versions is not None and cached is not None and cached[0] == versions[:2]:
+            return replace(cached[1], state=versions[2], state_reason=versions[3])
+        record = wf_store.get_workflow_by_id(self.store, workflow_id)
+        if versions is not None:
+            with self._records_lock:
+                self._records[workflow_id] = (versions[:2], record)
+        return record
 
     def _execute(
         self,
@@ -440,6 +461,7 @@ class Executor:
             error_context=context,
             outputs=run.redactor(run.outputs),
             duration_ms=(self.clock.monotonic() - started) * 1000,
+            trigger=run.info.trigger,
         )
         self.observers.emit("on_run_finished", run.info, result)
         return result
@@ -457,6 +479,7 @@ class Executor:
             error_context=None,
             outputs=run.redactor(run.outputs),
             duration_ms=(self.clock.monotonic() - started) * 1000,
+            trigger=run.info.trigger,
         )
         self.observers.emit("on_run_finished", run.info, result)
         return result

@@ -30,6 +30,7 @@ from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.messages import MANUAL_STEP_TEXT, MESSAGES
 from kyra.healing.patches import diff
 from kyra.healing.remedies import RemedyFailed, RemedyPlan, plan_remedy
+from kyra.healing.rules import rules_for_tenant
 from kyra.healing.taxonomy import MANUAL_STEPS, Safety
 from kyra.healing.verification import VerificationMixin
 from kyra.i18n import translate
@@ -98,9 +99,28 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             tier=diagnosis.tier.value,
             explanation=diagnosis.explanation,
         )
+        settings = self.settings
+        rule = rules_for_tenant(self.store, tenant, settings).decide(
+            ctx, diagnosis, settings, tenant.lang_code
+        )
+        if rule is not None:
+            diagnosis, settings = rule.diagnosis, rule.settings
+            heal_store.add_audit(
+                self.store,
+                kind="rule_applied",
+                actor="kyra",
+                tenant_id=tenant.id,
+                workflow_id=record.id,
+                execution_id=ctx.execution_id,
+                summary=rule.summary(),
+                details=rule.to_json(),
+                at=self._now(),
+            )
         if diagnosis.safety is Safety.RED:
             return self._attention(record, ctx, diagnosis, tenant, diagnosis.explanation)
-        remedy = plan_remedy(diagnosis, ctx, record, self.settings, self._history(record))
+        remedy = plan_remedy(diagnosis, ctx, record, settings, self._history(record))
+        if rule is not None:
+            remedy = rule.constrain(remedy)
         automatic = (
             diagnosis.safety is Safety.GREEN
             and diagnosis.auto_reparable

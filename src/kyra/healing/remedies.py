@@ -271,10 +271,11 @@ def _unavailable(case: _Case) -> Remedy:
         max_delay=s.unavailable_max_delay_seconds,
         multiplier=s.unavailable_multiplier,
     )
-    delay = max(
-        case.diagnosis.facts.retry_after_seconds or case.ctx.retry_after or 0.0,
-        s.unavailable_initial_delay_seconds,
-    )
+    # The host's own Retry-After is the best estimate of its window; the spec's 30 s
+    # plan start is for when it says nothing.
+    announced = case.diagnosis.facts.retry_after_seconds or case.ctx.retry_after
+    delay = announced if announced else s.unavailable_initial_delay_seconds
+
     return RemedyPlan(
         ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE,
         ConfigPatch(ops=(plan,)),

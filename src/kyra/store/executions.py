@@ -429,3 +429,43 @@ def cancel_execution(store: Store, execution_id: str) -> bool:
             .values(status="cancelled", finished_at=utcnow())
         )
         return bool(result.rowcount)
+
+
+@dataclass(frozen=True)
+class Runnable:
+    """What the executor needs to start a stored execution (the hot path: one row)."""
+
+    id: str
+    workflow_id: str
+    trigger: str
+    inputs: dict[str, Any]
+    start_step: int
+    resume_of: str | None
+    claims: int
+    status: str
+
+
+_RUNNABLE = select(
+    _EXECUTIONS.c.id,
+    _EXECUTIONS.c.workflow_id,
+    _EXECUTIONS.c.trigger,
+    _EXECUTIONS.c.inputs,
+    _EXECUTIONS.c.start_step,
+    _EXECUTIONS.c.resume_of,
+    _EXECUTIONS.c.claims,
+    _EXECUTIONS.c.status,
+).where(_EXECUTIONS.c.id == bindparam("b_id"))
+
+
+def load_runnable(store: Store, execution_id: str) -> Runnable:
+    with store.engine.connect() as conn:
+        row = conn.execute(_RUNNABLE, {"b_id": execution_id}).first()
+    if row is None:
+        raise NotFoundError(f"no execution {execution_id!r}")
+    return Runnable(*row)
+
+
+def recorded_steps(store: Store, execution_id: str) -> list[StepRun]:
+    """Steps an earlier, interrupted attempt of this execution already recorded."""
+    with store.session() as session:
+        return _steps(session, execution_id)

@@ -140,9 +140,11 @@ def fire_due(
     *,
     limit: int,
     fired_by: str,
+    horizon: datetime | None = None,
 ) -> tuple[int, list[Fired]]:
     """Fire due schedules in one transaction: lock the due rows, let `decide` pick the
-    slots, advance `next_fire_at`, and create one queued execution per slot. Returns
+    slots, advance `next_fire_at`, and create one queued execution per slot, runnable
+    at its slot. Schedules due up to `horizon` (default: now) are considered. Returns
     (due rows processed, slots fired)."""
     with store.engine.begin() as conn:
         due = conn.execute(
@@ -154,7 +156,7 @@ def fire_due(
                 ScheduleRow.next_fire_at,
             )
             .join(WorkflowRow, WorkflowRow.id == ScheduleRow.workflow_id)
-            .where(ScheduleRow.next_fire_at <= now)
+            .where(ScheduleRow.next_fire_at <= (horizon or now))
             .order_by(ScheduleRow.next_fire_at)
             .limit(limit)
             .with_for_update(of=ScheduleRow, skip_locked=True)
@@ -171,7 +173,9 @@ def fire_due(
             for scheduled_for, label in decision.slots:
                 eid = new_id()
                 fired.append(Fired(wid, eid, scheduled_for, label))
-                executions.append(_execution_values(eid, tid, wid, label, now))
+                executions.append(
+                    _execution_values(eid, tid, wid, label, now, max(scheduled_for, now))
+                )
                 records.append(
                     {
                         "workflow_id": wid,
@@ -197,7 +201,7 @@ def fire_due(
 
 
 def _execution_values(
-    eid: str, tenant_id: str, workflow_id: str, trigger: str, now: datetime
+    eid: str, tenant_id: str, workflow_id: str, trigger: str, now: datetime, run_at: datetime
 ) -> dict[str, Any]:
     return {
         "id": eid,
@@ -207,7 +211,7 @@ def _execution_values(
         "trigger": trigger,
         "inputs": {},
         "start_step": 0,
-        "run_at": now,
+        "run_at": run_at,
         "claims": 0,
         "created_at": now,
     }

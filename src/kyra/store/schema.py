@@ -5,6 +5,7 @@ from kyra.store import (
     fleet_tables,
     healing_tables,
     notify_tables,
+    rules_tables,
     runtime_tables,
     tables,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "healing_tables",
     "metadata",
     "notify_tables",
+    "rules_tables",
     "runtime_tables",
     "tables",
 ]

@@ -99,8 +99,9 @@ def acquire_heal_lock(
                 acquired_at=now,
                 lease_until=until,
             )
-        ).rowcount
-        if inserted:
+            .returning(HealingLockRow.workflow_id)
+        ).first()
+        if inserted is not None:
             return True
         taken = conn.execute(
             update(HealingLockRow)

@@ -9,6 +9,7 @@ can make a dangerous error look safe.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -69,14 +70,18 @@ class Diagnoser:
     ) -> None:
         self.signatures = signatures or SignatureSet()
         self._model = model
+        self._training = threading.Lock()
         self.use_model = use_model
         self.llm = llm
 
     @property
     def model(self) -> LocalModel:
-        """The local model, trained from the packaged corpus on first use."""
+        """The local model, trained from the packaged corpus on first use (once, even when
+        many worker threads fail at the same moment)."""
         if self._model is None:
-            self._model = LocalModel.from_corpus()
+            with self._training:
+                if self._model is None:
+                    self._model = LocalModel.from_corpus()
         return self._model
 
     def diagnose(

@@ -1,0 +1,163 @@
+"""`kyra status`: what is running, queued and scheduled next, and worker health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from kyra.cli.common import ago, console, kyra_app, lang, print_json
+from kyra.i18n import Catalog, translate
+from kyra.runtime.settings import RuntimeSettings
+from kyra.runtime.status import RuntimeStatus, runtime_status
+
+MESSAGES: Catalog = {
+    "status.counts": {
+        "en": "Executions: {running} running, {queued} queued, {waiting} waiting (delayed).",
+        "es": "Ejecuciones: {running} en curso, {queued} en cola, {waiting} en espera (diferidas).",
+    },
+    "status.running": {"en": "Running", "es": "En curso"},
+    "status.queued": {"en": "Queued next", "es": "Siguientes en cola"},
+    "status.upcoming": {"en": "Scheduled next", "es": "Próximos disparos"},
+    "status.workers": {"en": "Workers", "es": "Workers"},
+    "status.no_workers": {
+        "en": "No runtime process has reported in the last hour: start `kyra serve` "
+        "(or `kyra worker` and `kyra scheduler`).",
+        "es": "Ningún proceso del runtime ha informado en la última hora: arranca `kyra serve` "
+        "(o `kyra worker` y `kyra scheduler`).",
+    },
+    "status.healthy": {"en": "healthy", "es": "sano"},
+    "status.stopped": {"en": "stopped", "es": "detenido"},
+    "status.silent": {"en": "silent for {ago}", "es": "sin señal hace {ago}"},
+    "col.id": {"en": "ID", "es": "ID"},
+    "col.workflow": {"en": "Workflow", "es": "Workflow"},
+    "col.status": {"en": "Status", "es": "Estado"},
+    "col.trigger": {"en": "Trigger", "es": "Disparador"},
+    "col.when": {"en": "When", "es": "Cuándo"},
+    "col.owner": {"en": "Held by", "es": "Tomada por"},
+    "col.kind": {"en": "Kind", "es": "Tipo"},
+    "col.process": {"en": "Process", "es": "Proceso"},
+    "col.load": {"en": "Running/processed", "es": "En curso/procesadas"},
+    "col.health": {"en": "Health", "es": "Salud"},
+}
+
+
+def t(key: str, **values: object) -> str:
+    return translate(MESSAGES, key, lang(), **values)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("status")(status)
+
+
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, help="Rows per section."),
+) -> None:
+    """Show running and queued executions, upcoming triggers and worker health."""
+    with kyra_app() as app:
+        report = runtime_status(app, RuntimeSettings(), limit=limit)
+    if as_json:
+        print_json(status_json(report))
+    else:
+        render(report)
+
+
+def status_json(report: RuntimeStatus) -> dict[str, Any]:
+    def execution(e: Any) -> dict[str, Any]:
+        return {
+            "id": e.id,
+            "workflow": e.workflow_name,
+            "status": e.status,
+            "trigger": e.trigger,
+            "run_at": e.run_at.isoformat(),
+            "lease_owner": e.lease_owner,
+            "claims": e.claims,
+        }
+
+    return {
+        "at": report.at.isoformat(),
+        "healthy": report.healthy,
+        "counts": {k: report.counts.get(k, 0) for k in ("running", "queued", "waiting")},
+        "running": [execution(e) for e in report.running],
+        "queued": [execution(e) for e in report.queued],
+        "upcoming": [
+            {"workflow": u.workflow_name, "next_fire_at": u.next_fire_at.isoformat()}
+            for u in report.upcoming
+        ],
+        "workers": [
+            {
+                "id": w.beat.id,
+                "kind": w.beat.kind,
+                "pid": w.beat.pid,
+                "running": w.beat.running,
+                "processed": w.beat.processed,
+                "healthy": w.healthy,
+                "last_seen": w.beat.last_seen.isoformat(),
+            }
+            for w in report.workers
+        ],
+    }
+
+
+def render(report: RuntimeStatus) -> None:
+    c = report.counts
+    console.print(
+        t(
+            "status.counts",
+            running=c.get("running", 0),
+            queued=c.get("queued", 0),
+            waiting=c.get("waiting", 0),
+        )
+    )
+    now = report.at
+    for title, rows in ((t("status.running"), report.running), (t("status.queued"), report.queued)):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        for col in ("col.id", "col.workflow", "col.status", "col.trigger", "col.when", "col.owner"):
+            table.add_column(t(col))
+        for e in rows:
+            when = e.run_at - now
+            table.add_row(
+                e.id[:8],
+                e.workflow_name,
+                e.status,
+                e.trigger,
+                ("+" if when.total_seconds() > 0 else "-") + ago(abs(when.total_seconds())),
+                e.lease_owner or "",
+            )
+        console.print(table)
+    if report.upcoming:
+        table = Table(title=t("status.upcoming"), title_justify="left")
+        table.add_column(t("col.workflow"))
+        table.add_column(t("col.when"))
+        for u in report.upcoming:
+            table.add_row(
+                u.workflow_name,
+                f"{u.next_fire_at:%Y-%m-%d %H:%M:%S} UTC (+"
+                + ago(max(0.0, (u.next_fire_at - now).total_seconds()))
+                + ")",
+            )
+        console.print(table)
+    if not report.workers:
+        console.print(t("status.no_workers"))
+        return
+    table = Table(title=t("status.workers"), title_justify="left")
+    for col in ("col.kind", "col.process", "col.load", "col.health"):
+        table.add_column(t(col))
+    for w in report.workers:
+        if w.healthy:
+            health = f"[green]{t('status.healthy')}[/]"
+        elif w.beat.stopped_at is not None:
+            health = t("status.stopped")
+        else:
+            health = f"[red]{t('status.silent', ago=ago(w.silent_for))}[/]"
+        table.add_row(
+            w.beat.kind,
+            f"{w.beat.hostname}:{w.beat.pid}",
+            f"{w.beat.running}/{w.beat.processed}",
+            health,
+        )
+    console.print(table)

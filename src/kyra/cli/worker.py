@@ -1,0 +1,94 @@
+"""`kyra worker` and `kyra scheduler`: the scale-out runtime (Celery + PostgreSQL)."""
+
+from __future__ import annotations
+
+import typer
+
+from kyra.cli.common import console, fail, kyra_app, lang, settings
+from kyra.cli.serve import configure_logging
+from kyra.i18n import Catalog, translate
+from kyra.runtime.celery_app import make_celery, worker_argv
+from kyra.runtime.dispatch import Dispatcher
+from kyra.runtime.handlers import FailureHandlers
+from kyra.runtime.heal import with_healing
+from kyra.runtime.settings import RuntimeSettings
+
+MESSAGES: Catalog = {
+    "worker.no_broker": {
+        "en": "set KYRA_BROKER_URL (redis://... or amqp://...) to use Celery workers",
+        "es": "define KYRA_BROKER_URL (redis://... o amqp://...) para usar workers de Celery",
+    },
+    "worker.sqlite": {
+        "en": "the scale-out runtime needs PostgreSQL in KYRA_DATABASE_URL (SQLite serves "
+        "one process: use `kyra serve`)",
+        "es": "el runtime distribuido necesita PostgreSQL en KYRA_DATABASE_URL (SQLite sirve "
+        "a un solo proceso: usa `kyra serve`)",
+    },
+    "scheduler.started": {
+        "en": "Kyra scheduler: firing triggers and sending work to queue '{queue}' on {broker}.",
+        "es": "Planificador de Kyra: dispara triggers y envía trabajo a la cola '{queue}' en "
+        "{broker}.",
+    },
+    "scheduler.stopped": {"en": "Scheduler stopped.", "es": "Planificador detenido."},
+}
+
+
+def t(key: str, **values: object) -> str:
+    return translate(MESSAGES, key, lang(), **values)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("worker")(worker)
+    root.command("scheduler")(scheduler)
+
+
+def _check() -> None:
+    current = settings()
+    if not current.broker_url:
+        fail(t("worker.no_broker"))
+    if current.database_url.startswith("sqlite"):
+        fail(t("worker.sqlite"))
+
+
+def worker(
+    concurrency: int = typer.Option(
+        None, "--concurrency", "-c", min=1, help="Threads (KYRA_RUNTIME_CONCURRENCY)."
+    ),
+    loglevel: str = typer.Option("WARNING", "--loglevel", "-l", help="Celery log level."),
+    heal: bool = typer.Option(True, "--heal/--no-heal", help="Heal failed runs."),
+) -> None:
+    """Start a Celery worker that runs Kyra executions and healing jobs."""
+    _check()
+    runtime = RuntimeSettings()
+    handlers = with_healing(FailureHandlers.from_paths(runtime.failure_handlers), enabled=heal)
+    celery = make_celery(settings(), runtime, handlers)
+    celery.worker_main(worker_argv(runtime, concurrency=concurrency, loglevel=loglevel))
+
+
+def scheduler(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Fire triggers and send due executions to the Celery workers (run one; a second
+    one started by mistake fires nothing twice)."""
+    _check()
+    configure_logging(verbose)
+    runtime = RuntimeSettings()
+    current = settings()
+    celery = make_celery(current, runtime)
+    with kyra_app() as app:
+        console.print(
+            t("scheduler.started", queue=runtime.queue, broker=_safe(current.broker_url or "")),
+            soft_wrap=True,
+        )
+        Dispatcher(app, runtime, celery).serve()
+    console.print(t("scheduler.stopped"))
+
+
+def _safe(url: str) -> str:
+    """The broker URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url

@@ -1,0 +1,240 @@
+"""`kyra serve`: scheduler, worker pool and healer in one process, on one database.
+
+    with create_app(settings) as app:
+        runtime = EmbeddedRuntime(app, RuntimeSettings(), handlers=handlers)
+        runtime.serve()                     # until SIGTERM/SIGINT, then drains
+
+Everything durable lives in the database (queued, waiting and running executions,
+schedules); the process holds only leases. On start, the keeper reclaims executions
+whose leases expired (a previous process was killed), so nothing queued is lost.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from kyra.app import Kyra
+from kyra.engine.events import RunResult
+from kyra.runtime.handlers import FailureHandlers, HealingBusy, handle_failure, heal_backoff
+from kyra.runtime.scheduler import Scheduler, runtime_id
+from kyra.runtime.settings import RuntimeSettings
+from kyra.runtime.worker import LeaseKeeper, WorkerPool
+from kyra.store import executions as exec_store
+from kyra.store.workflows import WorkflowRecord
+
+log = logging.getLogger("kyra.runtime")
+
+
+@dataclass(order=True)
+class _HealJob:
+    due: float
+    seq: int
+    name: str = field(compare=False)
+    result: RunResult = field(compare=False)
+    attempt: int = field(compare=False, default=0)
+
+
+class Healer:
+    """Runs failure handlers off the worker threads, one at a time, retrying a raising
+    handler after base × 2^n seconds. Pending retries live in memory: a restart drops
+    them (the failed execution itself stays recorded, and healing can re-scan it)."""
+
+    def __init__(self, app: Kyra, settings: RuntimeSettings, handlers: FailureHandlers, owner: str):
+        self.app = app
+        self.settings = settings
+        self.handlers = handlers
+        self.owner = owner
+        self._jobs: list[_HealJob] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name="kyra-healer", daemon=True)
+        self.done = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, result: RunResult) -> None:
+        now = self.app.clock.monotonic()
+        with self._cond:
+            for name in self.handlers.names():
+                heapq.heappush(self._jobs, _HealJob(now, next(self._seq), name, result))
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and (
+                    not self._jobs or self._jobs[0].due > self.app.clock.monotonic()
+                ):
+                    wait = self._jobs[0].due - self.app.clock.monotonic() if self._jobs else None
+                    self._cond.wait(min(wait, 1.0) if wait is not None else 1.0)
+                if self._stop:
+                    return
+                job = heapq.heappop(self._jobs)
+            self._run(job)
+
+    def _run(self, job: _HealJob) -> None:
+        lock = self.settings.heal_lock_seconds
+        try:
+            handle_failure(
+                self.app,
+                self.handlers.get(job.name),
+                job.result,
+                owner=self.owner,
+                lock=timedelta(seconds=lock),
+            )
+            self.done += 1
+            return
+        except HealingBusy:
+            delay, attempt = min(self.settings.heal_backoff_seconds, 5.0) or 0.5, job.attempt
+        except Exception:
+            log.exception("failure handler %s raised (attempt %d)", job.name, job.attempt + 1)
+            if job.attempt >= self.settings.heal_max_retries:
+                log.error("failure handler %s gave up on %s", job.name, job.result.execution_id)
+                return
+            delay = heal_backoff(self.settings.heal_backoff_seconds, job.attempt)
+            attempt = job.attempt + 1
+        retry = _HealJob(self.app.clock.monotonic() + delay, next(self._seq), job.name, job.result)
+        retry.attempt = attempt
+        with self._cond:
+            heapq.heappush(self._jobs, retry)
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=10)
+
+
+class EmbeddedRuntime:
+    """The default runtime: one process, any database (SQLite by default)."""
+
+    def __init__(
+        self,
+        app: Kyra,
+        settings: RuntimeSettings | None = None,
+        *,
+        handlers: FailureHandlers | None = None,
+        schedule: bool = True,
+    ) -> None:
+        self.app = app
+        self.settings = settings or RuntimeSettings()
+        self.handlers = handlers or FailureHandlers.from_paths(self.settings.failure_handlers)
+        self.owner = runtime_id("embedded")
+        self.healer = Healer(app, self.settings, self.handlers, self.owner)
+        self.pool = WorkerPool(
+            app,
+            self.settings,
+            owner=self.owner,
+            on_failed=self.healer.submit if self.handlers else None,
+        )
+        self.keeper = LeaseKeeper(
+            app,
+            self.settings,
+            owner=self.owner,
+            kind="embedded",
+            concurrency=self.settings.concurrency,
+            load=self.pool.load,
+            on_reclaimed=self.pool.wake,
+        )
+        self.scheduler = (
+            Scheduler(
+                app.store, app.clock, self.settings, owner=self.owner, on_fired=self.pool.wake
+            )
+            if schedule
+            else None
+        )
+        self._stop = threading.Event()
+        self._scheduler_thread: threading.Thread | None = None
+        self.started = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> EmbeddedRuntime:
+        self.keeper.start()  # first beat reclaims leases a killed process left behind
+        self.healer.start()
+        self.pool.start()
+        if self.scheduler is not None:
+            self._scheduler_thread = threading.Thread(
+                target=self._schedule_loop, name="kyra-scheduler", daemon=True
+            )
+            self._scheduler_thread.start()
+        self.started = True
+        log.info("embedded runtime %s started", self.owner)
+        return self
+
+    def _schedule_loop(self) -> None:
+        assert self.scheduler is not None
+        while not self._stop.is_set():
+            try:
+                self.scheduler.tick()
+            except Exception:
+                log.exception("scheduler tick failed; retrying")
+            self._stop.wait(self.settings.scheduler_tick_seconds)
+
+    def stop(self, drain: float | None = None) -> list[str]:
+        """Stop taking work, let running executions finish for up to `drain` seconds,
+        hand the rest back to the queue; returns the ids handed back."""
+        self._stop.set()
+        if self._scheduler_thread is not None:
+            self._scheduler_thread.join(timeout=10)
+        left = self.pool.stop(self.settings.drain_seconds if drain is None else drain)
+        self.healer.stop()
+        self.keeper.stop()
+        self.started = False
+        return left
+
+    def serve(self, *, install_signals: bool = True) -> list[str]:
+        """Run until SIGTERM or SIGINT (a second signal skips the drain)."""
+        stop = threading.Event()
+        force = threading.Event()
+
+        def _on_signal(signum: int, frame: FrameType | None) -> None:
+            if stop.is_set():
+                force.set()
+            stop.set()
+
+        if install_signals:
+            signal.signal(signal.SIGTERM, _on_signal)
+            signal.signal(signal.SIGINT, _on_signal)
+        self.start()
+        while not stop.wait(0.5):
+            pass
+        return self.stop(0.0 if force.is_set() else None)
+
+    # -- work --------------------------------------------------------------------------
+
+    def submit(
+        self,
+        record: WorkflowRecord,
+        inputs: dict[str, Any] | None = None,
+        *,
+        trigger: str = "manual",
+    ) -> str:
+        """Queue an execution of `record` (durable at once) and wake a worker."""
+        execution_id = exec_store.create_execution(
+            self.app.store,
+            tenant_id=record.tenant_id,
+            workflow_id=record.id,
+            inputs=dict(inputs or {}),
+            trigger=trigger,
+        )
+        self.pool.wake()
+        return execution_id
+
+    def __enter__(self) -> EmbeddedRuntime:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.started:
+            self.stop()
