@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from kyra.app import Kyra, create_app
+from kyra.cli.status import host_status
 from kyra.demo import FaultServer
 from kyra.engine.fleet import FleetGuard, FleetSettings
 from kyra.service import apply_workflow
@@ -137,6 +138,9 @@ def test_a_down_host_opens_the_circuit_and_one_probe_closes_it(
         assert circuit.state == "closed" and circuit.openings == 2
         kinds = [a.kind for a in heal_store.list_audit(kyra.store, kyra.tenant.id)]
         assert kinds.count("circuit_opened") == 2 and kinds.count("circuit_closed") == 1
+        [shown] = host_status(kyra)  # what `kyra status` shows
+        assert (shown["host"], shown["circuit"], shown["circuit_openings"]) == (
+            _host(fault_server.url), "closed", 2)
     finally:
         kyra.close()
 

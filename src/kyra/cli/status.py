@@ -7,10 +7,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from kyra.app import Kyra
 from kyra.cli.common import ago, console, kyra_app, lang, print_json
 from kyra.i18n import Catalog, translate
 from kyra.runtime.settings import RuntimeSettings
 from kyra.runtime.status import RuntimeStatus, runtime_status
+from kyra.store import fleet as fleet_store
 
 MESSAGES: Catalog = {
     "status.counts": {
@@ -40,6 +42,14 @@ MESSAGES: Catalog = {
     "col.process": {"en": "Process", "es": "Proceso"},
     "col.load": {"en": "Running/processed", "es": "En curso/procesadas"},
     "col.health": {"en": "Health", "es": "Salud"},
+    "status.hosts": {
+        "en": "Upstream hosts (learned across workflows)",
+        "es": "Servicios remotos (aprendido entre workflows)",
+    },
+    "col.host": {"en": "Host", "es": "Host"},
+    "col.pace": {"en": "Pacing", "es": "Ritmo"},
+    "col.circuit": {"en": "Circuit", "es": "Circuito"},
+    "col.openings": {"en": "Openings", "es": "Aperturas"},
 }
 
 
@@ -58,10 +68,62 @@ def status(
     """Show running and queued executions, upcoming triggers and worker health."""
     with kyra_app() as app:
         report = runtime_status(app, RuntimeSettings(), limit=limit)
+        hosts = host_status(app)
     if as_json:
-        print_json(status_json(report))
+        print_json({**status_json(report), "hosts": hosts})
     else:
         render(report)
+        render_hosts(hosts)
+
+
+def host_status(app: Kyra) -> list[dict[str, Any]]:
+    """What the fleet learned about each upstream host: pacing and circuit state."""
+    now = app.clock.now().timestamp()
+    tenant = app.tenant.id
+    limits = fleet_store.host_limits(app.store, tenant)
+    circuits = {host: c for (_, host), c in fleet_store.circuits(app.store, tenant).items()}
+    rows = []
+    for host in sorted(set(limits) | set(circuits)):
+        limit, circuit = limits.get(host), circuits.get(host)
+        rows.append(
+            {
+                "host": host,
+                "pace_seconds": limit.pace_seconds if limit else 0.0,
+                "rate_limited": limit.rate_limited if limit else 0,
+                "circuit": circuit.state if circuit else "closed",
+                "circuit_openings": circuit.openings if circuit else 0,
+                "probe_in_seconds": max(0.0, circuit.retry_at - now)
+                if circuit and circuit.state != "closed"
+                else None,
+            }
+        )
+    return rows
+
+
+def render_hosts(hosts: list[dict[str, Any]]) -> None:
+    if not hosts:
+        return
+    table = Table(
+        t("col.host"),
+        t("col.pace"),
+        "429",
+        t("col.circuit"),
+        t("col.openings"),
+        title=t("status.hosts"),
+        title_justify="left",
+    )
+    styles = {"closed": "green", "open": "bold red", "half_open": "yellow"}
+    for h in hosts:
+        state = h["circuit"]
+        probe = f" ({h['probe_in_seconds']:.0f}s)" if h["probe_in_seconds"] else ""
+        table.add_row(
+            h["host"],
+            f"{h['pace_seconds']:.2f} s",
+            str(h["rate_limited"]),
+            f"[{styles.get(state, '')}]{state}[/]{probe}",
+            str(h["circuit_openings"]),
+        )
+    console.print(table)
 
 
 def status_json(report: RuntimeStatus) -> dict[str, Any]:
