@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
+import schemathesis  # a dev dependency: CI fails loudly if it is missing, never skips
 from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
+from schemathesis.checks import not_a_server_error
 
 from kyra.api import create_api
 from kyra.api.auth import create_api_key
@@ -22,9 +23,6 @@ from kyra.service import apply_workflow
 from kyra.settings import Settings
 from kyra.store.tenants import ensure_tenant
 from kyra.workflows.model import Workflow
-
-schemathesis = pytest.importorskip("schemathesis")
-from schemathesis.checks import not_a_server_error  # noqa: E402
 
 EXAMPLES = 40
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright_api  # dev dependency: missing means a loud failure
 import pytest
 import uvicorn
 from cryptography.fernet import Fernet
@@ -32,8 +33,6 @@ from kyra.settings import Settings
 from kyra.store import api as api_store
 from kyra.store.tenants import ensure_tenant
 from tests.api.conftest import bad_token, needs_email, paced
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
