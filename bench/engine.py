@@ -8,11 +8,13 @@ spent inside HTTP calls, per step). Usage: python bench/engine.py [--executions 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -23,6 +25,7 @@ from _common import fault_server_process, percentile
 from kyra.app import create_app
 from kyra.service import apply_workflow
 from kyra.settings import Settings
+from kyra.store.workflows import get_workflow_by_id
 from kyra.workflows.model import Workflow
 
 
@@ -60,58 +63,95 @@ def workflow(url: str) -> Workflow:
     )
 
 
+def _settings(tmp: str, key: str) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp}/bench.db",
+        home=Path(tmp),
+        secret_key=SecretStr(key),
+    )
+
+
+def _worker(
+    tmp: str,
+    key: str,
+    record_id: str,
+    count: int,
+    warmup: int,
+    threads: int,
+    barrier: Any,
+    out: Any,
+) -> None:
+    """One process: its own app on the shared SQLite file, `count` executions."""
+    app = create_app(_settings(tmp, key))
+    record = get_workflow_by_id(app.store, record_id)
+    executor = app.executor()
+    for _ in range(warmup):
+        executor.run(record)
+    latencies: list[float] = []
+    http: list[float] = []
+
+    def one(_: int) -> None:
+        t0 = time.perf_counter()
+        result = executor.run(record)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if not result.succeeded:
+            raise SystemExit(f"execution failed: {result.error_context}")
+        http.append(sum(o["elapsed_ms"] for o in result.outputs.values()))
+
+    barrier.wait()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(count)))
+    out.put((start, time.perf_counter(), latencies, http))
+    app.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--executions", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="executions in flight per process")
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="executions in flight at once (the embedded worker pool size)",
+        "--processes", type=int, default=1, help="processes sharing the SQLite file (one per core)"
     )
     args = parser.parse_args()
+    key = Fernet.generate_key().decode()
+    ctx = mp.get_context("fork")
     with tempfile.TemporaryDirectory() as tmp, fault_server_process() as url:
-        settings = Settings(
-            database_url=f"sqlite:///{tmp}/bench.db",
-            home=Path(tmp),
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-        )
-        app = create_app(settings)
+        app = create_app(_settings(tmp, key))
         record, _ = apply_workflow(app, app.tenant.id, workflow(url))
-        executor = app.executor()
-        for _ in range(args.warmup):
-            executor.run(record)
-        latencies: list[float] = []
-        http: list[float] = []
-
-        def one(_: int) -> None:
-            t0 = time.perf_counter()
-            result = executor.run(record)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            if not result.succeeded:
-                raise SystemExit(f"execution failed: {result.error_context}")
-            http.append(sum(out["elapsed_ms"] for out in result.outputs.values()))
-
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(one, range(args.executions)))
-        wall = time.perf_counter() - start
-        http_ms = sum(http) / args.threads
-        steps = args.executions * 3
-        overhead = (wall * 1000 - http_ms) / steps
         app.close()
+        barrier, out = ctx.Barrier(args.processes), ctx.Queue()
+        share = args.executions // args.processes
+        procs = [
+            ctx.Process(
+                target=_worker,
+                args=(tmp, key, record.id, share, args.warmup, args.threads, barrier, out),
+            )
+            for _ in range(args.processes)
+        ]
+        for proc in procs:
+            proc.start()
+        results = [out.get() for _ in procs]
+        for proc in procs:
+            proc.join()
+    wall = max(r[1] for r in results) - min(r[0] for r in results)
+    latencies = [x for r in results for x in r[2]]
+    http_ms = sum(x for r in results for x in r[3])
+    total = share * args.processes
+    steps = total * 3
+    busy_ms = wall * 1000 * args.processes * args.threads
     print(
-        f"executions:                 {args.executions} (3 HTTP steps each, SQLite WAL, "
-        f"{args.threads} thread(s))"
+        f"executions:                 {total} (3 HTTP steps each, SQLite WAL, "
+        f"{args.processes} process(es) x {args.threads} thread(s))"
     )
-    print(f"executions/s:               {args.executions / wall:,.1f}")
+    print(f"executions/s:               {total / wall:,.1f}")
     print(
         f"execution latency p50/p95:  {percentile(latencies, 50):.2f} / "
         f"{percentile(latencies, 95):.2f} ms"
     )
     print(f"HTTP time per step:         {http_ms / steps:.3f} ms")
-    print(f"engine overhead per step:   {overhead:.3f} ms")
+    print(f"engine overhead per step:   {(busy_ms - http_ms) / steps:.3f} ms")
 
 
 if __name__ == "__main__":
