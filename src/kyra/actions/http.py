@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import time
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import httpx
@@ -181,6 +182,7 @@ def send(
     return response, info, time.monotonic() - started
 
 
+@lru_cache(maxsize=4096)
 def _host(url: str) -> str:
     """The fleet key of a URL: host, plus the port when it is not the scheme's default
     (two services on one machine are two upstreams)."""

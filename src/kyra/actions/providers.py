@@ -7,6 +7,7 @@ keeps `provider` useful for grouping even when Kyra knows nothing about the serv
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 _EXACT_HOSTS: dict[str, str] = {
@@ -64,6 +65,7 @@ def provider_for_host(host: str) -> str:
     return host
 
 
+@lru_cache(maxsize=4096)
 def provider_for_url(url: str) -> str | None:
     """The provider for a URL, or None when the URL has no host."""
     host = urlsplit(url).hostname

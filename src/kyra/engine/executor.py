@@ -42,7 +42,7 @@ from kyra.store.executions import StepRun
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import OnError, Step, WorkflowConfig, effective_config
 from kyra.workflows.params import apply_date_normalisers, apply_defaults, set_path
-from kyra.workflows.templating import TemplateContext, TemplateRenderer
+from kyra.workflows.templating import TemplateContext, TemplateRenderer, filter_environ
 
 log = logging.getLogger("kyra.engine")
 
@@ -95,7 +95,7 @@ class Executor:
         self._secrets = secrets
         self.clock = clock or SystemClock()
         self.observers = Observers(observers)
-        self._env = dict(os.environ if env is None else env)
+        self._env = filter_environ(os.environ if env is None else env)  # once, not per step
         self.max_retry_sleep = max_retry_sleep
         self._rng = rng or random.Random()
         self.guard = guard

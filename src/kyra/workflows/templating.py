@@ -49,9 +49,17 @@ _BUILTIN_NAMES = frozenset({"loop", "range", "dict", "caller", "varargs", "kwarg
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{-?(.*?)-?\}\}\s*$", re.DOTALL)
 
 
-def filter_environ(environ: Mapping[str, str]) -> dict[str, str]:
+class FilteredEnv(dict[str, str]):
+    """An environment already passed through `filter_environ` (not filtered again)."""
+
+
+def filter_environ(environ: Mapping[str, str]) -> FilteredEnv:
     """The environment without names that look like credentials (see `HIDDEN_ENV`)."""
-    return {key: value for key, value in environ.items() if not HIDDEN_ENV.search(key)}
+    if isinstance(environ, FilteredEnv):
+        return environ
+    return FilteredEnv(
+        (key, value) for key, value in environ.items() if not HIDDEN_ENV.search(key)
+    )
 
 
 class _SecretLookup:
