@@ -107,13 +107,13 @@ class Harness:
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
         """An execution-running process: `serve` (embedded) or a Celery `worker`."""
         if self.kind == "embedded":
-            return self.spawn("serve", env=env)
+            return self.spawn("serve", "--no-api", env=env)
         return self.spawn("worker", env=env)
 
     def start_scheduler(self, **env: str) -> subprocess.Popen[bytes]:
         """A trigger-firing process: `serve` (embedded) or `scheduler` (scale-out)."""
         if self.kind == "embedded":
-            return self.spawn("serve", env=env)
+            return self.spawn("serve", "--no-api", env=env)
         return self.spawn("scheduler", env=env)
 
     def start(self, **env: str) -> None:

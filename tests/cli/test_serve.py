@@ -1,0 +1,90 @@
+"""`kyra serve` end to end: one process runs the scheduler, the workers, healing and the
+API/dashboard; an interval workflow that breaks on a date format heals itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from kyra.demo import FaultServer
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _kyra(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kyra.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+        cwd=env["KYRA_HOME"].rsplit("/", 1)[0],  # the test's own folder (kyra.toml, key)
+    )
+
+
+def test_serve_heals_a_scheduled_workflow_and_serves_the_dashboard(
+    tmp_path: Path, fault_server: FaultServer
+) -> None:
+    env = {
+        **os.environ,
+        "KYRA_DATABASE_URL": f"sqlite:///{tmp_path / 'kyra.db'}",
+        "KYRA_HOME": str(tmp_path / ".kyra"),
+        "KYRA_LANG": "en",
+    }
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(f"""\
+name: every-second
+trigger: {{interval: 1s}}
+inputs: {{due: "26/11/2026"}}
+steps:
+  - name: create
+    action: http_request
+    with:
+      method: POST
+      url: "{fault_server.url}/dates?format=%Y-%m-%d&field=due"
+      json: {{due: "{{{{ inputs.due }}}}"}}
+""")
+    assert _kyra(env, "init").returncode == 0
+    assert _kyra(env, "workflows", "apply", str(flow)).returncode == 0
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kyra.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        state: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            listed = json.loads(_kyra(env, "workflows", "list", "--json").stdout or "[]")
+            state = listed[0] if listed else {}
+            if state.get("config_version") == 2 and state.get("state") == "active":
+                break
+            time.sleep(0.5)
+        assert (state.get("state"), state.get("config_version")) == ("active", 2), state
+        page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)
+        assert page.status_code == 200 and "Kyra" in page.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    fixes = json.loads(_kyra(env, "fixes", "list", "--json").stdout)
+    assert [(f["error_class"], f["status"], f["outcome"]) for f in fixes] == [
+        ("invalid_date_format", "applied", "succeeded")
+    ]
