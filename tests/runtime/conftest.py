@@ -79,6 +79,9 @@ class Harness:
             "KYRA_TEST_HANDLER_LOG": str(self.handler_log),
             "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}",
             "KYRA_LANG": "en",
+            # These tests drive the runtime with their own handlers; Kyra's healing joins
+            # only where a test turns it on (KYRA_HEAL=true).
+            "KYRA_HEAL": "false",
         }
         self.env.pop("KYRA_BROKER_URL", None)
         if broker:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from kyra.demo import FaultServer
 from kyra.store import schedules
+from kyra.store import workflows as wf_store
 from tests.runtime.conftest import Harness, http_steps, wait_for
 
 
@@ -88,6 +89,49 @@ def test_failed_run_is_handled_and_rerun_later(runtime: Harness, fault_server: F
     assert (rerun.run_at - rerun.created_at).total_seconds() >= 0.9
     assert [s.reused for s in done.steps] == [True, False, False]
     assert fault_server.stats()["paths"]["/ok"] == 2  # step 0 was not called again
+
+
+def test_kyra_healing_flows_through(runtime: Harness, fault_server: FaultServer) -> None:
+    # Given a workflow that sends a date the API rejects, and Kyra's own healing on
+    record = runtime.workflow(
+        {
+            "name": "dates",
+            "inputs": {"due": "26/11/2026"},
+            "steps": [
+                {
+                    "name": "create",
+                    "action": "http_request",
+                    "with": {
+                        "method": "POST",
+                        "url": f"{fault_server.url}/dates?format=%25Y-%25m-%25d&field=due",
+                        "json": {"due": "{{ inputs.due }}"},
+                    },
+                }
+            ],
+        }
+    )
+    runtime.start(KYRA_HEAL="true")
+    first = runtime.submit(record)
+    assert runtime.wait_finished(first).status == "failed"
+    # Then the healer's fix re-run (trigger "heal") succeeds and the workflow is active
+    rerun = wait_for(
+        lambda: next((e for e in runtime.executions(record.id) if e.resume_of == first), None),
+        30,
+        "the healing re-run",
+    )
+    done = runtime.wait_finished(rerun.id)
+    assert done.status == "succeeded" and done.trigger == "heal"
+    healed = wait_for(
+        lambda: (
+            r
+            if (r := wf_store.get_workflow_by_id(runtime.app.store, record.id)).state == "active"
+            and r.config_version == 2
+            else None
+        ),
+        30,
+        "the workflow back to active at config v2",
+    )
+    assert healed.workflow.config.steps["create"].date_normalisers
 
 
 def test_raising_failure_handler_is_retried_with_backoff(

@@ -79,7 +79,9 @@ def serve(
     no_scheduler: bool = typer.Option(
         False, "--no-scheduler", help="Run workers only; do not fire triggers."
     ),
-    heal: bool = typer.Option(True, "--heal/--no-heal", help="Heal failed runs."),
+    heal: bool = typer.Option(
+        True, "--heal/--no-heal", envvar="KYRA_HEAL", help="Heal failed runs."
+    ),
     api: bool = typer.Option(True, "--api/--no-api", help="Serve the API and dashboard."),
     host: str = typer.Option("127.0.0.1", "--host", help="API and dashboard address."),
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="API and dashboard port."),

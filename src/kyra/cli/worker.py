@@ -55,7 +55,9 @@ def worker(
         None, "--concurrency", "-c", min=1, help="Threads (KYRA_RUNTIME_CONCURRENCY)."
     ),
     loglevel: str = typer.Option("WARNING", "--loglevel", "-l", help="Celery log level."),
-    heal: bool = typer.Option(True, "--heal/--no-heal", help="Heal failed runs."),
+    heal: bool = typer.Option(
+        True, "--heal/--no-heal", envvar="KYRA_HEAL", help="Heal failed runs."
+    ),
 ) -> None:
     """Start a Celery worker that runs Kyra executions and healing jobs."""
     _check()
