@@ -63,15 +63,4 @@ def run_and_heal(kyra: Kyra, record: WorkflowRecord, inputs: dict[str, Any]) -> 
 def drive_rerun(kyra: Kyra, healer: Healer, rerun_id: str | None) -> list[RunResult]:
     """Run an approved fix's re-run now and follow healing until it settles (like
     `kyra fixes approve`)."""
-    results: list[RunResult] = []
-    if rerun_id is None:
-        return results
-    driver = HealingDriver(kyra, healer)
-    result = driver.run_when_due(rerun_id)
-    while result is not None:
-        results.append(result)
-        outcome = healer.after_run(result)
-        if outcome.action != "rerun" or outcome.rerun_execution_id is None:
-            break
-        result = driver.run_when_due(outcome.rerun_execution_id)
-    return results
+    return HealingDriver(kyra, healer).resume(rerun_id).results

@@ -70,10 +70,7 @@ def _approve_proposals(kyra: Kyra, healer: Healer, driver: HealingDriver) -> Non
     for fix in heal_store.list_fixes(kyra.store, kyra.tenant.id, status="proposed"):
         console.rule(t("demo.person", workflow=fix.workflow_name))
         outcome = healer.approve(fix.id, actor="ana@example.com", value=DEMO_APPROVAL_VALUE)
-        rerun = outcome.rerun_execution_id
-        result = driver.run_when_due(rerun) if rerun else None
-        if result is not None:
-            healer.after_run(result)
+        driver.resume(outcome.rerun_execution_id)
 
 
 def _summary(store: Store, tenant_id: str) -> None:

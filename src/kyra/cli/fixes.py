@@ -138,18 +138,6 @@ def show(
     console.print_json(data=data)
 
 
-def _drive_rerun(kyra: Any, healer: Any, rerun_id: str | None) -> None:
-    if rerun_id is None:
-        return
-    driver = HealingDriver(kyra, healer, [ProgressPrinter()])
-    result = driver.run_when_due(rerun_id)
-    while result is not None:
-        outcome = healer.after_run(result)
-        if outcome.action != "rerun" or outcome.rerun_execution_id is None:
-            break
-        result = driver.run_when_due(outcome.rerun_execution_id)
-
-
 @app.command("approve")
 def approve(
     fix_id: str = typer.Argument(..., help="Fix id (or a unique prefix)."),
@@ -169,7 +157,7 @@ def approve(
         healer = cli_healer(kyra)
         outcome = healer.approve(fix_id, value=parsed, tenant_id=kyra.tenant.id)
         if wait:
-            _drive_rerun(kyra, healer, outcome.rerun_execution_id)
+            HealingDriver(kyra, healer, [ProgressPrinter()]).resume(outcome.rerun_execution_id)
         state = wf_store.get_workflow_by_id(kyra.store, outcome.workflow_id or "").state
     console.print(t("fix.approved", fix=(outcome.fix_id or "")[:8], state=state))
 

@@ -81,6 +81,13 @@ class HealerBase:
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def _audit(self, *, kind: str, summary: str, actor: str = "kyra", **where: Any) -> None:
+        """An audit record stamped with the healer's clock (so cooldowns, quotas and
+        timelines agree on time)."""
+        heal_store.add_audit(
+            self.store, kind=kind, actor=actor, summary=summary, at=self._now(), **where
+        )
+
     def _now(self) -> Any:
         return self.kyra.clock.now()
 

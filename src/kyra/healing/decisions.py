@@ -44,15 +44,12 @@ class DecisionsMixin(HealerBase):
         tenant = get_tenant_by_id(self.store, fix.tenant_id)
         reason = translate(MESSAGES, "kill_switch_cancelled", tenant.lang_code, fix=fix.id[:8])
         heal_store.update_fix(self.store, fix.id, status="blocked", outcome="none", reason=reason)
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="blocked",
-            actor="kyra",
             tenant_id=fix.tenant_id,
             workflow_id=fix.workflow_id,
             fix_id=fix.id,
             summary=reason,
-            at=self._now(),
         )
         record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
         self._move(record, WorkflowState.NEEDS_ATTENTION, reason, fix.rerun_execution_id)
@@ -124,8 +121,7 @@ class DecisionsMixin(HealerBase):
             rerun_execution_id=rerun_id,
             rerun_at=at,
         )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="approved",
             actor=actor,
             tenant_id=tenant.id,
@@ -133,7 +129,6 @@ class DecisionsMixin(HealerBase):
             fix_id=fix.id,
             summary=f"approved: {fix.reason}",
             details={"diff": diff(record.workflow.config, new_config)},
-            at=self._now(),
         )
         self._event_raw(
             "approved",
@@ -164,15 +159,13 @@ class DecisionsMixin(HealerBase):
             decided_at=self._now(),
             reason=reason or fix.reason,
         )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="rejected",
             actor=actor,
             tenant_id=fix.tenant_id,
             workflow_id=fix.workflow_id,
             fix_id=fix.id,
             summary=reason or "rejected",
-            at=self._now(),
         )
         self._event_raw(
             "rejected",
@@ -219,8 +212,7 @@ class DecisionsMixin(HealerBase):
         heal_store.update_fix(
             self.store, fix.id, status="rolled_back", settled=True, reason=reason or fix.reason
         )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="rollback",
             actor=actor,
             tenant_id=fix.tenant_id,
@@ -228,7 +220,6 @@ class DecisionsMixin(HealerBase):
             fix_id=fix.id,
             summary=reason or "rolled back by hand",
             details={"from_version": fix.to_version, "to_version": version.number},
-            at=self._now(),
         )
         if automatic:
             self._move(record, WorkflowState.NEEDS_ATTENTION, reason, None)

@@ -36,6 +36,7 @@ class DriveResult:
 
     @property
     def final(self) -> RunResult:
+        """The last run (only call when at least one run happened)."""
         return self.results[-1]
 
     @property
@@ -53,20 +54,32 @@ class HealingDriver:
     def run(
         self, record: WorkflowRecord, inputs: dict[str, Any] | None = None, *, wait: bool = True
     ) -> DriveResult:
+        """Run now; on failure heal, and (with `wait`) follow the planned re-runs."""
         drive = DriveResult()
-        result = self.executor.run(record, inputs)
+        self._follow(drive, self.executor.run(record, inputs), wait)
+        return drive
+
+    def resume(self, rerun_id: str | None) -> DriveResult:
+        """Run a planned re-run (e.g. an approved fix's) when due, and follow healing
+        until the workflow is healthy or needs a person."""
+        drive = DriveResult()
+        result = self.run_when_due(rerun_id) if rerun_id else None
+        if result is not None:
+            self._follow(drive, result, wait=True)
+        return drive
+
+    def _follow(self, drive: DriveResult, result: RunResult, wait: bool) -> None:
         drive.results.append(result)
         while len(drive.results) <= MAX_ROUNDS:
             outcome = self.healer.after_run(result)
             drive.outcomes.append(outcome)
             if outcome.action != "rerun" or outcome.rerun_execution_id is None or not wait:
-                break
+                return
             rerun = self.run_when_due(outcome.rerun_execution_id)
             if rerun is None:  # another worker ran it and healed with its own healer
-                break
+                return
             result = rerun
             drive.results.append(result)
-        return drive
 
     def run_when_due(self, execution_id: str) -> RunResult | None:
         clock = self.kyra.clock

@@ -105,16 +105,13 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
         )
         if rule is not None:
             diagnosis, settings = rule.diagnosis, rule.settings
-            heal_store.add_audit(
-                self.store,
+            self._audit(
                 kind="rule_applied",
-                actor="kyra",
                 tenant_id=tenant.id,
                 workflow_id=record.id,
                 execution_id=ctx.execution_id,
                 summary=rule.summary(),
                 details=rule.to_json(),
-                at=self._now(),
             )
         if diagnosis.safety is Safety.RED:
             return self._attention(record, ctx, diagnosis, tenant, diagnosis.explanation)
@@ -165,10 +162,8 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
         diagnosis = self.diagnoser.diagnose(
             ctx, lang=tenant.lang_code, llm=self.llm, budget=budget, secrets=secrets
         )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="diagnosis",
-            actor="kyra",
             tenant_id=tenant.id,
             workflow_id=ctx.workflow_id,
             execution_id=ctx.execution_id,
@@ -176,7 +171,6 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             f"{diagnosis.confidence}%, {diagnosis.tier.value})",
             details=diagnosis.to_output(),
             cost=diagnosis.estimated_cost,
-            at=self._now(),
         )
         return diagnosis
 
@@ -227,10 +221,8 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             rerun_execution_id=rerun_id,
             rerun_at=at,
         )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="fix_applied",
-            actor="kyra",
             tenant_id=tenant.id,
             workflow_id=record.id,
             fix_id=fix_id,
@@ -241,7 +233,6 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
                 "patch": _patch_json(remedy.patch),
                 "rerun_execution_id": rerun_id,
             },
-            at=self._now(),
         )
         self._event(
             "fix_applied",
@@ -282,17 +273,14 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             remedy=remedy,
             changes=diff(record.workflow.config, preview),
         )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="fix_proposed",
-            actor="kyra",
             tenant_id=tenant.id,
             workflow_id=record.id,
             fix_id=fix_id,
             execution_id=ctx.execution_id,
             summary=remedy.summary(),
             details={"patch": _patch_json(remedy.patch), "suggestions": remedy.suggestions},
-            at=self._now(),
         )
         self._event(
             "proposed",
@@ -328,17 +316,14 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
                 MESSAGES, "manual_steps", tenant.lang_code, steps="; ".join(steps)
             )
         self._move(record, WorkflowState.NEEDS_ATTENTION, full, ctx.execution_id)
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="needs_attention",
-            actor="kyra",
             tenant_id=tenant.id,
             workflow_id=record.id,
             fix_id=fix_id,
             execution_id=ctx.execution_id,
             summary=full,
             details={"error_class": diagnosis.error_class.value, "safety": diagnosis.safety.value},
-            at=self._now(),
         )
         self._event(
             "needs_attention", record, ctx, fix_id=fix_id, workflow=record.name, reason=full
@@ -356,15 +341,12 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
                     f"healing crashed: {exc}"[:300],
                     result.execution_id,
                 )
-            heal_store.add_audit(
-                self.store,
+            self._audit(
                 kind="healing_crashed",
-                actor="kyra",
                 tenant_id=record.tenant_id,
                 workflow_id=record.id,
                 execution_id=result.execution_id,
                 summary=f"{type(exc).__name__}: {exc}"[:300],
-                at=self._now(),
             )
         except Exception:
             log.exception("could not record the healing crash of %s", result.workflow_name)

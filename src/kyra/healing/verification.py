@@ -32,16 +32,13 @@ class VerificationMixin(HealerBase):
                 fix.rerun_execution_id,
                 expect=WorkflowState.FIXED,
             )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="verified",
-            actor="kyra",
             tenant_id=fix.tenant_id,
             workflow_id=fix.workflow_id,
             fix_id=fix.id,
             execution_id=fix.rerun_execution_id,
             summary=f"re-run {str(fix.rerun_execution_id)[:8]} succeeded",
-            at=now,
         )
         self._event_raw(
             "verified",
@@ -64,16 +61,13 @@ class VerificationMixin(HealerBase):
             outcome="failed",
             reason=f"{fix.reason} — re-run failed: {_short_error(ctx)}",
         )
-        heal_store.add_audit(
-            self.store,
+        self._audit(
             kind="fix_failed",
-            actor="kyra",
             tenant_id=fix.tenant_id,
             workflow_id=fix.workflow_id,
             fix_id=fix.id,
             execution_id=ctx.execution_id,
             summary=_short_error(ctx),
-            at=self._now(),
         )
         self._event_raw(
             "fix_failed",
@@ -107,15 +101,12 @@ class VerificationMixin(HealerBase):
                 self.rollback(fix.id, actor="kyra", reason=reason, automatic=True)
             except ConflictError as exc:  # later changes sit on top: a person decides
                 heal_store.update_fix(self.store, fix.id, settled=True)
-                heal_store.add_audit(
-                    self.store,
+                self._audit(
                     kind="rollback_skipped",
-                    actor="kyra",
                     tenant_id=fix.tenant_id,
                     workflow_id=workflow_id,
                     fix_id=fix.id,
                     summary=f"{reason}; {exc}",
-                    at=self._now(),
                 )
                 return None
             return HealOutcome("rolled_back", workflow_id, fix.id, message=reason)
