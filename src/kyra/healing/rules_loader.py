@@ -30,6 +30,7 @@ from kyra.workflows._document import (
     kind_of,
     read_json,
 )
+from kyra.workflows.loader import read_document
 
 MAX_RULES_BYTES = min(MAX_FILE_BYTES, 200_000)
 _EXPECTED = {
@@ -82,17 +83,8 @@ def load_rules_file(
 ) -> tuple[RulesDocument, str]:
     """The validated document of a `.yaml`/`.yml`/`.json` file, and its text (stored as
     written, so `kyra rules list` shows the tenant's own comments)."""
+    text = read_document(path, MAX_RULES_BYTES, RulesDefinitionError)
     source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-        if len(raw) > MAX_RULES_BYTES:
-            raise RulesDefinitionError(
-                source, [f"{source}: the file is larger than {MAX_RULES_BYTES} bytes"]
-            )
-        text = raw.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise RulesDefinitionError(source, [f"{source}: cannot read the file: {reason}"]) from None
     return load_rules_text(text, source, settings), text
 
 

@@ -92,22 +92,25 @@ def load_workflow_text(text: str, source: str, registry: ActionCatalog | None = 
     return workflow
 
 
-def load_workflow_file(path: str | Path, registry: ActionCatalog | None = None) -> Workflow:
-    """Read a `.yaml`, `.yml` or `.json` workflow file; see `load_workflow_text`."""
+def read_document(
+    path: str | Path, limit: int, error: type[WorkflowDefinitionError] = WorkflowDefinitionError
+) -> str:
+    """The text of a document file (UTF-8, BOM allowed, at most `limit` bytes); any
+    problem is one `error` naming the file. Shared by every document loader."""
     source = str(path)
     try:
         raw = Path(path).read_bytes()
-        if len(raw) > MAX_FILE_BYTES:
-            raise WorkflowDefinitionError(
-                source, [f"{source}: {MESSAGES['too_big'].format(limit=MAX_FILE_BYTES)}"]
-            )
-        text = raw.decode("utf-8-sig")
+        if len(raw) > limit:
+            raise error(source, [f"{source}: {MESSAGES['too_big'].format(limit=limit)}"])
+        return raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise WorkflowDefinitionError(
-            source, [f"{source}: {MESSAGES['read'].format(reason=reason)}"]
-        ) from None
-    return load_workflow_text(text, source, registry)
+        raise error(source, [f"{source}: {MESSAGES['read'].format(reason=reason)}"]) from None
+
+
+def load_workflow_file(path: str | Path, registry: ActionCatalog | None = None) -> Workflow:
+    """Read a `.yaml`, `.yml` or `.json` workflow file; see `load_workflow_text`."""
+    return load_workflow_text(read_document(path, MAX_FILE_BYTES), str(path), registry)
 
 
 def format_problems(error: WorkflowDefinitionError) -> str:
