@@ -13,7 +13,30 @@ import httpx
 import pytest
 
 from kyra.demo import FaultServer
+from kyra.demo._faults import FaultState
+from kyra.demo._server import FaultApp
 from kyra.demo.provider_errors import CANNED
+
+
+class Clock:
+    """The server's notion of time, moved by the test instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def timed(ssl_context: ssl.SSLContext) -> Iterator[tuple[httpx.Client, Clock]]:
+    """A private server whose rate windows follow `Clock`, and a client for it."""
+    clock = Clock()
+    with (
+        FaultServer(app=FaultApp(FaultState(monotonic=clock))) as server,
+        httpx.Client(base_url=server.url, timeout=5, verify=ssl_context) as c,
+    ):
+        yield c, clock
 
 
 @pytest.fixture
@@ -78,10 +101,12 @@ def test_ratelimit_answers_429_with_rate_limit_headers(client: httpx.Client) -> 
     assert client.get("/ratelimit/other-key?limit=2&window=5").status_code == 200
 
 
-def test_ratelimit_recovers_once_the_window_rolls(client: httpx.Client) -> None:
+def test_ratelimit_recovers_once_the_window_rolls(timed: tuple[httpx.Client, Clock]) -> None:
+    client, clock = timed
     url = "/ratelimit/roll?limit=1&window=0.2"
     assert client.get(url).status_code == 200
-    time.sleep(0.25)
+    assert client.get(url).status_code == 429
+    clock.now += 0.25
     assert client.get(url).status_code == 200
 
 
@@ -90,8 +115,14 @@ def test_pace_requires_a_minimum_interval(client: httpx.Client) -> None:
     too_fast = client.get("/pace/p?min_interval=5")
     assert too_fast.status_code == 429
     assert too_fast.headers["retry-after"] == "5"
+
+
+def test_pace_allows_the_next_request_after_the_interval(
+    timed: tuple[httpx.Client, Clock],
+) -> None:
+    client, clock = timed
     assert client.get("/pace/q?min_interval=0.1").status_code == 200
-    time.sleep(0.15)
+    clock.now += 0.15
     assert client.get("/pace/q?min_interval=0.1").status_code == 200
 
 
@@ -106,8 +137,12 @@ def test_flaky_fails_n_times_then_recovers(client: httpx.Client) -> None:
 def test_window_is_an_outage_from_the_first_request(client: httpx.Client) -> None:
     assert client.get("/window/w?seconds=5&status=503").status_code == 503
     assert client.get("/window/w?seconds=5&status=503").status_code == 503
+
+
+def test_window_ends_after_its_seconds(timed: tuple[httpx.Client, Clock]) -> None:
+    client, clock = timed
     assert client.get("/window/short?seconds=0.1").status_code == 503
-    time.sleep(0.15)
+    clock.now += 0.15
     assert client.get("/window/short?seconds=0.1").status_code == 200
 
 

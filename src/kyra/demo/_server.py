@@ -221,10 +221,11 @@ class _Server(ThreadingHTTPServer):
 class FaultServer:
     """The fault server in a background thread; `start()`/`stop()` or a `with` block."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, app: FaultApp | None = None) -> None:
         self.host = host
         self._requested_port = port
-        self.app = FaultApp()
+        self.app = app or FaultApp()
+        """Pass `FaultApp(FaultState(monotonic=clock))` to move its time windows by hand."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
