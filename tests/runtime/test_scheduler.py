@@ -152,3 +152,18 @@ def test_lookahead_queues_slots_early_runnable_at_their_time(
     assert ex.get_execution(kyra.store, fired.execution_id).run_at == slot
     assert queue.claim_due(kyra.store, "w", clock.now(), slot + timedelta(seconds=30)) == []
     assert scheduler.tick() == []  # not fired twice
+
+
+def test_a_slot_fired_late_keeps_its_slot_as_run_at(kyra: Kyra, clock: ManualClock) -> None:
+    # The first sync lands just before a slot and the fire just after it (a slow tick):
+    # the execution is due at its slot, not at the moment the scheduler got to it
+    record = _scheduled(kyra, "ticker", {"interval": "1s"})
+    scheduler = Scheduler(kyra.store, clock, SETTINGS, owner="test")
+    scheduler.sync()
+    clock.advance(1.006)
+    fired = scheduler.tick()
+    assert [f.workflow_id for f in fired] == [record.id]
+    run_at = ex.get_execution(kyra.store, fired[0].execution_id).run_at
+    assert run_at == fired[0].scheduled_for < clock.now()
+    claimed = queue.claim_due(kyra.store, "w", clock.now(), clock.now())
+    assert [c.id for c in claimed] == [fired[0].execution_id]

@@ -174,7 +174,7 @@ def fire_due(
                 eid = new_id()
                 fired.append(Fired(wid, eid, scheduled_for, label))
                 executions.append(
-                    _execution_values(eid, tid, wid, label, now, max(scheduled_for, now))
+                    _execution_values(eid, tid, wid, label, now, scheduled_for)
                 )
                 records.append(
                     {
