@@ -23,6 +23,7 @@ from kyra.service import apply_workflow
 from kyra.settings import Settings
 from kyra.store import executions as ex
 from kyra.store import queue, workers
+from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
 from tests.runtime.cli import app as cli_app
@@ -166,3 +167,26 @@ def test_status_reports_queue_schedules_and_workers(
         cli_app, ["status", "--json"], env={"KYRA_DATABASE_URL": db_url, "KYRA_LANG": "en"}
     )
     assert '"queued": 3' in json_out.output
+
+
+def test_a_claim_starts_the_execution_under_the_current_config(
+    kyra: Kyra, fault_server: FaultServer
+) -> None:
+    record = _workflow(kyra, fault_server.url, "/ok")
+    [eid] = _queued(kyra, record, 1)
+    now = kyra.clock.now()
+    [claimed] = queue.claim_due(kyra.store, "me", now, now + LEASE)
+    started = ex.get_execution(kyra.store, eid)
+    assert (started.status, started.config_version) == ("running", record.config_version)
+    assert started.started_at is not None and started.started_at >= started.created_at
+    # The config changes between the claim and the run: the execution runs under, and
+    # records, the new version (not the one current at the claim)
+    slower = record.workflow.config.model_copy(update={"timeout": 7.0})
+    version = wf_store.add_config_version(
+        kyra.store, record.id, slower, author="user", reason="slower API"
+    )
+    result = kyra.executor().execute(claimed.id)
+    assert result.succeeded
+    assert ex.get_execution(kyra.store, eid).config_version == version.number
+    assert version.number == record.config_version + 1
+    assert fault_server.stats()["paths"]["/ok"] == 1

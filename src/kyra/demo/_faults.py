@@ -258,10 +258,12 @@ def validate(req: Request) -> Reply:
     if found and isinstance(value, str | int | float) and re.fullmatch(pattern, str(value)):
         return Reply(200, {"ok": True, "received": data})
     if (req.arg("kind", "parameter") or "parameter") == "data":
-        return error_reply(422, "validation_error",
-                           f"Validation failed: {name!r} is not a valid value", field=name)
-    return error_reply(400, "parameter_invalid",
-                       f"Invalid value for parameter '{name}': {value!r}", param=name)
+        return error_reply(
+            422, "validation_error", f"Validation failed: {name!r} is not a valid value", field=name
+        )
+    return error_reply(
+        400, "parameter_invalid", f"Invalid value for parameter '{name}': {value!r}", param=name
+    )
 
 
 def auth(req: Request) -> Reply:

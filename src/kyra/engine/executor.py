@@ -124,14 +124,19 @@ class Executor:
     def execute(self, execution_id: str) -> RunResult:
         """Run a stored execution (queued, waiting, or interrupted while running)."""
         execution = exec_store.load_runnable(self.store, execution_id)
-        record = self._current_record(execution.workflow_id)
-        exec_store.start_execution(self.store, execution_id, record.config_version)
-        # Only a re-claimed execution can have steps from an interrupted attempt.
-        recorded = (
-            exec_store.recorded_steps(self.store, execution_id)
-            if execution.claims > 1 or execution.status == "running"
-            else []
-        )
+        record = self._current_record(execution)
+        if (
+            execution.status != "running"
+            or not execution.started
+            or execution.config_version != record.config_version
+        ):
+            # Not started by a claim (which starts it in the same statement), or the
+            # config changed since: record what it runs under before the first step.
+            exec_store.start_execution(self.store, execution_id, record.config_version)
+        # Only an execution interrupted earlier has steps recorded already.
+        recorded = []
+        if execution.has_steps:
+            recorded = exec_store.recorded_steps(self.store, execution_id)
         return self._execute(
             execution_id,
             record,
@@ -142,16 +147,20 @@ class Executor:
             recorded=recorded,
         )
 
-    def _current_record(self, workflow_id: str) -> WorkflowRecord:
+    def _current_record(self, execution: exec_store.Runnable) -> WorkflowRecord:
         """The workflow with its current config; validated once per version, not per run."""
-        versions = wf_store.workflow_versions(self.store, workflow_id)
+        workflow_id = execution.workflow_id
+        versions = (execution.workflow_config_version, execution.workflow_definition_version)
         cached = self._records.get(workflow_id)
-        if versions is not None and cached is not None and cached[0] == versions[:2]:
-            return replace(cached[1], state=versions[2], state_reason=versions[3])
+        if cached is not None and cached[0] == versions:
+            return replace(
+                cached[1],
+                state=execution.workflow_state,
+                state_reason=execution.workflow_state_reason,
+            )
         record = wf_store.get_workflow_by_id(self.store, workflow_id)
-        if versions is not None:
-            with self._records_lock:
-                self._records[workflow_id] = (versions[:2], record)
+        with self._records_lock:
+            self._records[workflow_id] = (versions, record)
         return record
 
     def _execute(

@@ -457,7 +457,9 @@ def cancel_execution(store: Store, execution_id: str) -> bool:
 
 @dataclass(frozen=True)
 class Runnable:
-    """What the executor needs to start a stored execution (the hot path: one row)."""
+    """What the executor needs to start a stored execution, read in one statement (the
+    hot path): the execution, whether an earlier attempt recorded steps, and the
+    workflow's versions (to tell whether a cached workflow record is still current)."""
 
     id: str
     workflow_id: str
@@ -467,18 +469,37 @@ class Runnable:
     resume_of: str | None
     claims: int
     status: str
+    config_version: int | None
+    started: bool
+    has_steps: bool
+    workflow_config_version: int
+    workflow_definition_version: int
+    workflow_state: str
+    workflow_state_reason: str
 
 
-_RUNNABLE = select(
-    _EXECUTIONS.c.id,
-    _EXECUTIONS.c.workflow_id,
-    _EXECUTIONS.c.trigger,
-    _EXECUTIONS.c.inputs,
-    _EXECUTIONS.c.start_step,
-    _EXECUTIONS.c.resume_of,
-    _EXECUTIONS.c.claims,
-    _EXECUTIONS.c.status,
-).where(_EXECUTIONS.c.id == bindparam("b_id"))
+_WORKFLOWS = WorkflowRow.__table__
+_RUNNABLE = (
+    select(
+        _EXECUTIONS.c.id,
+        _EXECUTIONS.c.workflow_id,
+        _EXECUTIONS.c.trigger,
+        _EXECUTIONS.c.inputs,
+        _EXECUTIONS.c.start_step,
+        _EXECUTIONS.c.resume_of,
+        _EXECUTIONS.c.claims,
+        _EXECUTIONS.c.status,
+        _EXECUTIONS.c.config_version,
+        _EXECUTIONS.c.started_at.is_not(None),
+        select(_STEP_RUNS.c.id).where(_STEP_RUNS.c.execution_id == _EXECUTIONS.c.id).exists(),
+        _WORKFLOWS.c.config_version,
+        _WORKFLOWS.c.definition_version,
+        _WORKFLOWS.c.state,
+        _WORKFLOWS.c.state_reason,
+    )
+    .join(_WORKFLOWS, _WORKFLOWS.c.id == _EXECUTIONS.c.workflow_id)
+    .where(_EXECUTIONS.c.id == bindparam("b_id"))
+)
 
 
 def load_runnable(store: Store, execution_id: str) -> Runnable:

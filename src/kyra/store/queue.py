@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from kyra.store.db import Store
 from kyra.store.tables import ExecutionRow, WorkflowRow
@@ -38,6 +38,18 @@ class Claimed:
     """Times claimed, this one included: above 1 it was interrupted or redelivered."""
 
 
+# Built once: the claim runs once per execution, and building these per call cost more
+# than executing them.
+_DUE = {
+    status: select(ExecutionRow.id)
+    .where(ExecutionRow.status == status, ExecutionRow.run_at <= bindparam("b_now"))
+    .order_by(ExecutionRow.run_at)
+    .limit(bindparam("b_limit"))
+    .with_for_update(skip_locked=True)
+    for status in RUNNABLE
+}
+
+
 def claim_due(
     store: Store, owner: str, now: datetime, lease_until: datetime, limit: int = 1
 ) -> list[Claimed]:
@@ -46,19 +58,14 @@ def claim_due(
     with store.engine.begin() as conn:
         ids: list[str] = []
         for status in RUNNABLE:  # one ordered index scan per status, no sort of the queue
-            ids += conn.scalars(
-                select(ExecutionRow.id)
-                .where(ExecutionRow.status == status, ExecutionRow.run_at <= now)
-                .order_by(ExecutionRow.run_at)
-                .limit(limit - len(ids))
-                .with_for_update(skip_locked=True)
-            ).all()
+            ids += conn.scalars(_DUE[status], {"b_now": now, "b_limit": limit - len(ids)}).all()
             if len(ids) >= limit:
                 break
         if not ids:
             return []
-        runnable = ExecutionRow.id.in_(ids) & ExecutionRow.status.in_(RUNNABLE)
-        rows = conn.execute(_take(runnable, owner, lease_until)).all()
+        rows = conn.execute(
+            _TAKE_DUE, {**_take_params(owner, now, lease_until), "b_ids": ids}
+        ).all()
     return [Claimed(*row) for row in rows]
 
 
@@ -67,27 +74,49 @@ def claim(
 ) -> Claimed | None:
     """Take one named execution (a Celery delivery) if it is runnable: queued, waiting,
     or running under an expired lease. None when it is finished or held by a live lease."""
-    held_expired = (ExecutionRow.status == "running") & (ExecutionRow.lease_until < now)
-    condition = (ExecutionRow.id == execution_id) & (
-        ExecutionRow.status.in_(RUNNABLE) | held_expired
-    )
     with store.engine.begin() as conn:
-        row = conn.execute(_take(condition, owner, lease_until)).first()
+        params = {**_take_params(owner, now, lease_until), "b_id": execution_id}
+        row = conn.execute(_TAKE_ONE, params).first()
     return Claimed(*row) if row else None
 
 
-def _take(condition: Any, owner: str, lease_until: datetime) -> Any:
+def _take(condition: Any) -> Any:
+    """Claiming also starts the execution: status, start time and the workflow's current
+    config version in the same statement (the executor then needs no write to begin)."""
+    current_config = (
+        select(WorkflowRow.config_version)
+        .where(WorkflowRow.id == ExecutionRow.workflow_id)
+        .scalar_subquery()
+    )
     return (
         update(ExecutionRow)
         .where(condition)
         .values(
             status="running",
-            lease_owner=owner,
-            lease_until=lease_until,
+            lease_owner=bindparam("b_owner"),
+            lease_until=bindparam("b_until"),
             claims=ExecutionRow.claims + 1,
+            started_at=bindparam("b_now"),
+            config_version=current_config,
         )
         .returning(ExecutionRow.id, ExecutionRow.workflow_id, ExecutionRow.claims)
     )
+
+
+def _take_params(owner: str, now: datetime, lease_until: datetime) -> dict[str, Any]:
+    return {"b_owner": owner, "b_until": lease_until, "b_now": now}
+
+
+_TAKE_DUE = _take(
+    ExecutionRow.id.in_(bindparam("b_ids", expanding=True)) & ExecutionRow.status.in_(RUNNABLE)
+)
+_TAKE_ONE = _take(
+    (ExecutionRow.id == bindparam("b_id"))
+    & (
+        ExecutionRow.status.in_(RUNNABLE)
+        | ((ExecutionRow.status == "running") & (ExecutionRow.lease_until < bindparam("b_now")))
+    )
+)
 
 
 def renew_leases(store: Store, owner: str, until: datetime) -> int:

@@ -173,9 +173,7 @@ def fire_due(
             for scheduled_for, label in decision.slots:
                 eid = new_id()
                 fired.append(Fired(wid, eid, scheduled_for, label))
-                executions.append(
-                    _execution_values(eid, tid, wid, label, now, scheduled_for)
-                )
+                executions.append(_execution_values(eid, tid, wid, label, now, scheduled_for))
                 records.append(
                     {
                         "workflow_id": wid,

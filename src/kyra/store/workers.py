@@ -92,7 +92,8 @@ def acquire_heal_lock(
     """Take the workflow's healing lock (free, expired, or already ours)."""
     with store.engine.begin() as conn:
         inserted = conn.execute(
-            insert_ignore(conn, HealingLockRow).values(
+            insert_ignore(conn, HealingLockRow)
+            .values(
                 workflow_id=workflow_id,
                 owner=owner,
                 execution_id=execution_id,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -215,22 +215,6 @@ def get_workflow(store: Store, tenant_id: str, name: str) -> WorkflowRecord:
         if row is None:
             raise NotFoundError(f"no workflow named {name!r}")
         return _record(row, _current_config(session, row))
-
-
-_VERSIONS = select(
-    WorkflowRow.config_version,
-    WorkflowRow.definition_version,
-    WorkflowRow.state,
-    WorkflowRow.state_reason,
-).where(WorkflowRow.id == bindparam("b_id"))
-
-
-def workflow_versions(store: Store, workflow_id: str) -> tuple[int, int, str, str] | None:
-    """(config version, definition version, state, reason): enough to tell whether a
-    cached record is still current, in one indexed row read."""
-    with store.engine.connect() as conn:
-        row = conn.execute(_VERSIONS, {"b_id": workflow_id}).first()
-    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 def get_workflow_by_id(store: Store, workflow_id: str) -> WorkflowRecord:

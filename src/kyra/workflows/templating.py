@@ -57,9 +57,7 @@ def filter_environ(environ: Mapping[str, str]) -> FilteredEnv:
     """The environment without names that look like credentials (see `HIDDEN_ENV`)."""
     if isinstance(environ, FilteredEnv):
         return environ
-    return FilteredEnv(
-        (key, value) for key, value in environ.items() if not HIDDEN_ENV.search(key)
-    )
+    return FilteredEnv((key, value) for key, value in environ.items() if not HIDDEN_ENV.search(key))
 
 
 class _SecretLookup:
