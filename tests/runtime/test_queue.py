@@ -4,6 +4,7 @@ reclaim, idempotent redelivery, the healing lock, delayed re-runs, status."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -190,3 +191,27 @@ def test_a_claim_starts_the_execution_under_the_current_config(
     assert ex.get_execution(kyra.store, eid).config_version == version.number
     assert version.number == record.config_version + 1
     assert fault_server.stats()["paths"]["/ok"] == 1
+
+
+def test_executions_claimed_ahead_go_back_to_the_queue_on_stop(
+    kyra: Kyra, fault_server: FaultServer
+) -> None:
+    ids = _queued(kyra, _workflow(kyra, fault_server.url, "/slow?delay=0.3"), 5)
+    pool = WorkerPool(kyra, RuntimeSettings(concurrency=1, prefetch=2), owner="me")
+    pool.start()
+    deadline = time.monotonic() + 10
+    while not pool.running and time.monotonic() < deadline:
+        time.sleep(0.005)
+    [first] = pool.running
+    # One worker, two claimed ahead: three leased, two left in the queue untouched
+    assert queue.count_by_status(kyra.store) == {"running": 3, "queued": 2}
+    handed_back = pool.stop(drain=10)
+    assert len(handed_back) == 2 and first not in handed_back
+    statuses = {i: ex.get_execution(kyra.store, i).status for i in ids}
+    assert statuses[first] == "succeeded"
+    assert sorted(statuses.values()) == ["queued"] * 4 + ["succeeded"]
+    assert fault_server.stats()["paths"]["/slow"] == 1
+    # Handed back means unleased: the next claim takes them, oldest first
+    now = kyra.clock.now()
+    again = queue.claim_due(kyra.store, "next", now, now + LEASE, 4)
+    assert {c.id for c in again} == set(ids) - {first}

@@ -19,6 +19,10 @@ class RuntimeSettings(BaseSettings):
 
     concurrency: int = Field(default=8, ge=1, le=256)
     """Worker threads of `kyra serve`, and of `kyra worker` (Celery thread pool)."""
+    prefetch: int = Field(default=4, ge=0, le=256)
+    """Executions `kyra serve` claims ahead of its free workers, so a worker that
+    finishes starts the next one at once instead of waiting for a claim. Claimed ahead
+    means leased: a stop hands them back, a crash lets them expire like running ones."""
     lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     """A running execution whose lease is not renewed for this long is taken over."""
     heartbeat_seconds: float | None = Field(default=None, gt=0)
