@@ -4,8 +4,8 @@
 
 1. Embedded: executions/s of a 3-step HTTP workflow (fault server in its own process),
    every execution and step persisted on SQLite, through `EmbeddedRuntime` (claims,
-   leases, worker pool). The executions are queued first; the clock runs from start to
-   the last one finished.
+   leases, worker pool), in one process and with `kyra serve --processes` worker
+   processes. The clock runs from the first execution queued to the last one finished.
 2. Celery: the same with 1 and 2 `kyra worker` processes on Redis + PostgreSQL (a
    private database on 127.0.0.1), fed by the scale-out dispatcher.
 3. Scheduler lag: 10,000 workflows with an every-10-s interval trigger (all due at the
@@ -40,11 +40,12 @@ from kyra.app import Kyra, create_app
 from kyra.runtime.celery_app import make_celery
 from kyra.runtime.dispatch import Dispatcher
 from kyra.runtime.embedded import EmbeddedRuntime
+from kyra.runtime.processes import WorkerProcesses
 from kyra.runtime.scheduler import Scheduler
 from kyra.runtime.settings import RuntimeSettings
 from kyra.settings import Settings
 from kyra.store import executions as ex
-from kyra.store import queue
+from kyra.store import queue, workers
 from kyra.store import workflows as wf_store
 from kyra.store.schedules import Fired
 from kyra.workflows.model import Workflow
@@ -99,16 +100,45 @@ def _wait_done(app: Kyra, total: int, timeout: float = 600) -> None:
         time.sleep(0.02)
 
 
-def bench_embedded(url: str, n: int, concurrency: int) -> float:
+def bench_embedded(url: str, n: int, concurrency: int, processes: int = 1) -> float:
+    """`processes` > 1: this process plus worker processes, as `kyra serve --processes`.
+    Every process is up (its first heartbeat recorded) before the executions are queued;
+    the clock runs from the first one queued to the last one finished."""
     with tempfile.TemporaryDirectory() as tmp:
-        app = _app(f"sqlite:///{tmp}/kyra.db", Path(tmp))
-        _queue(app, three_steps(url), n)
+        db = f"sqlite:///{tmp}/kyra.db"
+        app = _app(db, Path(tmp))
+        key = app.settings.secret_key
+        assert key is not None
+        saved = dict(os.environ)
+        os.environ.update(
+            {
+                "KYRA_DATABASE_URL": db,
+                "KYRA_HOME": tmp,
+                "KYRA_SECRET_KEY": key.get_secret_value(),
+                "KYRA_RUNTIME_POLL_SECONDS": "0.05",
+            }
+        )
+        extra = WorkerProcesses(processes - 1, concurrency=concurrency, heal=False)
         runtime = EmbeddedRuntime(app, RuntimeSettings(concurrency=concurrency), schedule=False)
-        start = time.perf_counter()
+        if processes > 1:
+            extra.start()
         runtime.start()
+        since = app.clock.now() - timedelta(minutes=1)
+        deadline = time.monotonic() + 60
+        while len(workers.workers(app.store, since)) < processes:
+            if time.monotonic() > deadline:
+                raise TimeoutError("worker processes did not start")
+            time.sleep(0.05)
+        start = time.perf_counter()
+        _queue(app, three_steps(url), n)
+        runtime.pool.wake()
         _wait_done(app, n)
         elapsed = time.perf_counter() - start
+        extra.terminate()
         runtime.stop()
+        extra.wait(10)
+        os.environ.clear()
+        os.environ.update(saved)
         app.close()
     return n / elapsed
 
@@ -233,13 +263,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executions", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="embedded: also measure this many processes"
+    )
     parser.add_argument("--workflows", type=int, default=10_000)
     parser.add_argument("--lag-seconds", type=float, default=35.0)
     parser.add_argument("--skip-celery", action="store_true")
     args = parser.parse_args()
     with fault_server_process() as url:
-        rate = bench_embedded(url, args.executions, args.concurrency)
-        print(f"embedded (SQLite, {args.concurrency} threads)   {rate:8.0f} executions/s")
+        for procs in sorted({1, args.processes}):
+            rate = bench_embedded(url, args.executions, args.concurrency, procs)
+            print(
+                f"embedded (SQLite, {procs} process(es) x {args.concurrency} threads)"
+                f"   {rate:8.0f} executions/s"
+            )
         if not args.skip_celery:
             for workers in (1, 2):
                 rate = bench_celery(url, args.executions, workers, args.concurrency)

@@ -10,6 +10,7 @@ import httpx
 
 from kyra.actions import default_registry
 from kyra.actions.base import ActionRegistry
+from kyra.actions.http import http_client
 from kyra.clock import Clock, SystemClock
 from kyra.engine.events import ExecutorObserver
 from kyra.engine.executor import Executor
@@ -36,7 +37,7 @@ class Kyra:
 
     @cached_property
     def http(self) -> httpx.Client:
-        return httpx.Client(limits=HTTP_LIMITS, follow_redirects=False)
+        return http_client(limits=HTTP_LIMITS)
 
     @cached_property
     def fleet(self) -> FleetGuard:

@@ -234,3 +234,19 @@ def test_provider_shaped_rate_limits_parse_their_retry_hints(
 def test_invalid_params_are_rejected(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         HttpRequestParams.model_validate(params)
+
+
+def test_a_cookie_one_response_sets_never_rides_on_another_request(
+    fault_server: FaultServer, make_ctx: MakeCtx
+) -> None:
+    # One workflow's API sets a session cookie on the shared client...
+    out = run(
+        make_ctx(),
+        url=fault_server.url + "/status/200",
+        query={"header": "Set-Cookie:session=tenant-a-secret; Path=/"},
+    )
+    assert out["headers"]["set-cookie"].startswith("session=tenant-a-secret")
+    # ...and the next request to the same host (another workflow, maybe another
+    # tenant) does not carry it
+    echoed = run(make_ctx(), url=fault_server.url + "/echo")["json"]["headers"]
+    assert "cookie" not in {name.lower() for name in echoed}

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kyra.actions.http import http_client as http_client_for_connectors
 from kyra.demo import FaultServer
 from tests.servers.smtp import SmtpBehaviour, SmtpTestServer
 from tests.servers.webhook import WebhookReceiver
@@ -87,5 +88,5 @@ def ssl_context() -> ssl.SSLContext:
 
 @pytest.fixture
 def http_client(ssl_context: ssl.SSLContext) -> Iterator[httpx.Client]:
-    with httpx.Client(verify=ssl_context) as client:
+    with http_client_for_connectors(verify=ssl_context) as client:
         yield client

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json as jsonlib
 import time
 from functools import lru_cache
+from http.cookiejar import CookieJar
 from typing import Any, ClassVar
 
 import httpx
@@ -121,6 +122,24 @@ class HttpRequestParams(_Strict):
         if len(given) > 1:
             raise ValueError("give at most one of 'json', 'form' or 'body'")
         return self
+
+
+class _NoCookies(CookieJar):
+    """Kyra's one HTTP client serves every tenant and workflow: a cookie that one API
+    response sets must never ride along on another workflow's request. Steps that need
+    a cookie send it as a header, from a secret."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Any) -> None:
+        return None
+
+
+def http_client(**options: Any) -> httpx.Client:
+    """The HTTP client connectors share (pooled keep-alive connections, no cookie jar,
+    redirects decided per request)."""
+    return httpx.Client(cookies=_NoCookies(), follow_redirects=False, **options)
 
 
 def send(

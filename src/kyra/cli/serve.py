@@ -15,6 +15,7 @@ from kyra.i18n import Catalog, translate
 from kyra.runtime.embedded import EmbeddedRuntime
 from kyra.runtime.handlers import FailureHandlers
 from kyra.runtime.heal import with_healing
+from kyra.runtime.processes import WorkerProcesses, parent_pid
 from kyra.runtime.settings import RuntimeSettings
 
 MESSAGES: Catalog = {
@@ -76,6 +77,14 @@ def serve(
     concurrency: int = typer.Option(
         None, "--concurrency", "-c", min=1, help="Worker threads (KYRA_RUNTIME_CONCURRENCY)."
     ),
+    processes: int = typer.Option(
+        None,
+        "--processes",
+        "-p",
+        min=1,
+        max=64,
+        help="Processes running workers, this one included (KYRA_RUNTIME_PROCESSES).",
+    ),
     no_scheduler: bool = typer.Option(
         False, "--no-scheduler", help="Run workers only; do not fire triggers."
     ),
@@ -90,9 +99,8 @@ def serve(
     """Run the scheduler, a worker pool, healing, the API and the dashboard in one process
     until SIGTERM/SIGINT, then drain."""
     configure_logging(verbose)
-    runtime_settings = (
-        RuntimeSettings(concurrency=concurrency) if concurrency else RuntimeSettings()
-    )
+    overrides = {"concurrency": concurrency, "processes": processes}
+    runtime_settings = RuntimeSettings(**{k: v for k, v in overrides.items() if v})
     process_settings = settings()
     if process_settings.broker_url:
         err_console.print(t("serve.broker_set"), soft_wrap=True)
@@ -104,16 +112,28 @@ def serve(
             app, runtime_settings, handlers=handlers, schedule=not no_scheduler
         )
         server = _start_api(app, host, port) if api else None
+        extra = None
+        if runtime_settings.processes > 1 and parent_pid() is None:
+            extra = WorkerProcesses(
+                runtime_settings.processes - 1,
+                concurrency=runtime_settings.concurrency,
+                heal=heal,
+            )
+            extra.start()
         console.print(
             t(
                 "serve.started",
-                workers=runtime_settings.concurrency,
+                workers=runtime_settings.concurrency * runtime_settings.processes,
                 scheduler=t("serve.off") if no_scheduler else t("serve.on"),
                 db=app.store.engine.url.render_as_string(hide_password=True),
             ),
             soft_wrap=True,
         )
-        left = runtime.serve()
+        left = runtime.serve(
+            parent=parent_pid(), on_stopping=extra.terminate if extra is not None else None
+        )
+        if extra is not None:
+            extra.wait(runtime_settings.drain_seconds)
         if server is not None:
             server.should_exit = True
     console.print(t("serve.handed_back", n=len(left)) if left else t("serve.stopped"))

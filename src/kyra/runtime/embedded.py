@@ -16,6 +16,7 @@ import itertools
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import FrameType
@@ -24,6 +25,7 @@ from typing import Any
 from kyra.app import Kyra
 from kyra.engine.events import RunResult
 from kyra.runtime.handlers import FailureHandlers, HealingBusy, handle_failure, heal_backoff
+from kyra.runtime.processes import parent_alive
 from kyra.runtime.scheduler import Scheduler, runtime_id
 from kyra.runtime.settings import RuntimeSettings
 from kyra.runtime.worker import LeaseKeeper, WorkerPool
@@ -194,8 +196,16 @@ class EmbeddedRuntime:
         self.started = False
         return left
 
-    def serve(self, *, install_signals: bool = True) -> list[str]:
-        """Run until SIGTERM or SIGINT (a second signal skips the drain)."""
+    def serve(
+        self,
+        *,
+        install_signals: bool = True,
+        parent: int | None = None,
+        on_stopping: Callable[[], None] | None = None,
+    ) -> list[str]:
+        """Run until SIGTERM or SIGINT (a second signal skips the drain), or, for a worker
+        process of `kyra serve --processes`, until its `parent` is gone. `on_stopping`
+        runs before the drain (to stop worker processes draining alongside)."""
         stop = threading.Event()
         force = threading.Event()
 
@@ -209,7 +219,11 @@ class EmbeddedRuntime:
             signal.signal(signal.SIGINT, _on_signal)
         self.start()
         while not stop.wait(0.5):
-            pass
+            if not parent_alive(parent):
+                log.warning("the kyra serve that started this worker process is gone; stopping")
+                break
+        if on_stopping is not None:
+            on_stopping()
         return self.stop(0.0 if force.is_set() else None)
 
     # -- work --------------------------------------------------------------------------

@@ -19,6 +19,9 @@ class RuntimeSettings(BaseSettings):
 
     concurrency: int = Field(default=8, ge=1, le=256)
     """Worker threads of `kyra serve`, and of `kyra worker` (Celery thread pool)."""
+    processes: int = Field(default=1, ge=1, le=64)
+    """Processes of `kyra serve` running workers (this one included): one per core
+    makes use of a multi-core machine (Python runs one thread at a time per process)."""
     prefetch: int = Field(default=4, ge=0, le=256)
     """Executions `kyra serve` claims ahead of its free workers, so a worker that
     finishes starts the next one at once instead of waiting for a claim. Claimed ahead

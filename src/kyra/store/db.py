@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from kyra.errors import StoreError
+from kyra.store.sqlite_turn import WriterTurns
+
+BUSY_TIMEOUT_SECONDS = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -22,14 +25,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
 
 
 def _begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN: two writers then queue on busy_timeout instead of
     # failing with "database is locked" when a reader upgrades to a writer.
+    turns: WriterTurns | None = conn.engine.__dict__.get("kyra_turns")
+    if turns is not None:
+        turns.take(conn.connection.info)
     conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # straight to the driver
+
+
+def _writer_turns(engine: Engine, database: str) -> None:
+    turns = WriterTurns(database, timeout=BUSY_TIMEOUT_SECONDS)
+    engine.__dict__["kyra_turns"] = turns
+    event.listen(engine.pool, "connect", lambda _dbapi, record: turns.open(record.info))
+    event.listen(engine.pool, "close", lambda _dbapi, record: turns.close(record.info))
+    event.listen(engine.pool, "checkin", lambda _dbapi, record: turns.give_back(record.info))
 
 
 def make_engine(url: str | URL) -> Engine:
@@ -40,7 +54,7 @@ def make_engine(url: str | URL) -> Engine:
         memory = parsed.database in (None, "", ":memory:")
         engine = create_engine(
             parsed,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
             poolclass=NullPool if memory else None,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -50,6 +64,8 @@ def make_engine(url: str | URL) -> Engine:
             dbapi_connection.isolation_level = None
 
         event.listen(engine, "begin", _begin_immediate)
+        if not memory:
+            _writer_turns(engine, parsed.database)
         return engine
     return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
