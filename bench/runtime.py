@@ -5,7 +5,8 @@
 1. Embedded: executions/s of a 3-step HTTP workflow (fault server in its own process),
    every execution and step persisted on SQLite, through `EmbeddedRuntime` (claims,
    leases, worker pool), in one process and with `kyra serve --processes` worker
-   processes. The clock runs from the first execution queued to the last one finished.
+   processes. The clock runs from the moment all executions become due to the last one
+   finished.
 2. Celery: the same with 1 and 2 `kyra worker` processes on Redis + PostgreSQL (a
    private database on 127.0.0.1), fed by the scale-out dispatcher.
 3. Scheduler lag: 10,000 workflows with an every-10-s interval trigger (all due at the
@@ -26,12 +27,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -48,6 +50,7 @@ from kyra.store import executions as ex
 from kyra.store import queue, workers
 from kyra.store import workflows as wf_store
 from kyra.store.schedules import Fired
+from kyra.store.tables import ExecutionRow
 from kyra.workflows.model import Workflow
 
 PG_ADMIN = os.environ.get("KYRA_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -81,10 +84,12 @@ def _app(url: str, home: Path) -> Kyra:
     return create_app(Settings(database_url=url, home=home, secret_key=key, broker_url=REDIS))
 
 
-def _queue(app: Kyra, workflow: Workflow, n: int) -> None:
+def _queue(app: Kyra, workflow: Workflow, n: int, run_at: datetime | None = None) -> None:
     record, _ = wf_store.save_workflow(app.store, app.tenant.id, workflow, replace=True)
     for _ in range(n):
-        ex.create_execution(app.store, tenant_id=app.tenant.id, workflow_id=record.id, inputs={})
+        ex.create_execution(
+            app.store, tenant_id=app.tenant.id, workflow_id=record.id, inputs={}, run_at=run_at
+        )
 
 
 def _wait_done(app: Kyra, total: int, timeout: float = 600) -> None:
@@ -102,8 +107,8 @@ def _wait_done(app: Kyra, total: int, timeout: float = 600) -> None:
 
 def bench_embedded(url: str, n: int, concurrency: int, processes: int = 1) -> float:
     """`processes` > 1: this process plus worker processes, as `kyra serve --processes`.
-    Every process is up (its first heartbeat recorded) before the executions are queued;
-    the clock runs from the first one queued to the last one finished."""
+    The executions are queued for later; once every process is up (its first heartbeat
+    recorded) they all become due at once, and the clock runs until the last finished."""
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/kyra.db"
         app = _app(db, Path(tmp))
@@ -118,6 +123,7 @@ def bench_embedded(url: str, n: int, concurrency: int, processes: int = 1) -> fl
                 "KYRA_RUNTIME_POLL_SECONDS": "0.05",
             }
         )
+        _queue(app, three_steps(url), n, run_at=app.clock.now() + timedelta(hours=1))
         extra = WorkerProcesses(processes - 1, concurrency=concurrency, heal=False)
         runtime = EmbeddedRuntime(app, RuntimeSettings(concurrency=concurrency), schedule=False)
         if processes > 1:
@@ -129,8 +135,9 @@ def bench_embedded(url: str, n: int, concurrency: int, processes: int = 1) -> fl
             if time.monotonic() > deadline:
                 raise TimeoutError("worker processes did not start")
             time.sleep(0.05)
+        with app.store.engine.begin() as conn:  # all due at once, now that all are up
+            conn.execute(update(ExecutionRow).values(run_at=app.clock.now()))
         start = time.perf_counter()
-        _queue(app, three_steps(url), n)
         runtime.pool.wake()
         _wait_done(app, n)
         elapsed = time.perf_counter() - start

@@ -110,3 +110,20 @@ def test_another_tenant_sees_none_of_it(browser_context: Any, site: Site) -> Non
     response = page.goto(f"{site.url}/dashboard/workflows/gmail-digest")
     assert response is not None and response.status == 404
     page.close()
+
+
+def test_the_api_docs_render_offline(browser_context: Any, site: Site) -> None:
+    # Every request to another host is aborted: Swagger UI must come from Kyra itself
+    page = browser_context.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(f"{site.url}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert page.inner_text(".swagger-ui .info .title").startswith("Kyra")
+    page.wait_for_selector(".opblock", timeout=15_000)  # the operations, from /openapi.json
+    paths = page.eval_on_selector_all(
+        ".opblock-summary-path", "els => els.map(e => e.textContent.replace(/\\u200b/g, ''))"
+    )
+    assert "/api/v1/workflows" in paths
+    assert failed == []
+    page.close()

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from kyra.api import dashboard, executions, fixes, health, hooks, metrics, tenants, workflows
 from kyra.api.auth import Sessions
@@ -41,12 +42,15 @@ def create_api(kyra: Kyra, *, base_url: str | None = None, inline_workers: int =
         yield
         runs.close()
 
-    app = FastAPI(
+    # The machine Kyra runs on may be offline: the API docs page serves its Swagger UI
+    # files from the package, not from a CDN.
+    app = FastAPIOffline(
         title="Kyra",
         version="1",
         description=DESCRIPTION,
         docs_url="/docs",
         redoc_url=None,
+        static_url="/docs-static",
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
