@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from kyra.app import Kyra, create_app
 from kyra.cli.status import host_status
+from kyra.clock import ManualClock
 from kyra.demo import FaultServer
 from kyra.engine.fleet import FleetGuard, FleetSettings
 from kyra.service import apply_workflow
@@ -140,7 +141,10 @@ def test_a_down_host_opens_the_circuit_and_one_probe_closes_it(
         assert kinds.count("circuit_opened") == 2 and kinds.count("circuit_closed") == 1
         [shown] = host_status(kyra)  # what `kyra status` shows
         assert (shown["host"], shown["circuit"], shown["circuit_openings"]) == (
-            _host(fault_server.url), "closed", 2)
+            _host(fault_server.url),
+            "closed",
+            2,
+        )
     finally:
         kyra.close()
 
@@ -154,5 +158,57 @@ def test_tenants_do_not_share_what_they_learn(fault_server: FaultServer, db: Pat
         kyra.executor().run(records[0])
         assert _host(fault_server.url) in fleet_store.host_limits(kyra.store, kyra.tenant.id)
         assert fleet_store.host_limits(kyra.store, "another-tenant") == {}
+    finally:
+        kyra.close()
+
+
+def test_a_quiet_host_is_paced_less_and_less_until_not_at_all(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    kyra = create_app(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
+            home=tmp_path,
+            secret_key=SecretStr(Fernet.generate_key().decode()),
+        ),
+        clock=clock,
+    )
+    kyra.__dict__["fleet"] = FleetGuard(
+        kyra.store, clock, FleetSettings(relax_seconds=600, cache_seconds=0)
+    )
+    host, tenant = _host(fault_server.url), kyra.tenant.id
+    try:
+        [ok] = _workflows(kyra, f"{fault_server.url}/ok", 1, 1, {"max_retries": 0})
+        fleet_store.raise_pace(kyra.store, tenant, host, 4.0, clock.now().timestamp(), "a fix")
+
+        def pace_after_a_run() -> float:
+            assert kyra.executor().run(ok).succeeded
+            return fleet_store.host_limits(kyra.store, tenant)[host].pace_seconds
+
+        assert pace_after_a_run() == 4.0  # not quiet long enough yet
+        clock.advance(300)
+        assert pace_after_a_run() == 4.0
+        paces = []
+        for _ in range(8):
+            clock.advance(600)
+            paces.append(pace_after_a_run())
+        assert paces == [2.0, 1.0, 0.5, 0.25, 0.125, 0.0625, 0.0, 0.0]
+        assert "without a 429" in fleet_store.host_limits(kyra.store, tenant)[host].reason
+        # A new 429 makes it grow again at once
+        doc = {
+            "name": "limited",
+            "config": {"retry": {"max_retries": 0}},
+            "steps": [
+                {
+                    "name": "s",
+                    "action": "http_request",
+                    "with": {"url": f"{fault_server.url}/status/429"},
+                }
+            ],
+        }
+        limited, _ = apply_workflow(kyra, tenant, Workflow.model_validate(doc))
+        assert kyra.executor().run(limited).status == "failed"
+        assert fleet_store.host_limits(kyra.store, tenant)[host].pace_seconds == 0.25
     finally:
         kyra.close()

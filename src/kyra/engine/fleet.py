@@ -3,7 +3,8 @@
 - Shared pacing: a 429 (with `Retry-After` / `X-RateLimit-*`) makes every workflow of the
   tenant wait out the window and then space its requests to that host; a verified
   rate-limit fix's delay becomes the host's starting pace. Persisted, so it survives
-  restarts and is shared by every process on the same database.
+  restarts and is shared by every process on the same database. Each quiet period
+  (`relax_seconds` without a 429) halves it, down to none.
 - Circuit breaker: a burst of 5xx/connection failures across workflows opens the host's
   circuit; requests then fail fast (`CircuitOpen`, retryable, with the wait as
   `retry_after`) instead of hammering it, until one probe is let through; its success
@@ -51,6 +52,9 @@ class FleetSettings(BaseSettings):
     probe_seconds: float = Field(default=30.0, gt=0)
     """How long a probe may take before another one may go."""
     max_pace_seconds: float = Field(default=60.0, gt=0)
+    relax_seconds: float = Field(default=600.0, gt=0)
+    """A paced host that rate-limits nobody for this long is paced half as much (down
+    to none, one halving per quiet period)."""
     cache_seconds: float = Field(default=1.0, ge=0)
 
 
@@ -147,7 +151,9 @@ class FleetGuard:
         now = self._wall()
         if limit.pace_seconds <= 0 and limit.next_allowed_at <= now:
             return
-        start = fleet_store.reserve_slot(self.store, tenant, host, now)
+        start = fleet_store.reserve_slot(
+            self.store, tenant, host, now, relax_after=self.settings.relax_seconds
+        )
         if start > now:
             self.clock.sleep(start - now)
 

@@ -6,6 +6,7 @@ two `kyra` processes on the same SQLite file) see the same pacing and the same c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from kyra.store.db import Store
 from kyra.store.fleet_tables import CircuitRow, HostLimitRow
+
+MIN_PACE_SECONDS = 0.05
+"""Relaxing below this spacing stops pacing the host altogether."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,14 @@ def _ensure(store: Store, model: type, tenant_id: str, host: str, now: float) ->
         pass  # created by another process at the same moment
 
 
-def reserve_slot(store: Store, tenant_id: str, host: str, now: float) -> float:
-    """Take the next request slot for a paced host; returns when it starts (≥ now)."""
+def reserve_slot(
+    store: Store, tenant_id: str, host: str, now: float, *, relax_after: float = math.inf
+) -> float:
+    """Take the next request slot for a paced host; returns when it starts (≥ now).
+
+    A host that has not rate-limited anyone for `relax_after` seconds is paced half as
+    much (down to none), one step per quiet period: a 429 storm at 3 a.m. must not slow
+    the tenant's workflows forever. Growth is fast, relaxation slow (as TCP does)."""
     with store.session.begin() as session:
         row = session.scalar(
             select(HostLimitRow)
@@ -63,6 +73,11 @@ def reserve_slot(store: Store, tenant_id: str, host: str, now: float) -> float:
         )
         if row is None:
             return now
+        if row.pace_seconds > 0 and now - row.updated_at >= relax_after:
+            quiet = now - row.updated_at
+            row.pace_seconds = half if (half := row.pace_seconds / 2) >= MIN_PACE_SECONDS else 0.0
+            row.reason = f"relaxed to {row.pace_seconds:g} s after {quiet:.0f} s without a 429"
+            row.updated_at = now
         start = max(row.next_allowed_at, now)
         row.next_allowed_at = start + row.pace_seconds
         return start
