@@ -31,8 +31,10 @@ def main(rounds: int = 5) -> None:
     print(f"{total} diagnoses in {elapsed:.2f} s: {total / elapsed:,.0f} diagnoses/s")
     every = [v for values in by_tier.values() for v in values]
     for tier, values in [*sorted(by_tier.items()), ("all", every)]:
-        print(f"  {tier:<6} n={len(values):>5}  p50={percentile(values, 50):.3f} ms  "
-              f"p95={percentile(values, 95):.3f} ms")
+        print(
+            f"  {tier:<6} n={len(values):>5}  p50={percentile(values, 50):.3f} ms  "
+            f"p95={percentile(values, 95):.3f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -63,11 +63,12 @@ def workflow(url: str) -> Workflow:
     )
 
 
-def _settings(tmp: str, key: str) -> Settings:
+def _settings(tmp: str, key: str, processes: int = 1) -> Settings:
     return Settings(
         database_url=f"sqlite:///{tmp}/bench.db",
         home=Path(tmp),
         secret_key=SecretStr(key),
+        sqlite_write_turns=processes > 1,  # as `kyra serve --processes N` does
     )
 
 
@@ -78,11 +79,12 @@ def _worker(
     count: int,
     warmup: int,
     threads: int,
+    processes: int,
     barrier: Any,
     out: Any,
 ) -> None:
     """One process: its own app on the shared SQLite file, `count` executions."""
-    app = create_app(_settings(tmp, key))
+    app = create_app(_settings(tmp, key, processes))
     record = get_workflow_by_id(app.store, record_id)
     executor = app.executor()
     for _ in range(warmup):
@@ -126,7 +128,17 @@ def main() -> None:
         procs = [
             ctx.Process(
                 target=_worker,
-                args=(tmp, key, record.id, share, args.warmup, args.threads, barrier, out),
+                args=(
+                    tmp,
+                    key,
+                    record.id,
+                    share,
+                    args.warmup,
+                    args.threads,
+                    args.processes,
+                    barrier,
+                    out,
+                ),
             )
             for _ in range(args.processes)
         ]

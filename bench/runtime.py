@@ -79,9 +79,17 @@ def three_steps(url: str, name: str = "bench-runtime") -> Workflow:
     )
 
 
-def _app(url: str, home: Path) -> Kyra:
+def _app(url: str, home: Path, turns: bool = False) -> Kyra:
     key = SecretStr(Fernet.generate_key().decode())
-    return create_app(Settings(database_url=url, home=home, secret_key=key, broker_url=REDIS))
+    return create_app(
+        Settings(
+            database_url=url,
+            home=home,
+            secret_key=key,
+            broker_url=REDIS,
+            sqlite_write_turns=turns,
+        )
+    )
 
 
 def _queue(app: Kyra, workflow: Workflow, n: int, run_at: datetime | None = None) -> None:
@@ -111,7 +119,7 @@ def bench_embedded(url: str, n: int, concurrency: int, processes: int = 1) -> fl
     recorded) they all become due at once, and the clock runs until the last finished."""
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/kyra.db"
-        app = _app(db, Path(tmp))
+        app = _app(db, Path(tmp), turns=processes > 1)  # as `kyra serve --processes N`
         key = app.settings.secret_key
         assert key is not None
         saved = dict(os.environ)
@@ -121,6 +129,7 @@ def bench_embedded(url: str, n: int, concurrency: int, processes: int = 1) -> fl
                 "KYRA_HOME": tmp,
                 "KYRA_SECRET_KEY": key.get_secret_value(),
                 "KYRA_RUNTIME_POLL_SECONDS": "0.05",
+                "KYRA_SQLITE_WRITE_TURNS": "1" if processes > 1 else "0",
             }
         )
         _queue(app, three_steps(url), n, run_at=app.clock.now() + timedelta(hours=1))

@@ -88,4 +88,5 @@ class Kyra:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Kyra:
     settings = settings or Settings()
-    return Kyra(settings, open_store(settings.database_url), clock=clock)
+    store = open_store(settings.database_url, write_turns=settings.sqlite_write_turns)
+    return Kyra(settings, store, clock=clock)

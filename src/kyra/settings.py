@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     """Tier of tenants created implicitly (a self-hosted install is enterprise)."""
     lang: Lang | None = None
     """Language of CLI output; defaults to the locale."""
+    sqlite_write_turns: bool = False
+    """SQLite: processes take write turns (see `kyra.store.sqlite_turn`). Worth it when
+    several processes write at once (`kyra serve --processes N` turns it on); a single
+    process is a little faster without."""
     broker_url: str | None = None
     """Celery broker (Redis or RabbitMQ) for the scale-out runtime."""
     max_retry_sleep_seconds: float = Field(default=300.0, ge=0)

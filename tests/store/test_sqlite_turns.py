@@ -67,7 +67,7 @@ def test_a_turn_never_given_back_delays_a_waiter_only_until_the_timeout(tmp_path
 
 
 def _insert_rows(url: str, n: int, worker: int) -> None:
-    engine = make_engine(url)
+    engine = make_engine(url, write_turns=True)
     for i in range(n):
         with engine.begin() as conn:
             conn.exec_driver_sql("INSERT INTO t (worker, i) VALUES (?, ?)", (worker, i))
@@ -76,7 +76,7 @@ def _insert_rows(url: str, n: int, worker: int) -> None:
 
 def test_processes_and_threads_writing_together_lose_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/shared.db"
-    engine = make_engine(url)
+    engine = make_engine(url, write_turns=True)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (worker INTEGER, i INTEGER)")
     ctx = mp.get_context("spawn")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import typer
@@ -101,6 +102,10 @@ def serve(
     configure_logging(verbose)
     overrides = {"concurrency": concurrency, "processes": processes}
     runtime_settings = RuntimeSettings(**{k: v for k, v in overrides.items() if v})
+    if runtime_settings.processes > 1:
+        # Several processes write the SQLite file at once: take turns (inherited by the
+        # worker processes through the environment).
+        os.environ["KYRA_SQLITE_WRITE_TURNS"] = "1"
     process_settings = settings()
     if process_settings.broker_url:
         err_console.print(t("serve.broker_set"), soft_wrap=True)

@@ -46,7 +46,7 @@ def _writer_turns(engine: Engine, database: str) -> None:
     event.listen(engine.pool, "checkin", lambda _dbapi, record: turns.give_back(record.info))
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, write_turns: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -64,7 +64,7 @@ def make_engine(url: str | URL) -> Engine:
             dbapi_connection.isolation_level = None
 
         event.listen(engine, "begin", _begin_immediate)
-        if not memory:
+        if write_turns and not memory:
             _writer_turns(engine, parsed.database)
         return engine
     return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -97,9 +97,9 @@ class Store:
         return self.session()
 
 
-def open_store(url: str | URL, *, run_migrations: bool = True) -> Store:
+def open_store(url: str | URL, *, run_migrations: bool = True, write_turns: bool = False) -> Store:
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, write_turns=write_turns)
         if run_migrations:
             migrate(engine)
     except StoreError:

@@ -6,9 +6,10 @@ connection that finds the database locked waits in SQLite's busy handler, which 
 short transactions a second, those sleeps, not the work, set the pace.
 
 A turn is an advisory `flock` on `<database>-turn`, taken before `BEGIN IMMEDIATE` and
-given back when the connection returns to the pool. Waiters poll it every 0.1 ms (a
-bounded wait: after the busy timeout the transaction goes ahead and SQLite decides, so
-a stuck holder can delay but never deadlock anybody). Each pooled connection has its
+given back when the connection returns to the pool. Threads of one process queue on a
+lock; the first in line polls the file lock every 0.1 ms (a bounded wait: after the
+busy timeout the transaction goes ahead and SQLite decides, so a stuck holder can delay
+but never deadlock anybody). Each pooled connection has its
 own descriptor, so threads exclude each other as processes do; a thread that opens a
 second connection while holding a turn does not wait for itself.
 """
@@ -30,6 +31,7 @@ class WriterTurns:
         self.path = f"{database}-turn"
         self.timeout = timeout
         self._holders: set[int] = set()
+        self._here = threading.Lock()
 
     def open(self, info: dict[str, Any]) -> None:
         """Give a new pooled connection its own descriptor on the turn file."""
@@ -47,12 +49,17 @@ class WriterTurns:
         if fd is None or "kyra_turn_holder" in info or me in self._holders:
             return
         deadline = time.monotonic() + self.timeout
+        # Threads of this process queue on a lock (woken at once, no polling); only the
+        # one at the head of the queue polls the file lock other processes share.
+        if not self._here.acquire(timeout=self.timeout):
+            return
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
+                    self._here.release()
                     return
                 time.sleep(POLL_SECONDS)
         info["kyra_turn_holder"] = me
@@ -64,3 +71,4 @@ class WriterTurns:
             return
         self._holders.discard(holder)
         fcntl.flock(info["kyra_turn_fd"], fcntl.LOCK_UN)
+        self._here.release()
