@@ -88,6 +88,11 @@ def test_timeout_is_raised_only_to_the_rule_bound() -> None:
     assert timeout == SetTimeout(step="call", seconds=40.0)
     assert isinstance(retry, SetRetry)
     assert (retry.max_retries, retry.initial_delay, retry.max_delay) == (1, 2.0, 10.0)
+    # What the user reads says what the patch does
+    assert remedy.summary() == (
+        "timeout 30 s → 40 s and retries with exponential backoff on step 'call' (at most 1)"
+    )
+    assert "(como máximo 1)" in remedy.summary("es")
 
 
 def test_unavailable_retry_plan_follows_the_rule() -> None:

@@ -81,14 +81,14 @@ TEXT: Catalog = {
         "ejecución tras la ventana del límite ({window:g} s)",
     },
     "timeout_raise": {
-        "en": "timeout {before:g} s → {after:g} s and up to 3 retries with exponential "
-        "backoff on step '{step}'",
-        "es": "timeout {before:g} s → {after:g} s y hasta 3 reintentos con espera "
-        "exponencial en el paso '{step}'",
+        "en": "timeout {before:g} s → {after:g} s and retries with exponential backoff on "
+        "step '{step}' (at most {retries})",
+        "es": "timeout {before:g} s → {after:g} s y reintentos con espera exponencial en el "
+        "paso '{step}' (como máximo {retries})",
     },
     "timeout_retry": {
-        "en": "up to 3 retries with exponential backoff on step '{step}'",
-        "es": "hasta 3 reintentos con espera exponencial en el paso '{step}'",
+        "en": "retries with exponential backoff on step '{step}' (at most {retries})",
+        "es": "reintentos con espera exponencial en el paso '{step}' (como máximo {retries})",
     },
     "unavailable": {
         "en": "retry plan {initial:g} s → {max:g} s ×{mult:g}, up to {retries} retries; "
@@ -259,7 +259,12 @@ def _timeout(case: _Case) -> Remedy:
         ConfigPatch(ops=tuple(ops)),
         rerun_delay=0.0 if raise_timeout else max(retry.initial_delay, 2.0),
         key="timeout_raise" if raise_timeout else "timeout_retry",
-        values={"before": current, "after": new, "step": case.step.name},
+        values={
+            "before": current,
+            "after": new,
+            "step": case.step.name,
+            "retries": max(3, retry.max_retries),
+        },
     )
 
 
