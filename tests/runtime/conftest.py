@@ -220,3 +220,23 @@ def http_steps(url: str, *paths: str) -> list[dict[str, Any]]:
         {"name": f"s{i}", "action": "http_request", "with": {"url": f"{url}{path}"}}
         for i, path in enumerate(paths)
     ]
+
+
+def date_workflow(url: str, name: str = "dates") -> dict[str, Any]:
+    """A workflow that sends "26/11/2026" to an API wanting ISO dates: a GREEN failure
+    Kyra heals with a date normaliser."""
+    return {
+        "name": name,
+        "inputs": {"due": "26/11/2026"},
+        "steps": [
+            {
+                "name": "create",
+                "action": "http_request",
+                "with": {
+                    "method": "POST",
+                    "url": f"{url}/dates?format=%25Y-%25m-%25d&field=due",
+                    "json": {"due": "{{ inputs.due }}"},
+                },
+            }
+        ],
+    }

@@ -11,7 +11,7 @@ from datetime import timedelta
 from kyra.demo import FaultServer
 from kyra.store import schedules
 from kyra.store import workflows as wf_store
-from tests.runtime.conftest import Harness, http_steps, wait_for
+from tests.runtime.conftest import Harness, date_workflow, http_steps, wait_for
 
 
 def test_queued_executions_run_once_each(runtime: Harness, fault_server: FaultServer) -> None:
@@ -93,23 +93,7 @@ def test_failed_run_is_handled_and_rerun_later(runtime: Harness, fault_server: F
 
 def test_kyra_healing_flows_through(runtime: Harness, fault_server: FaultServer) -> None:
     # Given a workflow that sends a date the API rejects, and Kyra's own healing on
-    record = runtime.workflow(
-        {
-            "name": "dates",
-            "inputs": {"due": "26/11/2026"},
-            "steps": [
-                {
-                    "name": "create",
-                    "action": "http_request",
-                    "with": {
-                        "method": "POST",
-                        "url": f"{fault_server.url}/dates?format=%25Y-%25m-%25d&field=due",
-                        "json": {"due": "{{ inputs.due }}"},
-                    },
-                }
-            ],
-        }
-    )
+    record = runtime.workflow(date_workflow(fault_server.url))
     runtime.start(KYRA_HEAL="true")
     first = runtime.submit(record)
     assert runtime.wait_finished(first).status == "failed"

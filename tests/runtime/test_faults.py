@@ -10,10 +10,13 @@ import subprocess
 import pytest
 
 from kyra.demo import FaultServer
+from kyra.engine.states import WorkflowState
 from kyra.store import executions as ex
+from kyra.store import healing as heal_store
 from kyra.store import queue, schedules
+from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
-from tests.runtime.conftest import Harness, http_steps, wait_for
+from tests.runtime.conftest import Harness, date_workflow, http_steps, wait_for
 
 SLOW_STEP = "/slow?delay=0.4"
 
@@ -181,3 +184,42 @@ def test_rabbitmq_broker_runs_and_survives_a_killed_worker(
     h.kill9(_holder(h, owner, workers))
     assert h.wait_finished(killed).status == "succeeded"
     _assert_exactly_once(h, record, 6)
+
+
+@pytest.mark.parametrize("left_in", ["failed", "fixing"])
+def test_healing_a_killed_process_left_undone_resumes_on_start(
+    embedded: Harness, fault_server: FaultServer, left_in: str
+) -> None:
+    # Given a failure that was never healed: the process died before its healer ran
+    # (left `failed`), or while healing (left `fixing`, and no live healing lock)
+    record = embedded.workflow(date_workflow(fault_server.url))
+    failed = embedded.app.executor().run(record)
+    assert failed.status == "failed"
+    if left_in == "fixing":
+        wf_store.transition_state(
+            embedded.app.store,
+            record.id,
+            WorkflowState.FIXING,
+            allowed_from=frozenset({WorkflowState.FAILED}),
+            reason="diagnosing",
+            execution_id=failed.execution_id,
+        )
+    # When `kyra serve` starts (with healing on)
+    embedded.start(KYRA_HEAL="true")
+    # Then it heals that failure: a fix, a re-run that succeeds, the workflow active again
+    rerun = wait_for(
+        lambda: next(
+            (e for e in embedded.executions(record.id) if e.resume_of == failed.execution_id),
+            None,
+        ),
+        30,
+        "the healing re-run",
+    )
+    assert embedded.wait_finished(rerun.id).status == "succeeded"
+    wait_for(
+        lambda: wf_store.get_workflow_by_id(embedded.app.store, record.id).state == "active",
+        30,
+        "the workflow back to active",
+    )
+    fixes = heal_store.list_fixes(embedded.app.store, embedded.app.tenant.id)
+    assert [f.execution_id for f in fixes] == [failed.execution_id]  # healed once

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import inspect
 
 from kyra.engine.states import WorkflowState, sources_of
 from kyra.errors import ConflictError, IllegalTransitionError, NotFoundError, SecretError
-from kyra.store import Store
+from kyra.store import Store, workers
 from kyra.store import executions as ex
+from kyra.store import healing as heal
 from kyra.store import secrets as sec
 from kyra.store import workflows as wf
 from kyra.store.crypto import SecretBox
@@ -186,3 +189,54 @@ def test_secrets_are_encrypted_at_rest(store: Store) -> None:
         sec.load_secrets(store, SecretBox(Fernet.generate_key()), tenant.id)
     with pytest.raises(SecretError, match="invalid secret name"):
         sec.set_secret(store, box, tenant.id, "bad name", "x")
+
+
+def test_unhealed_failures_are_the_failed_ones_nobody_answers(store: Store) -> None:
+    tenant = ensure_tenant(store, "acme")
+    now = utcnow()
+
+    def failed_workflow(name: str, state: WorkflowState) -> tuple[str, str]:
+        record, _ = wf.save_workflow(store, tenant.id, _workflow(name))
+        wf.transition_state(
+            store,
+            record.id,
+            WorkflowState.FAILED,
+            allowed_from=frozenset(WorkflowState),
+            reason="t",
+        )
+        if state is not WorkflowState.FAILED:
+            wf.transition_state(
+                store, record.id, state, allowed_from=frozenset(WorkflowState), reason="t"
+            )
+        eid = ex.create_execution(store, tenant_id=tenant.id, workflow_id=record.id, inputs={})
+        ex.finish_execution(store, eid, "failed", failed_step="get")
+        return record.id, eid
+
+    left_failed = failed_workflow("left-failed", WorkflowState.FAILED)
+    left_fixing = failed_workflow("left-fixing", WorkflowState.FIXING)
+    answered, answered_eid = failed_workflow("answered", WorkflowState.FAILED)
+    heal.create_fix(
+        store,
+        tenant_id=tenant.id,
+        workflow_id=answered,
+        execution_id=answered_eid,
+        error_class="timeout_error",
+        safety="GREEN",
+        status="applied",
+    )
+    locked, locked_eid = failed_workflow("being-healed", WorkflowState.FIXING)
+    assert workers.acquire_heal_lock(
+        store, locked, "alive", execution_id=locked_eid, now=now, until=now + timedelta(minutes=5)
+    )
+    recovered, _ = failed_workflow("recovered", WorkflowState.FAILED)
+    later = ex.create_execution(store, tenant_id=tenant.id, workflow_id=recovered, inputs={})
+    ex.finish_execution(store, later, "succeeded")
+
+    found = workers.unhealed_failures(store, now)
+    assert sorted(found) == sorted(
+        [(left_failed[0], "failed", left_failed[1]), (left_fixing[0], "fixing", left_fixing[1])]
+    )
+    # An expired lock is nobody's: that workflow is found too
+    assert (locked, "fixing", locked_eid) in workers.unhealed_failures(
+        store, now + timedelta(minutes=6)
+    )

@@ -11,6 +11,7 @@ whose leases expired (a previous process was killed), so nothing queued is lost.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -24,12 +25,23 @@ from typing import Any
 
 from kyra.app import Kyra
 from kyra.engine.events import RunResult
-from kyra.runtime.handlers import FailureHandlers, HealingBusy, handle_failure, heal_backoff
+from kyra.engine.states import WorkflowState
+from kyra.errors import IllegalTransitionError
+from kyra.runtime.handlers import (
+    FailureHandlers,
+    HealingBusy,
+    handle_failure,
+    heal_backoff,
+    run_result_of,
+)
+from kyra.runtime.heal import HANDLER_NAME
 from kyra.runtime.processes import parent_alive
 from kyra.runtime.scheduler import Scheduler, runtime_id
 from kyra.runtime.settings import RuntimeSettings
 from kyra.runtime.worker import LeaseKeeper, WorkerPool
 from kyra.store import executions as exec_store
+from kyra.store import workers
+from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
 
 log = logging.getLogger("kyra.runtime")
@@ -47,7 +59,8 @@ class _HealJob:
 class Healer:
     """Runs failure handlers off the worker threads, one at a time, retrying a raising
     handler after base × 2^n seconds. Pending retries live in memory: a restart drops
-    them (the failed execution itself stays recorded, and healing can re-scan it)."""
+    them, and the next start heals the failure they were for again (see
+    `EmbeddedRuntime._resume_healing`)."""
 
     def __init__(self, app: Kyra, settings: RuntimeSettings, handlers: FailureHandlers, owner: str):
         self.app = app
@@ -64,10 +77,10 @@ class Healer:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, result: RunResult) -> None:
+    def submit(self, result: RunResult, only: str | None = None) -> None:
         now = self.app.clock.monotonic()
         with self._cond:
-            for name in self.handlers.names():
+            for name in self.handlers.names() if only is None else [only]:
                 heapq.heappush(self._jobs, _HealJob(now, next(self._seq), name, result))
             self._cond.notify()
 
@@ -165,6 +178,7 @@ class EmbeddedRuntime:
     def start(self) -> EmbeddedRuntime:
         self.keeper.start()  # first beat reclaims leases a killed process left behind
         self.healer.start()
+        self._resume_healing()
         self.pool.start()
         if self.scheduler is not None:
             self._scheduler_thread = threading.Thread(
@@ -174,6 +188,31 @@ class EmbeddedRuntime:
         self.started = True
         log.info("embedded runtime %s started", self.owner)
         return self
+
+    def _resume_healing(self) -> None:
+        """Heal what a previous process left unhealed: it was killed mid-healing, or its
+        healing retries were pending (they live in memory). Idempotent: the healing lock
+        and the workflow's state make a second healer of the same failure a no-op."""
+        if HANDLER_NAME not in self.handlers.names():
+            return
+        try:
+            left = workers.unhealed_failures(self.app.store, self.app.clock.now())
+        except Exception:
+            log.exception("could not look for unhealed failures")
+            return
+        for workflow_id, state, execution_id in left:
+            if state == WorkflowState.FIXING:
+                with contextlib.suppress(IllegalTransitionError):
+                    wf_store.transition_state(
+                        self.app.store,
+                        workflow_id,
+                        WorkflowState.FAILED,
+                        allowed_from=frozenset({WorkflowState.FIXING}),
+                        reason="healing was interrupted (the process stopped); healing again",
+                        execution_id=execution_id,
+                    )
+            log.warning("resuming the healing of execution %s", execution_id)
+            self.healer.submit(run_result_of(self.app, execution_id), only=HANDLER_NAME)
 
     def _schedule_loop(self) -> None:
         assert self.scheduler is not None

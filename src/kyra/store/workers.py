@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 
 from kyra.store.db import Store
+from kyra.store.healing_tables import FixRow
 from kyra.store.runtime_tables import HealingLockRow, WorkerHeartbeatRow
 from kyra.store.schedules import insert_ignore
+from kyra.store.tables import ExecutionRow, WorkflowRow
 
 # -- worker heartbeats -------------------------------------------------------------------
 
@@ -122,3 +124,33 @@ def release_heal_lock(store: Store, workflow_id: str, owner: str) -> None:
                 HealingLockRow.workflow_id == workflow_id, HealingLockRow.owner == owner
             )
         )
+
+
+def unhealed_failures(store: Store, now: datetime) -> list[tuple[str, str, str]]:
+    """(workflow id, state, failed execution id) of workflows left `failed` or `fixing`
+    with nobody healing them: their latest execution failed, no fix answers it, and no
+    live healing lock is held. What a process killed mid-healing (or with healing
+    retries still pending in memory) leaves behind."""
+    held = select(HealingLockRow.workflow_id).where(HealingLockRow.lease_until >= now)
+    with store.engine.connect() as conn:
+        candidates = conn.execute(
+            select(WorkflowRow.id, WorkflowRow.state).where(
+                WorkflowRow.state.in_(("failed", "fixing")), WorkflowRow.id.not_in(held)
+            )
+        ).all()
+        found = []
+        for workflow_id, state in candidates:
+            latest = conn.execute(
+                select(ExecutionRow.id, ExecutionRow.status)
+                .where(ExecutionRow.workflow_id == workflow_id)
+                .order_by(ExecutionRow.created_at.desc())
+                .limit(1)
+            ).first()
+            if latest is None or latest.status != "failed":
+                continue
+            answered = conn.scalar(
+                select(FixRow.id).where(FixRow.execution_id == latest.id).limit(1)
+            )
+            if answered is None:
+                found.append((workflow_id, state, latest.id))
+    return found
