@@ -118,7 +118,7 @@ class WorkerPool:
     Only one worker claims at a time, so idle threads never contend for the database's
     write lock; and no thread hands work to another unless there is more than one
     execution to run, because every hand-over between busy Python threads costs a wait
-    for the GIL (a claimer thread feeding the workers halved the throughput).
+    for the GIL (a claimer thread feeding the workers cost a third of the throughput).
     """
 
     def __init__(
