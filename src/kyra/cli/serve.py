@@ -21,10 +21,10 @@ from kyra.runtime.settings import RuntimeSettings
 
 MESSAGES: Catalog = {
     "serve.started": {
-        "en": "Kyra is serving: {workers} workers, scheduler {scheduler}, database {db}. "
-        "Stop with Ctrl+C or SIGTERM.",
-        "es": "Kyra en marcha: {workers} workers, planificador {scheduler}, base de datos {db}. "
-        "Detén con Ctrl+C o SIGTERM.",
+        "en": "Kyra is serving: {workers} workers in {processes} process(es), scheduler "
+        "{scheduler}, database {db}. Stop with Ctrl+C or SIGTERM.",
+        "es": "Kyra en marcha: {workers} workers en {processes} proceso(s), planificador "
+        "{scheduler}, base de datos {db}. Detén con Ctrl+C o SIGTERM.",
     },
     "serve.on": {"en": "on", "es": "activo"},
     "serve.api": {
@@ -125,10 +125,12 @@ def serve(
                 heal=heal,
             )
             extra.start()
+        procs = runtime_settings.processes if extra is not None else 1
         console.print(
             t(
                 "serve.started",
-                workers=runtime_settings.concurrency * runtime_settings.processes,
+                workers=runtime_settings.concurrency * procs,
+                processes=procs,
                 scheduler=t("serve.off") if no_scheduler else t("serve.on"),
                 db=app.store.engine.url.render_as_string(hide_password=True),
             ),
