@@ -91,3 +91,26 @@ def test_a_worker_process_stops_when_its_parent_is_killed(embedded: Harness) -> 
         if b.pid == child
     )
     assert beat.stopped_at is not None  # it stopped cleanly (a final heartbeat)
+
+
+def test_ctrl_c_drains_every_process(embedded: Harness, fault_server: FaultServer) -> None:
+    # Given both processes busy with slow executions (no prefetch: four each)
+    parent = embedded.spawn(
+        "serve", "--no-api", "--processes", "2", env={"KYRA_RUNTIME_PREFETCH": "0"}
+    )
+    wait_for(lambda: len(_live(embedded)) == 2, 30, "two worker processes")
+    record = embedded.workflow(
+        {"name": "slow", "steps": http_steps(fault_server.url, "/slow?delay=1.5")}
+    )
+    ids = [embedded.submit(record, {"n": n}) for n in range(8)]
+    wait_for(
+        lambda: all(b.running > 0 for b in _live(embedded)) and len(_live(embedded)) == 2,
+        30,
+        "both processes running executions",
+    )
+    # When Ctrl+C reaches the terminal's process group (SIGINT to `kyra serve`'s group)
+    os.killpg(parent.pid, signal.SIGINT)
+    assert parent.wait(timeout=60) == 0
+    # Then every process drained: nothing was cut off and handed back
+    statuses = [embedded.status(i) for i in ids]
+    assert statuses == ["succeeded"] * 8, embedded.logs()

@@ -67,7 +67,11 @@ class WorkerProcesses:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         env = {**os.environ, PARENT_ENV: str(os.getpid())}
-        return subprocess.Popen(self.args, env=env, stdout=subprocess.DEVNULL)
+        # Its own process group: Ctrl+C in a terminal reaches only this parent, which
+        # then sends each worker one SIGTERM (a second signal would skip the drain).
+        return subprocess.Popen(
+            self.args, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+        )
 
     def _watch(self) -> None:
         failures = 0
