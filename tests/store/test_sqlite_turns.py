@@ -95,3 +95,17 @@ def test_processes_and_threads_writing_together_lose_nothing(tmp_path: Path) -> 
     assert counts == {1: 300, 2: 300, 3: 300, 4: 300}
     assert (tmp_path / "shared.db-turn").exists()
     engine.dispose()
+
+
+def test_a_connection_closed_while_holding_its_turn_gives_it_back(tmp_path: Path) -> None:
+    turns = WriterTurns(str(tmp_path / "db.sqlite"), timeout=30)
+    broken, other = _connection(turns), _connection(turns)
+    turns.take(broken)
+    turns.close(broken)  # invalidated mid-transaction: closed, never checked in
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (turns.take(other), done.set()))
+    thread.start()
+    assert done.wait(5)  # not 30 s: the turn came back with the close
+    thread.join()
+    assert "kyra_turn_holder" in other
+    turns.give_back(other)

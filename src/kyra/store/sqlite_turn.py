@@ -38,6 +38,7 @@ class WriterTurns:
         info["kyra_turn_fd"] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
 
     def close(self, info: dict[str, Any]) -> None:
+        self.give_back(info)  # a connection closed while holding its turn (invalidated)
         fd = info.pop("kyra_turn_fd", None)
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -70,5 +71,7 @@ class WriterTurns:
         if holder is None:
             return
         self._holders.discard(holder)
-        fcntl.flock(info["kyra_turn_fd"], fcntl.LOCK_UN)
-        self._here.release()
+        try:
+            fcntl.flock(info["kyra_turn_fd"], fcntl.LOCK_UN)
+        finally:
+            self._here.release()
