@@ -88,3 +88,16 @@ steps:
     assert [(f["error_class"], f["status"], f["outcome"]) for f in fixes] == [
         ("invalid_date_format", "applied", "succeeded")
     ]
+
+
+def test_processes_refuse_a_database_they_cannot_share(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "KYRA_DATABASE_URL": "sqlite:///:memory:",
+        "KYRA_HOME": str(tmp_path / ".kyra"),
+        "KYRA_LANG": "es",
+    }
+    done = _kyra(env, "serve", "--processes", "2", "--no-api")
+    assert done.returncode == 2
+    assert "SQLite en memoria es privada de un proceso" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -8,10 +8,11 @@ import threading
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from kyra.api import create_api
 from kyra.app import Kyra
-from kyra.cli.common import console, err_console, kyra_app, lang, settings
+from kyra.cli.common import console, err_console, fail, kyra_app, lang, settings
 from kyra.i18n import Catalog, translate
 from kyra.runtime.embedded import EmbeddedRuntime
 from kyra.runtime.handlers import FailureHandlers
@@ -39,6 +40,12 @@ MESSAGES: Catalog = {
         "es": "Detenido; {n} ejecución(es) sin terminar volvieron a la cola y seguirán en el "
         "próximo arranque.",
     },
+    "serve.memory_processes": {
+        "en": "--processes needs a database the processes can share: an in-memory SQLite "
+        "database is private to one process (use a file, or PostgreSQL).",
+        "es": "--processes necesita una base de datos que los procesos puedan compartir: una "
+        "SQLite en memoria es privada de un proceso (usa un fichero o PostgreSQL).",
+    },
     "serve.broker_set": {
         "en": "KYRA_BROKER_URL is set: for the scale-out runtime run `kyra worker` and "
         "`kyra scheduler`; this process runs the embedded runtime on the same database.",
@@ -65,6 +72,11 @@ def _start_api(app: Kyra, host: str, port: int) -> uvicorn.Server:
     threading.Thread(target=server.run, name="kyra-api", daemon=True).start()
     console.print(t("serve.api", url=f"http://{host}:{port}"), soft_wrap=True)
     return server
+
+
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def configure_logging(verbose: bool) -> None:
@@ -102,11 +114,14 @@ def serve(
     configure_logging(verbose)
     overrides = {"concurrency": concurrency, "processes": processes}
     runtime_settings = RuntimeSettings(**{k: v for k, v in overrides.items() if v})
+    process_settings = settings()
     if runtime_settings.processes > 1:
+        if _in_memory(process_settings.database_url):
+            fail(t("serve.memory_processes"))
         # Several processes write the SQLite file at once: take turns (inherited by the
         # worker processes through the environment).
         os.environ["KYRA_SQLITE_WRITE_TURNS"] = "1"
-    process_settings = settings()
+        process_settings = settings()
     if process_settings.broker_url:
         err_console.print(t("serve.broker_set"), soft_wrap=True)
     with kyra_app() as app:
