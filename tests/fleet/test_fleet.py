@@ -15,6 +15,8 @@ from kyra.app import Kyra, create_app
 from kyra.cli.status import host_status
 from kyra.clock import ManualClock
 from kyra.demo import FaultServer
+from kyra.demo._faults import FaultState
+from kyra.demo._server import FaultApp
 from kyra.engine.fleet import FleetGuard, FleetSettings
 from kyra.service import apply_workflow
 from kyra.settings import Settings
@@ -28,13 +30,14 @@ def _host(url: str) -> str:
     return url.split("//", 1)[1].split("/", 1)[0]
 
 
-def _app(db: Path, fleet: FleetSettings) -> Kyra:
+def _app(db: Path, fleet: FleetSettings, clock: ManualClock | None = None) -> Kyra:
     kyra = create_app(
         Settings(
             database_url=f"sqlite:///{db}",
             home=db.parent,
             secret_key=SecretStr(Fernet.generate_key().decode()),
-        )
+        ),
+        clock=clock,
     )
     kyra.__dict__["fleet"] = FleetGuard(kyra.store, kyra.clock, fleet)
     return kyra
@@ -107,46 +110,50 @@ def test_shared_pacing_sends_far_fewer_429s_than_independent_retry_loops(
         again.close()
 
 
-def test_a_down_host_opens_the_circuit_and_one_probe_closes_it(
-    fault_server: FaultServer, db: Path
-) -> None:
+def test_a_down_host_opens_the_circuit_and_one_probe_closes_it(tmp_path: Path) -> None:
+    # Kyra and the host's outage window share one clock the test moves: the outage,
+    # the cool-down and the probe are ordered by the test, not by how busy the machine is
+    clock = ManualClock()
     settings = FleetSettings(burst=3, window_seconds=30, cooldown_seconds=0.6)
-    kyra = _app(db, settings)
-    try:
-        records = _workflows(
-            kyra, f"{fault_server.url}/window/down?seconds=0.8&status=503", 6, 1, {"max_retries": 0}
-        )
-        executor = kyra.executor()
-        results = [executor.run(r) for r in records]
-        assert [r.status for r in results] == ["failed"] * 6
-        assert fault_server.stats()["paths"]["/window/down"] == 3  # the burst, then fail fast
-        assert [r.error_context.error_type for r in results[3:]] == ["CircuitOpen"] * 3  # type: ignore[union-attr]
-        assert results[5].error_context.retry_after > 0  # type: ignore[union-attr]
+    with FaultServer(app=FaultApp(FaultState(monotonic=clock.monotonic))) as server:
+        kyra = _app(tmp_path / "kyra.db", settings, clock)
+        try:
+            _circuit_opens_and_closes(kyra, server, clock)
+        finally:
+            kyra.close()
 
-        # Half-open: many workflows at once, one probe reaches the (still failing) host.
-        kyra.clock.sleep(0.65)
-        before = fault_server.stats()["paths"]["/window/down"]
-        assert _run_all(kyra, records) == ["failed"] * 6
-        assert fault_server.stats()["paths"]["/window/down"] == before + 1
 
-        # The host recovers: the next probe succeeds, the circuit closes, everyone resumes.
-        kyra.clock.sleep(0.65)
-        assert _run_all(kyra, records[:1]) == ["succeeded"]
-        assert _run_all(kyra, records) == ["succeeded"] * 6
-        circuit = fleet_store.circuits(kyra.store, kyra.tenant.id)[
-            (kyra.tenant.id, _host(fault_server.url))
-        ]
-        assert circuit.state == "closed" and circuit.openings == 2
-        kinds = [a.kind for a in heal_store.list_audit(kyra.store, kyra.tenant.id)]
-        assert kinds.count("circuit_opened") == 2 and kinds.count("circuit_closed") == 1
-        [shown] = host_status(kyra)  # what `kyra status` shows
-        assert (shown["host"], shown["circuit"], shown["circuit_openings"]) == (
-            _host(fault_server.url),
-            "closed",
-            2,
-        )
-    finally:
-        kyra.close()
+def _circuit_opens_and_closes(kyra: Kyra, server: FaultServer, clock: ManualClock) -> None:
+    records = _workflows(
+        kyra, f"{server.url}/window/down?seconds=0.8&status=503", 6, 1, {"max_retries": 0}
+    )
+    executor = kyra.executor()
+    results = [executor.run(r) for r in records]
+    assert [r.status for r in results] == ["failed"] * 6
+    assert server.stats()["paths"]["/window/down"] == 3  # the burst, then fail fast
+    assert [r.error_context.error_type for r in results[3:]] == ["CircuitOpen"] * 3  # type: ignore[union-attr]
+    assert results[5].error_context.retry_after > 0  # type: ignore[union-attr]
+
+    # Half-open: many workflows at once, one probe reaches the (still failing) host.
+    clock.advance(0.65)
+    before = server.stats()["paths"]["/window/down"]
+    assert _run_all(kyra, records) == ["failed"] * 6
+    assert server.stats()["paths"]["/window/down"] == before + 1
+
+    # The host recovers: the next probe succeeds, the circuit closes, everyone resumes.
+    clock.advance(0.65)
+    assert _run_all(kyra, records[:1]) == ["succeeded"]
+    assert _run_all(kyra, records) == ["succeeded"] * 6
+    circuit = fleet_store.circuits(kyra.store, kyra.tenant.id)[(kyra.tenant.id, _host(server.url))]
+    assert circuit.state == "closed" and circuit.openings == 2
+    kinds = [a.kind for a in heal_store.list_audit(kyra.store, kyra.tenant.id)]
+    assert kinds.count("circuit_opened") == 2 and kinds.count("circuit_closed") == 1
+    [shown] = host_status(kyra)  # what `kyra status` shows
+    assert (shown["host"], shown["circuit"], shown["circuit_openings"]) == (
+        _host(server.url),
+        "closed",
+        2,
+    )
 
 
 def test_tenants_do_not_share_what_they_learn(fault_server: FaultServer, db: Path) -> None:
@@ -166,17 +173,7 @@ def test_a_quiet_host_is_paced_less_and_less_until_not_at_all(
     fault_server: FaultServer, tmp_path: Path
 ) -> None:
     clock = ManualClock()
-    kyra = create_app(
-        Settings(
-            database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-            home=tmp_path,
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-        ),
-        clock=clock,
-    )
-    kyra.__dict__["fleet"] = FleetGuard(
-        kyra.store, clock, FleetSettings(relax_seconds=600, cache_seconds=0)
-    )
+    kyra = _app(tmp_path / "kyra.db", FleetSettings(relax_seconds=600, cache_seconds=0), clock)
     host, tenant = _host(fault_server.url), kyra.tenant.id
     try:
         [ok] = _workflows(kyra, f"{fault_server.url}/ok", 1, 1, {"max_retries": 0})
