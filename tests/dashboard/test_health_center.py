@@ -27,7 +27,9 @@ def test_health_center_shows_the_month_states_and_a_self_healed_workflow(
     assert page.inner_text("h2#month-h").startswith("This month")
     assert page.inner_text("[data-testid=card-fixes] .value") == "2"
     assert page.inner_text("[data-testid=card-success] .value") == "100%"
-    assert page.inner_text("[data-testid=card-roi] .value").endswith("%")
+    # Offline diagnosis cost nothing: the ROI is not a 7-digit percentage against a floor
+    assert page.inner_text("[data-testid=card-cost] .value") == "$0.00"
+    assert page.inner_text("[data-testid=card-roi] .value") == "∞ (no AI cost)"
     assert page.get_attribute("[data-testid=wf-gmail-digest] .pill", "data-state") == "active"
     assert page.get_attribute("[data-testid=wf-billing] .pill", "data-state") == "needs_attention"
     assert page.get_attribute("[data-testid=wf-weekly-report] .pill", "data-state") == "inactive"
@@ -36,7 +38,7 @@ def test_health_center_shows_the_month_states_and_a_self_healed_workflow(
     assert "billing · Invalid credentials → Needs attention" in recent
     assert page.locator("[data-testid=chart] rect.bar.recoveries").count() == 14
     page.hover("[data-testid=formulas]")
-    assert "max(AI cost, $0.01)" in page.inner_text("[data-testid=formulas] .tip")
+    assert "∞ when the diagnoses cost nothing" in page.inner_text("[data-testid=formulas] .tip")
     page.mouse.move(0, 0)
     site.shot(page, "health-center.png")
 
@@ -65,6 +67,7 @@ def test_the_same_page_in_spanish(browser_context: Any, site: Site) -> None:
     assert page.inner_text("h2#month-h").startswith("Este mes")
     assert "Reparado automáticamente" in page.inner_text("[data-testid=recent]")
     assert page.inner_text("[data-testid=wf-billing] .pill") == "requiere atención"
+    assert page.inner_text("[data-testid=card-roi] .value") == "∞ (sin costo de IA)"
     site.shot(page, "health-center-es.png")
     page.goto(f"{site.url}/dashboard/workflows/gmail-digest")  # the cookie keeps Spanish
     assert "Línea de tiempo" in page.inner_text("main")

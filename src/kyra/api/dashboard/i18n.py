@@ -25,17 +25,20 @@ TEXT: Catalog = {
     "card.cost": {"en": "AI diagnostic costs", "es": "Costos de diagnóstico IA"},
     "card.prevented": {"en": "Prevented downtime value", "es": "Valor de caída evitada"},
     "card.roi": {"en": "ROI", "es": "ROI"},
+    "card.roi_free": {"en": "∞ (no AI cost)", "es": "∞ (sin costo de IA)"},
     "card.none": {"en": "—", "es": "—"},
     "formulas.title": {"en": "How these are computed", "es": "Cómo se calculan"},
     "formulas": {
         "en": "MTTR: mean of (verified re-run − failed run) over verified fixes. "
         "Success rate: fixes kept after verification ÷ fixes with a final outcome. "
         "Prevented value: Σ max(0, {hours} h − repair time) × ${value}/h (tenant settings). "
-        "ROI: (prevented value − AI cost) ÷ max(AI cost, $0.01).",
+        "ROI: (prevented value − AI cost) ÷ AI cost; ∞ when the diagnoses cost nothing "
+        "(the API reports it against a $0.01 floor).",
         "es": "MTTR: media de (re-ejecución verificada − ejecución fallida) en los fixes "
         "verificados. Tasa de éxito: fixes mantenidos tras verificar ÷ fixes con resultado final. "
         "Valor evitado: Σ max(0, {hours} h − tiempo de reparación) × ${value}/h (ajustes del "
-        "tenant). ROI: (valor evitado − costo IA) ÷ max(costo IA, $0.01).",
+        "tenant). ROI: (valor evitado − costo IA) ÷ costo IA; ∞ cuando los diagnósticos no "
+        "cuestan nada (la API lo calcula con un mínimo de $0.01).",
     },
     "workflows": {"en": "Workflows", "es": "Workflows"},
     "workflows.none": {
