@@ -9,12 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from kyra.demo import FaultServer
+from tests.waiting import wait_for
 
 
 def _free_port() -> int:
@@ -69,15 +69,17 @@ steps:
         cwd=tmp_path,
     )
     try:
-        deadline = time.monotonic() + 60
-        state: dict[str, object] = {}
-        while time.monotonic() < deadline:
+
+        def healed() -> dict[str, object] | None:
             listed = json.loads(_kyra(env, "workflows", "list", "--json").stdout or "[]")
-            state = listed[0] if listed else {}
-            if state.get("config_version") == 2 and state.get("state") == "active":
-                break
-            time.sleep(0.5)
-        assert (state.get("state"), state.get("config_version")) == ("active", 2), state
+            state: dict[str, object] = listed[0] if listed else {}
+            return (
+                state
+                if (state.get("state"), state.get("config_version")) == ("active", 2)
+                else None
+            )
+
+        wait_for(healed, 60, "the workflow healed, active at config v2", every=0.5)
         page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)
         assert page.status_code == 200 and "Kyra" in page.text
     finally:

@@ -12,7 +12,6 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from kyra.settings import Settings
 from kyra.store import api as api_store
 from kyra.store.tenants import ensure_tenant
 from tests.api.conftest import bad_token, needs_email, paced
+from tests.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -135,11 +135,7 @@ def site(_fault_server_session: FaultServer) -> Iterator[Site]:
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
+    wait_for(lambda: uv.started, 10, "uvicorn to start", every=0.02)
     shots = ROOT / "docs" if os.environ.get("KYRA_SCREENSHOTS") == "docs" else tmp / "shots"
     shots.mkdir(parents=True, exist_ok=True)
     yield Site(f"http://127.0.0.1:{port}", kyra, acme_key, rival_key, shots, api)

@@ -12,9 +12,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from kyra.store import open_store
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
 from tests.plugins.db import _truncate
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("KYRA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -47,18 +47,6 @@ FAST = {
     "KYRA_RUNTIME_HEAL_BACKOFF_SECONDS": "0.2",
     "KYRA_RUNTIME_DRAIN_SECONDS": "10",
 }
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
 
 
 class Harness:

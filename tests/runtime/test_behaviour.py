@@ -11,7 +11,8 @@ from datetime import timedelta
 from kyra.demo import FaultServer
 from kyra.store import schedules
 from kyra.store import workflows as wf_store
-from tests.runtime.conftest import Harness, date_workflow, http_steps, wait_for
+from tests.runtime.conftest import Harness, date_workflow, http_steps
+from tests.waiting import wait_for
 
 
 def test_queued_executions_run_once_each(runtime: Harness, fault_server: FaultServer) -> None:

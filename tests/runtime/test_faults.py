@@ -16,7 +16,8 @@ from kyra.store import healing as heal_store
 from kyra.store import queue, schedules
 from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
-from tests.runtime.conftest import Harness, date_workflow, http_steps, wait_for
+from tests.runtime.conftest import Harness, date_workflow, http_steps
+from tests.waiting import wait_for
 
 SLOW_STEP = "/slow?delay=0.4"
 

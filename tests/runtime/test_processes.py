@@ -11,7 +11,8 @@ from datetime import timedelta
 from kyra.demo import FaultServer
 from kyra.store import workers
 from kyra.store.workers import WorkerBeat
-from tests.runtime.conftest import Harness, http_steps, wait_for
+from tests.runtime.conftest import Harness, http_steps
+from tests.waiting import wait_for
 
 
 def _live(h: Harness) -> list[WorkerBeat]:

@@ -4,7 +4,6 @@ reclaim, idempotent redelivery, the healing lock, delayed re-runs, status."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
 from tests.runtime.cli import app as cli_app
 from tests.runtime.conftest import http_steps
+from tests.waiting import wait_for
 
 LEASE = timedelta(seconds=30)
 
@@ -199,10 +199,7 @@ def test_executions_claimed_ahead_go_back_to_the_queue_on_stop(
     ids = _queued(kyra, _workflow(kyra, fault_server.url, "/slow?delay=0.3"), 5)
     pool = WorkerPool(kyra, RuntimeSettings(concurrency=1, prefetch=2), owner="me")
     pool.start()
-    deadline = time.monotonic() + 10
-    while not pool.running and time.monotonic() < deadline:
-        time.sleep(0.005)
-    [first] = pool.running
+    [first] = wait_for(lambda: pool.running, 10, "the first execution to start", every=0.005)
     # One worker, two claimed ahead: three leased, two left in the queue untouched
     assert queue.count_by_status(kyra.store) == {"running": 3, "queued": 2}
     handed_back = pool.stop(drain=10)

@@ -8,7 +8,6 @@ import threading
 
 import typer
 import uvicorn
-from sqlalchemy.engine import make_url
 
 from kyra.api import create_api
 from kyra.app import Kyra
@@ -19,6 +18,7 @@ from kyra.runtime.handlers import FailureHandlers
 from kyra.runtime.heal import with_healing
 from kyra.runtime.processes import WorkerProcesses, parent_pid
 from kyra.runtime.settings import RuntimeSettings
+from kyra.store.db import sqlite_in_memory
 
 MESSAGES: Catalog = {
     "serve.started": {
@@ -74,11 +74,6 @@ def _start_api(app: Kyra, host: str, port: int) -> uvicorn.Server:
     return server
 
 
-def _in_memory(url: str) -> bool:
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-
-
 def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -116,7 +111,7 @@ def serve(
     runtime_settings = RuntimeSettings(**{k: v for k, v in overrides.items() if v})
     process_settings = settings()
     if runtime_settings.processes > 1:
-        if _in_memory(process_settings.database_url):
+        if sqlite_in_memory(process_settings.database_url):
             fail(t("serve.memory_processes"))
         # Several processes write the SQLite file at once: take turns (inherited by the
         # worker processes through the environment).

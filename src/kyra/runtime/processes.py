@@ -54,7 +54,6 @@ class WorkerProcesses:
             "--heal" if heal else "--no-heal",
         ]
         self.procs: list[subprocess.Popen[bytes]] = []
-        self.restarts = 0
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -88,7 +87,6 @@ class WorkerProcesses:
                 if self._stopping.wait(delay):
                     return
                 self.procs[n] = self._spawn()
-                self.restarts += 1
 
     def terminate(self) -> None:
         """SIGTERM to every worker process: each stops claiming and drains."""
@@ -109,7 +107,3 @@ class WorkerProcesses:
                 log.error("worker process %d did not stop; killed", proc.pid)
                 proc.kill()
                 proc.wait()
-
-    @property
-    def pids(self) -> list[int]:
-        return [proc.pid for proc in self.procs]

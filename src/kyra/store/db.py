@@ -46,12 +46,18 @@ def _writer_turns(engine: Engine, database: str) -> None:
     event.listen(engine.pool, "checkin", lambda _dbapi, record: turns.give_back(record.info))
 
 
+def sqlite_in_memory(url: str | URL) -> bool:
+    """An in-memory SQLite database: private to the process that opened it."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def make_engine(url: str | URL, *, write_turns: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
-        memory = parsed.database in (None, "", ":memory:")
+        memory = sqlite_in_memory(parsed)
         engine = create_engine(
             parsed,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},

@@ -75,7 +75,8 @@ def reserve_slot(
             return now
         if row.pace_seconds > 0 and now - row.updated_at >= relax_after:
             quiet = now - row.updated_at
-            row.pace_seconds = half if (half := row.pace_seconds / 2) >= MIN_PACE_SECONDS else 0.0
+            half = row.pace_seconds / 2
+            row.pace_seconds = half if half >= MIN_PACE_SECONDS else 0.0
             row.reason = f"relaxed to {row.pace_seconds:g} s after {quiet:.0f} s without a 429"
             row.updated_at = now
         start = max(row.next_allowed_at, now)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import aliased
 
 from kyra.store.db import Store
 from kyra.store.healing_tables import FixRow
@@ -131,26 +132,24 @@ def unhealed_failures(store: Store, now: datetime) -> list[tuple[str, str, str]]
     with nobody healing them: their latest execution failed, no fix answers it, and no
     live healing lock is held. What a process killed mid-healing (or with healing
     retries still pending in memory) leaves behind."""
+    other = aliased(ExecutionRow)
+    latest = (
+        select(func.max(other.created_at))
+        .where(other.workflow_id == WorkflowRow.id)
+        .scalar_subquery()
+    )
     held = select(HealingLockRow.workflow_id).where(HealingLockRow.lease_until >= now)
+    answered = select(FixRow.id).where(FixRow.execution_id == ExecutionRow.id).exists()
+    query = (
+        select(WorkflowRow.id, WorkflowRow.state, ExecutionRow.id)
+        .join(ExecutionRow, ExecutionRow.workflow_id == WorkflowRow.id)
+        .where(
+            WorkflowRow.state.in_(("failed", "fixing")),
+            WorkflowRow.id.not_in(held),
+            ExecutionRow.created_at == latest,
+            ExecutionRow.status == "failed",
+            ~answered,
+        )
+    )
     with store.engine.connect() as conn:
-        candidates = conn.execute(
-            select(WorkflowRow.id, WorkflowRow.state).where(
-                WorkflowRow.state.in_(("failed", "fixing")), WorkflowRow.id.not_in(held)
-            )
-        ).all()
-        found = []
-        for workflow_id, state in candidates:
-            latest = conn.execute(
-                select(ExecutionRow.id, ExecutionRow.status)
-                .where(ExecutionRow.workflow_id == workflow_id)
-                .order_by(ExecutionRow.created_at.desc())
-                .limit(1)
-            ).first()
-            if latest is None or latest.status != "failed":
-                continue
-            answered = conn.scalar(
-                select(FixRow.id).where(FixRow.execution_id == latest.id).limit(1)
-            )
-            if answered is None:
-                found.append((workflow_id, state, latest.id))
-    return found
+        return [(wid, state, eid) for wid, state, eid in conn.execute(query)]
