@@ -109,3 +109,16 @@ def test_a_connection_closed_while_holding_its_turn_gives_it_back(tmp_path: Path
     thread.join()
     assert "kyra_turn_holder" in other
     turns.give_back(other)
+
+
+def test_an_engine_with_turns_holds_one_for_each_transaction(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/turns.db", write_turns=True)
+    with engine.begin() as conn:
+        assert "kyra_turn_holder" in conn.connection.info  # taken before BEGIN IMMEDIATE
+        record = conn.connection.info
+    assert "kyra_turn_holder" not in record  # given back with the connection
+    plain = make_engine(f"sqlite:///{tmp_path}/plain.db")
+    with plain.begin() as conn:
+        assert "kyra_turn_fd" not in conn.connection.info
+    engine.dispose()
+    plain.dispose()

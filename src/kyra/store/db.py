@@ -32,15 +32,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN: two writers then queue on busy_timeout instead of
     # failing with "database is locked" when a reader upgrades to a writer.
-    turns: WriterTurns | None = conn.engine.__dict__.get("kyra_turns")
-    if turns is not None:
-        turns.take(conn.connection.info)
     conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # straight to the driver
 
 
 def _writer_turns(engine: Engine, database: str) -> None:
     turns = WriterTurns(database, timeout=BUSY_TIMEOUT_SECONDS)
-    engine.__dict__["kyra_turns"] = turns
+    # Before `BEGIN IMMEDIATE` (insert=True: ahead of that listener), back at check-in.
+    event.listen(engine, "begin", lambda conn: turns.take(conn.connection.info), insert=True)
     event.listen(engine.pool, "connect", lambda _dbapi, record: turns.open(record.info))
     event.listen(engine.pool, "close", lambda _dbapi, record: turns.close(record.info))
     event.listen(engine.pool, "checkin", lambda _dbapi, record: turns.give_back(record.info))
