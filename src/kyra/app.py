@@ -20,7 +20,7 @@ from kyra.store import Store, open_store
 from kyra.store import secrets as secret_store
 from kyra.store.crypto import SecretBox, load_key
 from kyra.store.tenants import TenantInfo, ensure_tenant
-from kyra.workflows.templating import TemplateRenderer
+from kyra.workflows.templating import RenderLimits, TemplateRenderer
 
 HTTP_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
@@ -33,7 +33,12 @@ class Kyra:
         self.store = store
         self.clock = clock or SystemClock()
         self.registry: ActionRegistry = default_registry()
-        self.renderer = TemplateRenderer()
+        self.renderer = TemplateRenderer(
+            limits=RenderLimits(
+                timeout_seconds=settings.template_timeout_seconds,
+                max_output_chars=settings.template_max_output_chars,
+            )
+        )
 
     @cached_property
     def http(self) -> httpx.Client:
@@ -70,6 +75,7 @@ class Kyra:
             secrets=self.secrets_of,
             clock=self.clock,
             observers=observers,
+            template_env=self.settings.template_env,
             max_retry_sleep=self.settings.max_retry_sleep_seconds,
             guard=self.fleet,
         )

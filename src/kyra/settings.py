@@ -7,10 +7,12 @@ the environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -56,6 +58,29 @@ class Settings(BaseSettings):
     """Celery broker (Redis or RabbitMQ) for the scale-out runtime."""
     max_retry_sleep_seconds: float = Field(default=300.0, ge=0)
     """Longest in-process wait between retries; longer waits become scheduled re-runs."""
+    min_trigger_interval_seconds: float = Field(default=1.0, gt=0, le=86_400)
+    """Shortest `interval` trigger accepted when a workflow is applied (CLI and API); the
+    scheduler also never fires a stored trigger more often than this."""
+    template_env: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Environment variables templates may read as `env.NAME` (comma-separated in
+    `KYRA_TEMPLATE_ENV`); empty by default, because the operator's environment holds
+    database URLs and keys. `KYRA_*` names are never visible."""
+    template_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Longest time rendering one step's parameters may take."""
+    template_max_output_chars: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
+    """Largest text one template may produce (characters)."""
+    http_max_response_bytes: int = Field(default=10_000_000, ge=1_000, le=1_000_000_000)
+    """Largest HTTP response body a step reads; a bigger one fails the step mid-stream."""
+    http_max_stored_bytes: int = Field(default=1_000_000, ge=1_000, le=1_000_000_000)
+    """Largest HTTP response body kept as a step's output (the run record stores it)."""
+
+    @field_validator("template_env", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # `KYRA_TEMPLATE_ENV=REGION,STAGE`: a comma-separated list at the edge.
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     @property
     def key_file(self) -> Path:

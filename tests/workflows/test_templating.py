@@ -11,7 +11,7 @@ from kyra.workflows.templating import (
     TemplateProblem,
     TemplateRenderer,
     check_template,
-    filter_environ,
+    template_environ,
 )
 
 NOW = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
@@ -29,7 +29,7 @@ def make_context(**overrides: Any) -> TemplateContext:
         "inputs": {"count": 3, "day": "26/11/2026", "name": "Ana"},
         "steps": {"fetch": {"output": {"status": 200, "json": {"id": 42, "items": [{"d": "a"}]}}}},
         "secrets": SECRETS.get,
-        "env": {"HOME": "/home/kyra", "REGION": "eu"},
+        "env": template_environ({"HOME": "/home/kyra", "REGION": "eu"}, ["HOME", "REGION"]),
     }
     values.update(overrides)
     return TemplateContext(**values)
@@ -119,7 +119,7 @@ def test_unreadable_secret(renderer: TemplateRenderer) -> None:
         render(renderer, "{{ secrets.X }}", secrets=broken)
 
 
-def test_env_hides_credentials() -> None:
+def test_env_is_an_allowlist_that_never_shows_credentials() -> None:
     environ = {
         "HOME": "/root",
         "AWS_SECRET_ACCESS_KEY": "a",
@@ -132,15 +132,19 @@ def test_env_hides_credentials() -> None:
         "KYRA_DATABASE_URL": "h",
         "LANG": "C",
     }
-    assert filter_environ(environ) == {"HOME": "/root", "LANG": "C"}
-    context = make_context(env=environ)
-    assert context.env == {"HOME": "/root", "LANG": "C"}
+    assert template_environ(environ) == {}
+    assert template_environ(environ, ["HOME"]) == {"HOME": "/root"}
+    everything = template_environ(environ, list(environ))
+    assert everything == {"HOME": "/root", "LANG": "C"}
+    assert make_context(env=everything).env == {"HOME": "/root", "LANG": "C"}
+    # A plain mapping is an environment with nothing allowed.
+    assert make_context(env=environ).env == {}
 
 
 def test_env_and_now(renderer: TemplateRenderer) -> None:
     assert render(renderer, "{{ env.REGION }}-{{ now.year }}") == "eu-2026"
-    with pytest.raises(TemplateError, match=r"env.GITHUB_TOKEN is undefined \(the variable"):
-        render(renderer, "{{ env.GITHUB_TOKEN }}", env={"GITHUB_TOKEN": "x"})
+    with pytest.raises(TemplateError, match=r"env.GITHUB_TOKEN is undefined \(only variables"):
+        render(renderer, "{{ env.GITHUB_TOKEN }}", env=template_environ({"GITHUB_TOKEN": "x"}))
 
 
 def test_now_must_be_timezone_aware() -> None:

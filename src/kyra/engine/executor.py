@@ -11,7 +11,7 @@ import logging
 import os
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,7 +42,12 @@ from kyra.store.executions import StepRun
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import OnError, Step, WorkflowConfig, effective_config
 from kyra.workflows.params import apply_date_normalisers, apply_defaults, set_path
-from kyra.workflows.templating import TemplateContext, TemplateRenderer, filter_environ
+from kyra.workflows.templating import (
+    TemplateContext,
+    TemplateProblem,
+    TemplateRenderer,
+    template_environ,
+)
 
 log = logging.getLogger("kyra.engine")
 
@@ -84,6 +89,7 @@ class Executor:
         clock: Clock | None = None,
         observers: list[ExecutorObserver] | None = None,
         env: Mapping[str, str] | None = None,
+        template_env: Sequence[str] = (),
         max_retry_sleep: float = 300.0,
         rng: random.Random | None = None,
         guard: FleetGuard | None = None,
@@ -95,7 +101,8 @@ class Executor:
         self._secrets = secrets
         self.clock = clock or SystemClock()
         self.observers = Observers(observers)
-        self._env = filter_environ(os.environ if env is None else env)  # once, not per step
+        # Once, not per step: the names of `env` (default os.environ) templates may read.
+        self._env = template_environ(os.environ if env is None else env, template_env)
         self.max_retry_sleep = max_retry_sleep
         self._rng = rng or random.Random()
         self.guard = guard
@@ -316,8 +323,11 @@ class Executor:
         try:
             params = self.renderer.render_params(step.with_, context)
         except TemplateError as exc:
+            limited = isinstance(exc, TemplateProblem) and exc.kind == "limit"
             raise ActionInputError(
-                str(exc), action=step.action, error_type="TemplateError"
+                str(exc),
+                action=step.action,
+                error_type="TemplateLimitExceeded" if limited else "TemplateError",
             ) from exc
         try:
             if config.defaults:

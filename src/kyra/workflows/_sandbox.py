@@ -3,7 +3,9 @@
 Jinja's `ImmutableSandboxedEnvironment`, plus: no loader (so no include, import or
 extends), no globals but `range` and `dict`, no dunder or `_private` attributes, no
 frame/function internals (`mro`, `f_globals`, ...), no Flask-style gadget names
-(`config`, `lipsum`, `cycler`, `self`), and `*`/`**` bounded against memory bombs.
+(`config`, `lipsum`, `cycler`, `self`), and time and size limits (`_limits.py`): loops,
+calls and operators tick a deadline, and the operations that allocate in one step
+(`*`, `**`, `+`, `~`, `%`, padding, `replace`, `join`) are bounded before they run.
 Unsafe access raises instead of returning an undefined, so `| default(...)` cannot
 hide it. The same rules are checked statically (`check_template`) so `kyra validate`
 reports them before a run.
@@ -11,8 +13,9 @@ reports them before a run.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -21,16 +24,15 @@ from typing import Any, Literal
 import jmespath
 from jinja2 import ChainableUndefined, StrictUndefined, nodes
 from jinja2 import TemplateSyntaxError as JinjaSyntaxError
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from kyra.errors import TemplateError
+from kyra.workflows import _limits
 from kyra.workflows.dates import parse_date
 
 MAX_TEMPLATE_LENGTH = 65_536
-MAX_SEQUENCE_PRODUCT = 1_000_000
-"""`'a' * n` and `[x] * n` may build at most this many items (memory exhaustion)."""
-MAX_EXPONENT = 1_000
 
 MESSAGES = {
     "failed": "template {template!r} failed: {reason}",
@@ -45,11 +47,12 @@ MESSAGES = {
     "undefined_root": "{name} is undefined (templates can use inputs, steps, secrets, env and now)",
     "undefined_step": "{path} is undefined (no step {name!r} ran before this one)",
     "undefined_input": "{path} is undefined (the workflow has no input {name!r})",
-    "undefined_env": "{path} is undefined (the variable is not set, or is hidden because "
-    "its name looks like a credential)",
+    "undefined_env": "{path} is undefined (only variables listed in KYRA_TEMPLATE_ENV are "
+    "visible, never KYRA_* nor names that look like credentials)",
+    "exhausted": "the template ran out of resources ({kind})",
     "undefined_key": "{path} is undefined ({parent} has no key {name!r})",
     "undefined_index": "{path} is undefined ({parent} has {size} items)",
-    "too_big": "the result of {operator!r} would be too large",
+    "too_deep": "the template is nested too deeply",
     "naive_now": "now must be a timezone-aware datetime",
     "not_json": "a {kind} cannot be converted to JSON",
 }
@@ -73,7 +76,8 @@ _ATTRIBUTE_FILTERS = frozenset(
     | {"max", "dictsort"}
 )
 
-ProblemKind = Literal["syntax", "unsafe", "render", "secret"]
+ProblemKind = Literal["syntax", "unsafe", "render", "secret", "limit"]
+"""`limit`: the template ran out of time or size (`_limits.py`)."""
 
 
 class TemplateProblem(TemplateError):
@@ -162,10 +166,33 @@ def _tojson_filter(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
 
 
+def guard_loops(tree: nodes.Template) -> nodes.Template:
+    """Make every `for` loop of `tree` iterate `environment.kyra_iterate(items)`, which
+    ticks the render budget on each item (Jinja allows no custom node types, so this
+    is a call of an environment attribute)."""
+    for loop in tree.find_all(nodes.For):
+        lineno = loop.iter.lineno
+        guard = nodes.EnvironmentAttribute("kyra_iterate", lineno=lineno)
+        loop.iter = nodes.Call(guard, [loop.iter], [], None, None, lineno=lineno)
+    return tree
+
+
+class _GuardedCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with `~` going through the render budget."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.kyra_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, refusing loudly instead of returning an undefined."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    code_generator_class = _GuardedCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return attr not in _UNSAFE_ATTRIBUTES and super().is_safe_attribute(obj, attr, value)
@@ -176,14 +203,28 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         raise _unsafe(attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-            raise TemplateProblem(MESSAGES["too_big"].format(operator="**"), kind="render")
-        if operator == "*":
-            for sequence, count in ((left, right), (right, left)):
-                sized = isinstance(sequence, str | list | tuple) and isinstance(count, int)
-                if sized and len(sequence) * count > MAX_SEQUENCE_PRODUCT:
-                    raise TemplateProblem(MESSAGES["too_big"].format(operator="*"), kind="render")
+        _limits.check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # Jinja's own signature: double prefixes keep `self`/`context` free as kwargs.
+        _limits.check_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        # Jinja sandboxes `str.format` at attribute access; the width check goes there.
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, str) and getattr(value, "__name__", "") in ("format", "format_map"):
+            _limits.check_format_spec(owner)
+        return super().wrap_str_format(value)
+
+    @staticmethod
+    def kyra_iterate(iterable: Any) -> Any:
+        return _limits.current().iterate(iterable)
+
+    @staticmethod
+    def kyra_concat(parts: tuple[Any, ...]) -> str:
+        return _limits.check_concat(parts)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # JSON keys win over dict methods: `output.json.items` is the API's `items`
@@ -191,6 +232,70 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if isinstance(obj, Mapping) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+
+Args = tuple[Any, ...]
+FilterCheck = Callable[[Args, dict[str, Any]], Args]
+"""Checks a filter's arguments before it runs; returns the arguments to call it with."""
+
+
+def _widths(name: str) -> FilterCheck:
+    def check(args: Args, kwargs: dict[str, Any]) -> Args:
+        _limits.check_widths(name, [*args[1:], *kwargs.values()])
+        return args
+
+    return check
+
+
+def _replace_check(args: Args, kwargs: dict[str, Any]) -> Args:
+    # do_replace(eval_ctx, s, old, new, count=None)
+    if len(args) >= 4:
+        _limits.check_replace(_limits.current(), args[1], args[2], args[3])
+    return args
+
+
+def _join_check(args: Args, kwargs: dict[str, Any]) -> Args:
+    # do_join(eval_ctx, value, d="", attribute=None); a generator (`map`, `select`) is
+    # listed first so its size can be checked before joining.
+    if len(args) < 2 or isinstance(args[1], str | Mapping):
+        return args
+    items = list(args[1]) if not isinstance(args[1], list | tuple) else args[1]
+    separator = args[2] if len(args) > 2 else kwargs.get("d", "")
+    _limits.check_join(_limits.current(), separator, items)
+    return (args[0], items, *args[2:])
+
+
+def _format_check(args: Args, kwargs: dict[str, Any]) -> Args:
+    if args and isinstance(args[0], str):
+        _limits.check_percent_format(args[0])
+    return args
+
+
+_FILTER_CHECKS: dict[str, FilterCheck] = {
+    "center": _widths("center"),
+    "indent": _widths("indent"),
+    "batch": _widths("batch"),
+    "slice": _widths("slice"),
+    "wordwrap": _widths("wordwrap"),
+    "replace": _replace_check,
+    "join": _join_check,
+    "format": _format_check,
+}
+"""Filters that allocate in proportion to an argument, checked before they run."""
+
+
+def _checked(function: Callable[..., Any], check: FilterCheck) -> Callable[..., Any]:
+    @functools.wraps(function)  # keeps Jinja's pass_eval_context marker
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return function(*check(args, kwargs), **kwargs)
+
+    return wrapper
+
+
+def _tojson_checked(value: Any, indent: int | None = None) -> str:
+    if indent is not None:
+        _limits.check_widths("tojson", [indent])
+    return _tojson_filter(value, indent)
 
 
 @cache
@@ -204,12 +309,14 @@ def environment() -> _Sandbox:
     )
     env.globals.clear()
     env.globals.update({"range": safe_range, "dict": dict})
+    for name, check in _FILTER_CHECKS.items():
+        env.filters[name] = _checked(env.filters[name], check)
     env.filters.update(
         {
             "jmespath": _jmespath_filter,
             "strftime": _strftime_filter,
             "date": _strftime_filter,
-            "tojson": _tojson_filter,
+            "tojson": _tojson_checked,
         }
     )
     return env
@@ -267,6 +374,8 @@ def parse(source: str) -> nodes.Template:
             kind="syntax",
             lineno=exc.lineno,
         ) from None
+    except (RecursionError, MemoryError):
+        raise TemplateProblem(MESSAGES["too_deep"], kind="syntax") from None
     _check_tree(tree)
     return tree
 

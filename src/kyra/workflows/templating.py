@@ -8,56 +8,67 @@ or `lipsum`), bounded `*` and `**`. Step outputs are data, never templates: a re
 service cannot inject template code. Compiled templates are cached by source.
 
 Variables: `inputs`, `steps` (`steps.fetch.output.json.id`), `secrets` (resolved
-lazily and recorded, so the engine can redact every value used), `env` (filtered, see
-`filter_environ`) and `now` (timezone-aware, given by the caller). The sandbox rules
-live in `_sandbox.py`.
+lazily and recorded, so the engine can redact every value used), `env` (only the
+names the operator allows, see `template_environ`) and `now` (timezone-aware, given by
+the caller). The sandbox rules live in `_sandbox.py`; the time and size limits (and why
+they are a cooperative deadline rather than a watchdog thread) in `_limits.py`.
+
+Whatever a template does, rendering raises `TemplateProblem` and nothing else: a
+template that runs out of memory or recursion fails its step, it never crashes the
+worker that renders it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Template, nodes
-from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateSyntaxError as JinjaSyntaxError
 from jinja2.environment import TemplateExpression
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from kyra.errors import SecretError
+from kyra.workflows import _limits
+from kyra.workflows._limits import LimitExceeded, RenderLimits
 from kyra.workflows._sandbox import (
     MESSAGES,
     TemplateProblem,
     check_template,
     check_undefined,
     environment,
+    guard_loops,
     is_template,
     parse,
 )
 
-# Why env is filtered: env values are not recorded like `secrets`, so a credential read
-# through `env` would escape redaction into logs, error contexts and LLM prompts.
-# Credentials must go through `secrets`; Kyra's own settings (KYRA_*) hold database
-# URLs and keys and are never visible to workflows.
+# Why env is an allowlist: the operator's environment holds database URLs, webhook URLs
+# and keys under any name, and env values are not recorded like `secrets`, so a value
+# read through `env` would escape redaction into logs, error contexts and LLM prompts.
+# Only names the operator lists in KYRA_TEMPLATE_ENV are visible; even then Kyra's own
+# settings (KYRA_*) and names that look like credentials stay hidden: credentials go
+# through `secrets`.
 HIDDEN_ENV = re.compile(r"(?i)(secret|passw|token|api_?key|private|credential|^KYRA_)")
 
 _BUILTIN_NAMES = frozenset({"loop", "range", "dict", "caller", "varargs", "kwargs"})
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{-?(.*?)-?\}\}\s*$", re.DOTALL)
 
 
-class FilteredEnv(dict[str, str]):
-    """An environment already passed through `filter_environ` (not filtered again)."""
+class TemplateEnv(dict[str, str]):
+    """The variables templates see as `env`, built by `template_environ`."""
 
 
-def filter_environ(environ: Mapping[str, str]) -> FilteredEnv:
-    """The environment without names that look like credentials (see `HIDDEN_ENV`)."""
-    if isinstance(environ, FilteredEnv):
+def template_environ(environ: Mapping[str, str], allowed: Iterable[str] = ()) -> TemplateEnv:
+    """The allowed names of `environ` (`KYRA_TEMPLATE_ENV`), minus `KYRA_*` and names
+    that look like credentials (see `HIDDEN_ENV`). Nothing is allowed by default."""
+    if isinstance(environ, TemplateEnv):
         return environ
-    return FilteredEnv((key, value) for key, value in environ.items() if not HIDDEN_ENV.search(key))
+    names = {name for name in allowed if not HIDDEN_ENV.search(name)}
+    return TemplateEnv((key, environ[key]) for key in sorted(names) if key in environ)
 
 
 class _SecretLookup:
@@ -87,13 +98,14 @@ class TemplateContext:
     """Secret values by name, or a resolver called once per name used (None or
     KeyError means unknown); a resolver keeps unused secrets undecrypted."""
     env: Mapping[str, str] = field(default_factory=dict)
-    """Environment variables (pass `os.environ`); filtered here, whatever is passed."""
+    """A `TemplateEnv` from `template_environ`; any other mapping is treated as an
+    environment with nothing allowed (empty)."""
     used_secrets: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
             raise ValueError(MESSAGES["naive_now"])
-        self.env = filter_environ(self.env)
+        self.env = template_environ(self.env)
         self._lookup = _SecretLookup(self.secret)
 
     def secret(self, name: str) -> str:
@@ -137,15 +149,17 @@ Compiled = Template | TemplateExpression
 class TemplateRenderer:
     """Renders step parameters in the sandbox; one instance is shared by all runs.
 
-    Thread-safe: compiled templates are immutable and the LRU cache is locked.
+    Thread-safe: compiled templates are immutable, the LRU cache is locked and each
+    rendering's budget lives in a context variable of its own thread.
     """
 
-    def __init__(self, cache_size: int = 4096) -> None:
+    def __init__(self, cache_size: int = 4096, limits: RenderLimits | None = None) -> None:
         self._env = environment()
+        self.limits = limits or RenderLimits()
         self._compiled: Callable[[str], Compiled] = lru_cache(maxsize=cache_size)(self._compile)
 
     def _compile(self, source: str) -> Compiled:
-        tree = parse(source)
+        tree = guard_loops(parse(source))
         single = _SINGLE_EXPRESSION.match(source)
         one_output = len(tree.body) == 1 and isinstance(tree.body[0], nodes.Output)
         if single and one_output:
@@ -159,15 +173,24 @@ class TemplateRenderer:
         """Render one string; plain text comes back untouched without compiling."""
         if not is_template(source):
             return source
-        return self._render(source, context.variables(), path)
+        token = _limits.start(self.limits)
+        try:
+            return self._render(source, context.variables(), path)
+        finally:
+            _limits.finish(token)
 
     def render_params(self, params: Any, context: TemplateContext) -> Any:
         """Render every string in nested dicts and lists; other values pass through.
+        All of a step's templates share one deadline (`limits.timeout_seconds`).
 
         Raises:
             TemplateProblem: naming the parameter path, the template and the reason.
         """
-        return self._walk(params, context.variables(), "")
+        token = _limits.start(self.limits)
+        try:
+            return self._walk(params, context.variables(), "")
+        finally:
+            _limits.finish(token)
 
     def _walk(self, value: Any, variables: dict[str, Any], path: str) -> Any:
         if isinstance(value, str):
@@ -184,13 +207,20 @@ class TemplateRenderer:
     def _render(self, source: str, variables: dict[str, Any], path: str | None) -> Any:
         try:
             compiled = self._compiled(source)
+            budget = _limits.current()
             if isinstance(compiled, Template):
-                return compiled.render(variables)
+                return budget.collect(compiled.generate(variables))
             result = compiled(variables)
             check_undefined(result)
+            _limits.check_value_size(result, budget)
             return result
         except TemplateProblem as exc:
             raise exc.located(source, path) from None
+        except LimitExceeded as exc:
+            raise TemplateProblem(exc.reason, kind="limit", template=source, path=path) from None
+        except (MemoryError, RecursionError) as exc:
+            reason = MESSAGES["exhausted"].format(kind=type(exc).__name__)
+            raise TemplateProblem(reason, kind="limit", template=source, path=path) from None
         except UndefinedError as exc:
             reason = _explain_undefined(source, variables) or str(exc)
             raise TemplateProblem(reason, kind="render", template=source, path=path) from None
@@ -201,9 +231,9 @@ class TemplateRenderer:
                 template=source,
                 path=path,
             ) from None
-        except (JinjaTemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        except Exception as exc:  # a template's own error (1/0, int('x'), a bad filter)
             raise TemplateProblem(
-                str(exc) or type(exc).__name__, kind="render", template=source, path=path
+                str(exc)[:500] or type(exc).__name__, kind="render", template=source, path=path
             ) from exc
 
 
@@ -273,9 +303,11 @@ def _walk_chain(root: str, segments: list[str | int], value: Any) -> str | None:
 
 __all__ = [
     "HIDDEN_ENV",
+    "RenderLimits",
     "TemplateContext",
+    "TemplateEnv",
     "TemplateProblem",
     "TemplateRenderer",
     "check_template",
-    "filter_environ",
+    "template_environ",
 ]
