@@ -83,3 +83,16 @@ class ErrorContext(BaseModel):
         fields = error.fields()
         fields.pop("action")
         return cls(step_action=error.action, **fields, **where)
+
+    @classmethod
+    def from_exception(
+        cls, exc: BaseException, *, provider: str | None = None, step: str | None = None
+    ) -> ErrorContext:
+        """The context of an exception raised outside a Kyra workflow (a tenacity-wrapped
+        call, a Celery task, a Prefect flow): status, headers, body, Retry-After and the
+        transport failure, read from httpx, requests, aiohttp, urllib3, botocore, smtplib
+        and DB-API errors (see `kyra.engine.exception_fields`). `provider` names the
+        service for diagnosis (`stripe`, `google`); `step` names what was being done."""
+        from kyra.engine.exception_fields import exception_fields
+
+        return cls(step_name=step, **exception_fields(exc, provider=provider))
