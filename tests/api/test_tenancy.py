@@ -184,6 +184,12 @@ ATTEMPTS: dict[tuple[str, str], tuple[Callable[[Acme], str], dict[str, Any], Che
     ("GET", "/api/v1/health"): (lambda a: "/api/v1/health", {}, zero_health),
     ("GET", "/metrics"): (lambda a: "/metrics", {}, zero_metrics),
     ("POST", "/hooks/{hook_id}"): (lambda a: f"/hooks/{a.hook_id}", {"json": {}}, status(401)),
+    # Diagnosis reads nothing of any tenant and stores nothing: it only answers.
+    ("POST", "/api/v1/diagnose"): (
+        lambda a: "/api/v1/diagnose",
+        {"json": {"status_code": 503}},
+        status(200),
+    ),
 }
 
 

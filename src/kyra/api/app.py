@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 
 from kyra.api import dashboard, executions, fixes, health, hooks, metrics, tenants, workflows
 from kyra.api.auth import Sessions
+from kyra.api.diagnose import router as diagnose_router
 from kyra.api.errors import CatchAll, install_error_handlers
 from kyra.api.runs import InlineRuns
 from kyra.app import Kyra
@@ -62,6 +63,7 @@ def create_api(kyra: Kyra, *, base_url: str | None = None, inline_workers: int =
     for module in (workflows, executions, fixes, hooks, tenants, health, metrics):
         app.include_router(module.router)
     app.include_router(dashboard.router)
+    app.include_router(diagnose_router)
     app.mount("/static", StaticFiles(packages=[("kyra.api.dashboard", "static")]), name="static")
 
     @app.get("/", include_in_schema=False)

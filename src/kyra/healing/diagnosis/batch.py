@@ -1,4 +1,5 @@
-"""One JSON line in, one JSON object out: the service behind `kyra diagnose`."""
+"""One JSON error in, one JSON object out: the service behind `kyra diagnose` (one line
+each) and `POST /api/v1/diagnose` (one object, or a batch)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def parse_line(line: str) -> ErrorContext:
         raw = json.loads(line)
     except ValueError as exc:
         raise ValueError(f"invalid JSON: {exc}") from exc
+    return parse_object(raw)
+
+
+def parse_object(raw: Any) -> ErrorContext:
+    """The `ErrorContext` of one decoded input object; ValueError with a reason when not."""
     if not isinstance(raw, dict):
         raise ValueError("each line must be a JSON object")
     fields = {key: raw[key] for key in INPUT_FIELDS if key in raw}
@@ -54,4 +60,16 @@ def diagnose_line(
     except ValueError as exc:
         return {"error": str(exc)}, None
     result = diagnoser.diagnose(ctx, lang=lang, llm=llm, explain_model=explain_model)
+    return result.to_output(), result
+
+
+def diagnose_object(
+    raw: Any, diagnoser: Diagnoser, *, lang: Lang = "en"
+) -> tuple[dict[str, Any], Diagnosis | None]:
+    """`diagnose_line` for an already decoded object (the API's batch items)."""
+    try:
+        ctx = parse_object(raw)
+    except ValueError as exc:
+        return {"error": str(exc)}, None
+    result = diagnoser.diagnose(ctx, lang=lang)
     return result.to_output(), result
