@@ -4,6 +4,7 @@
     ├── WorkflowDefinitionError   bad workflow document (the CLI prints it, exit 2)
     │   └── RulesDefinitionError  bad custom-rules document (kyra.healing.rules_loader)
     ├── TemplateError             a parameter template failed to render or broke the sandbox
+    ├── InputError                outside JSON unreadable, or beyond the depth/size limits
     ├── SecretError               an unknown secret, or a key that cannot decrypt
     ├── StoreError                database problems callers can act on
     │   ├── NotFoundError
@@ -39,6 +40,15 @@ class WorkflowDefinitionError(KyraError):
 
 class TemplateError(KyraError):
     """A template could not be rendered, or tried to leave the sandbox."""
+
+
+class InputError(KyraError):
+    """JSON from outside (an API body, a webhook, a `kyra diagnose` line) is invalid or
+    nested or sized beyond Kyra's limits (`kyra.inputs`); the reason is one sentence."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class SecretError(KyraError):

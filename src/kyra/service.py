@@ -7,7 +7,7 @@ from kyra.errors import WorkflowDefinitionError
 from kyra.store import secrets as secret_store
 from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
-from kyra.workflows.model import Workflow
+from kyra.workflows.model import TriggerKind, Workflow
 from kyra.workflows.references import secret_references
 
 
@@ -15,13 +15,23 @@ def apply_workflow(
     kyra: Kyra, tenant_id: str, workflow: Workflow, *, replace: bool = False, source: str = ""
 ) -> tuple[WorkflowRecord, bool]:
     """Save a validated workflow after checking that every secret it names exists, so a
-    missing secret is reported now and not at the first 3 a.m. run."""
+    missing secret is reported now and not at the first 3 a.m. run, and that an interval
+    trigger is not faster than `KYRA_MIN_TRIGGER_INTERVAL_SECONDS` (the loader reports
+    that with its line; this covers workflows built in code)."""
     known = set(secret_store.secret_names(kyra.store, tenant_id))
     problems = [
         f"{where}: unknown secret {name!r} (set it with: kyra secrets set {name})"
         for where, name in secret_references(workflow)
         if name not in known
     ]
+    minimum = kyra.settings.min_trigger_interval_seconds
+    interval = workflow.trigger.interval
+    is_interval = workflow.trigger.kind is TriggerKind.INTERVAL
+    if is_interval and interval is not None and interval < minimum:
+        problems.append(
+            f"trigger.interval: an interval trigger fires at most every {minimum:g}s "
+            f"(KYRA_MIN_TRIGGER_INTERVAL_SECONDS); got {interval:g}s"
+        )
     if problems:
         raise WorkflowDefinitionError(source or workflow.name, problems)
     return wf_store.save_workflow(kyra.store, tenant_id, workflow, replace=replace, source=source)

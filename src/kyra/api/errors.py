@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kyra.errors import (
     ConflictError,
     IllegalTransitionError,
+    InputError,
     KyraError,
     NotFoundError,
     SecretError,
@@ -84,6 +85,8 @@ def _kyra_error(exc: KyraError) -> tuple[int, str, Any]:
         return 409, "illegal_transition", {"current": exc.current, "target": exc.target}
     if isinstance(exc, SecretError | TemplateError):
         return 422, "invalid_input", None
+    if isinstance(exc, InputError):
+        return 400, "bad_request", None
     if isinstance(exc, StoreError):
         return 503, "store_unavailable", None
     return 400, "kyra_error", None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
@@ -21,6 +20,8 @@ from kyra.api.auth import digest, kyra_of
 from kyra.api.errors import ApiError
 from kyra.app import Kyra
 from kyra.engine.states import WorkflowState
+from kyra.errors import InputError
+from kyra.inputs import load_json
 from kyra.store import api as api_store
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
@@ -63,9 +64,9 @@ def _inputs(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ApiError(400, "bad_request", "the body must be a JSON object") from exc
+        data = load_json(body)
+    except InputError as exc:
+        raise ApiError(400, "bad_request", f"the body must be a JSON object: {exc}") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object (it becomes the inputs)")
     return data

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kyra.errors import InputError
+from kyra.inputs import check_depth
 
 
 class _In(BaseModel):
@@ -79,6 +82,15 @@ class WorkflowSaved(WorkflowSummary):
 
 class RunIn(_In):
     inputs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("inputs")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            check_depth(value)
+        except InputError as exc:
+            raise ValueError(exc.reason) from None
+        return value
 
 
 class StepOut(BaseModel):

@@ -17,7 +17,8 @@ from kyra.api.auth import Auth, digest, kyra_of
 from kyra.api.errors import ApiError
 from kyra.api.runs import run_and_heal
 from kyra.engine.states import WorkflowState, sources_of
-from kyra.errors import NotFoundError, SecretError
+from kyra.errors import InputError, NotFoundError, SecretError
+from kyra.inputs import load_json
 from kyra.service import apply_workflow
 from kyra.store import api as api_store
 from kyra.store import executions as exec_store
@@ -76,8 +77,8 @@ async def _document(request: Request, replace: bool) -> tuple[str, str, bool]:
     if ctype != "application/json":
         raise ApiError(415, "unsupported_media_type", "send application/json or application/yaml")
     try:
-        data = json.loads(body)
-    except ValueError as exc:
+        data = load_json(body)
+    except InputError as exc:
         raise ApiError(400, "bad_request", f"the body is not valid JSON: {exc}") from exc
     envelope = s.WorkflowIn.model_validate(data)  # ValidationError → 422
     if envelope.source is not None:
@@ -100,7 +101,12 @@ async def create_workflow(
     """Create (or with `replace`, update) a workflow from YAML or JSON."""
     text, source, replace = await _document(request, replace)
     kyra = kyra_of(request)
-    workflow = load_workflow_text(text, source, kyra.registry)
+    workflow = load_workflow_text(
+        text,
+        source,
+        kyra.registry,
+        min_trigger_interval=kyra.settings.min_trigger_interval_seconds,
+    )
     record, created = apply_workflow(kyra, who.tenant_id, workflow, replace=replace, source=source)
     body = s.WorkflowSaved(
         **views.workflow_summary(record, _webhook(request, record)), created=created

@@ -1,8 +1,10 @@
 """`kyra diagnose` and `kyra eval diagnosis`.
 
 `kyra diagnose` reads JSON Lines (a file or stdin) and prints one JSON object per line,
-in order (the contract other tools depend on); it needs no database. Exit codes: 0 when
-every line was read (malformed lines give `{"error": ...}`), 2 when the input is unreadable.
+in order (the contract other tools depend on); it needs no database. A malformed line
+(invalid, too deep, too long) gives `{"error": ...}` in its place and a note on stderr
+naming its line number; the lines after it are diagnosed as usual. Exit codes: 0 when
+every line was read, 2 when the input is unreadable.
 """
 
 from __future__ import annotations
@@ -22,10 +24,17 @@ from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.diagnosis.evaluate import EvalReport, evaluate
 from kyra.healing.diagnosis.llm import llm_settings_from_env
 from kyra.healing.diagnosis.types import Diagnosis
-from kyra.i18n import Lang, default_lang, normalise_lang
+from kyra.i18n import Catalog, Lang, default_lang, normalise_lang, translate
 
 EXIT_OK = 0
 EXIT_UNREADABLE = 2
+
+MESSAGES: Catalog = {
+    "bad_line": {
+        "en": "kyra diagnose: line {number} skipped: {reason}",
+        "es": "kyra diagnose: línea {number} omitida: {reason}",
+    },
+}
 
 eval_app = typer.Typer(help="Evaluate Kyra's engines on labelled data.", no_args_is_help=True)
 
@@ -68,7 +77,8 @@ def diagnose_command(
     """Diagnose errors given as JSON Lines; prints one JSON object per line."""
     language: Lang = normalise_lang(lang) if lang else default_lang()
     try:
-        lines = [line for line in _read_lines(input_file) if line.strip()]
+        numbered = [(n, line) for n, line in enumerate(_read_lines(input_file), 1) if line.strip()]
+        lines = [line for _, line in numbered]
     except (OSError, UnicodeDecodeError) as exc:
         typer.echo(json.dumps({"error": f"unreadable input: {exc}"}), err=True)
         raise typer.Exit(EXIT_UNREADABLE) from exc
@@ -89,8 +99,13 @@ def diagnose_command(
             return
         _render_explain(Console(), output, result)
         return
-    for line in lines:
-        output, _ = diagnose_line(line, diagnoser, lang=language)
+    for number, line in numbered:
+        output, result = diagnose_line(line, diagnoser, lang=language)
+        if result is None:
+            reason = str(output.get("error", ""))
+            typer.echo(
+                translate(MESSAGES, "bad_line", language, number=number, reason=reason), err=True
+            )
         typer.echo(json.dumps(output, ensure_ascii=False))
 
 

@@ -63,7 +63,11 @@ def apply(
 ) -> None:
     """Create (or with --replace, update) a workflow from a file."""
     with kyra_app() as kyra:
-        workflow = load_workflow_file(file, kyra.registry)
+        workflow = load_workflow_file(
+            file,
+            kyra.registry,
+            min_trigger_interval=kyra.settings.min_trigger_interval_seconds,
+        )
         record, created = apply_workflow(
             kyra, kyra.tenant.id, workflow, replace=replace, source=str(file)
         )

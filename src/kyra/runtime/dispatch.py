@@ -42,7 +42,13 @@ class Dispatcher:
         self.runtime = runtime
         self.celery = celery
         self.owner = runtime_id("scheduler")
-        self.scheduler = Scheduler(app.store, app.clock, runtime, owner=self.owner)
+        self.scheduler = Scheduler(
+            app.store,
+            app.clock,
+            runtime,
+            owner=self.owner,
+            min_interval=app.settings.min_trigger_interval_seconds,
+        )
         self.keeper = LeaseKeeper(
             app, runtime, owner=self.owner, kind="scheduler", concurrency=0, reclaim=False
         )

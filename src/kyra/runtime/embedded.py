@@ -164,7 +164,12 @@ class EmbeddedRuntime:
         )
         self.scheduler = (
             Scheduler(
-                app.store, app.clock, self.settings, owner=self.owner, on_fired=self.pool.wake
+                app.store,
+                app.clock,
+                self.settings,
+                owner=self.owner,
+                on_fired=self.pool.wake,
+                min_interval=app.settings.min_trigger_interval_seconds,
             )
             if schedule
             else None

@@ -16,6 +16,12 @@ Slots up to `lookahead_seconds` ahead fire early, as executions runnable at thei
 Missed slots (the process was down longer than `misfire_grace_seconds`) follow the
 workflow's `catch_up` policy: `skip` drops them, `run_once` fires one execution for the
 latest missed slot (trigger `catch_up`). A slot within the grace period is on time.
+
+One workflow never stops the others: a trigger that cannot be scheduled (a definition
+written before validation got stricter, or edited in the database: an unknown time
+zone, a broken cron) is logged once and parked (`PARKED`, far in the future) until its
+definition changes; an interval shorter than `KYRA_MIN_TRIGGER_INTERVAL_SECONDS` fires
+at that minimum.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ log = logging.getLogger("kyra.runtime.scheduler")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
+PARKED = datetime(9999, 1, 1, tzinfo=UTC)
+"""`next_fire_at` of a schedule that cannot fire: never due, until its definition changes."""
 
 
 def trigger_json(trigger: Trigger) -> str:
@@ -140,12 +148,16 @@ class Scheduler:
         *,
         owner: str,
         on_fired: Callable[[list[Fired]], None] | None = None,
+        min_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
         self.owner = owner
         self._on_fired = on_fired
+        self.min_interval = min_interval
+        self._reported: set[str] = set()
+        """Workflows whose stored schedule could not be used, logged once each."""
         self._mark: tuple[int, Any] | None = None
         self._synced_at = -math.inf
         self.fired_total = 0
@@ -157,15 +169,52 @@ class Scheduler:
         rows: list[tuple[ScheduleSource, str, datetime]] = []
         for source in sources:
             try:
-                trigger = Trigger.model_validate(source.trigger)
-            except ValueError:
-                log.warning("workflow %s has an invalid trigger; not scheduled", source.workflow_id)
-                continue
-            stored = trigger_json(trigger)
-            rows.append((source, stored, next_slot_after(json.loads(stored), now)))
+                trigger = self._usable(Trigger.model_validate(source.trigger), source)
+                stored = trigger_json(trigger)
+                rows.append((source, stored, next_slot_after(json.loads(stored), now)))
+            except Exception as exc:  # any bad definition: this workflow only, never the tick
+                # Synced once per definition version, so this is logged once.
+                log.warning(
+                    "workflow %s has a trigger that cannot be scheduled (%s); not fired until "
+                    "its definition changes",
+                    source.workflow_id,
+                    _reason(exc),
+                )
+                raw = json.dumps(source.trigger, default=str, sort_keys=True)
+                rows.append((source, raw, PARKED))
         schedules.save_schedules(self.store, rows, now)
         self._synced_at = self.clock.monotonic()
         return len(rows)
+
+    def _usable(self, trigger: Trigger, source: ScheduleSource) -> Trigger:
+        interval = trigger.interval
+        if trigger.kind is TriggerKind.INTERVAL and interval and interval < self.min_interval:
+            log.warning(
+                "workflow %s fires every %gs, below the minimum of %gs; fired every %gs",
+                source.workflow_id,
+                interval,
+                self.min_interval,
+                self.min_interval,
+            )
+            return trigger.model_copy(update={"interval": self.min_interval})
+        return trigger
+
+    def _decide(
+        self, due: DueSchedule, now: datetime, grace: timedelta, lookahead: timedelta
+    ) -> Fire:
+        """`decide`, except that a schedule it cannot read is parked, not fatal."""
+        try:
+            return decide(due, now, grace, lookahead)
+        except Exception as exc:  # one bad row must not stop every tenant's triggers
+            if due.workflow_id not in self._reported:
+                self._reported.add(due.workflow_id)
+                log.warning(
+                    "the schedule of workflow %s cannot be read (%s); parked until its "
+                    "definition changes",
+                    due.workflow_id,
+                    _reason(exc),
+                )
+            return Fire((), PARKED)
 
     def _maybe_sync(self) -> None:
         mark = schedules.workflows_change_mark(self.store)
@@ -186,7 +235,7 @@ class Scheduler:
             processed, batch = schedules.fire_due(
                 self.store,
                 now,
-                lambda due, now=now: decide(due, now, grace, lookahead),  # type: ignore[misc]
+                lambda due, now=now: self._decide(due, now, grace, lookahead),  # type: ignore[misc]
                 limit=limit,
                 fired_by=self.owner,
                 horizon=now + lookahead,
@@ -198,3 +247,8 @@ class Scheduler:
                 break
         self.fired_total += len(fired)
         return fired
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__

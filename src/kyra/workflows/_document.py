@@ -25,6 +25,7 @@ MESSAGES = {
     "too_big": "the file is larger than {limit} bytes",
     "yaml": "YAML syntax error: {reason}",
     "json": "JSON syntax error: {reason}",
+    "character": "unacceptable character #x{code:04x} (control characters are not allowed)",
     "empty": "the document is empty; a workflow needs at least a name and steps",
     "not_mapping": "a workflow must be a mapping of fields (name, trigger, steps, ...), not {kind}",
     "duplicate_key": "duplicate key {key!r} (first set on line {first})",
@@ -182,8 +183,10 @@ class _Builder:
 
 def compose(text: str) -> tuple[Any, _Builder]:
     """Parse YAML (or JSON, which is YAML) into data plus line numbers."""
-    loader = _SafeTextLoader(text)
+    loader: _SafeTextLoader | None = None
     try:
+        # The reader checks for unprintable characters (NUL, ...) on construction.
+        loader = _SafeTextLoader(text)
         root = loader.get_single_node()
         if root is None:
             raise Abort(Problem(0, 0, "", MESSAGES["empty"]))
@@ -194,12 +197,18 @@ def compose(text: str) -> tuple[Any, _Builder]:
         reason = exc.problem or exc.context or "unreadable document"
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise Abort(Problem(line, column, "", MESSAGES["yaml"].format(reason=reason))) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        column = exc.position - text.rfind("\n", 0, max(exc.position, 0))
+        reason = MESSAGES["character"].format(code=exc.character)
+        raise Abort(Problem(line, column, "", MESSAGES["yaml"].format(reason=reason))) from None
     except yaml.YAMLError as exc:
         raise Abort(Problem(0, 0, "", MESSAGES["yaml"].format(reason=exc))) from None
     except RecursionError:
         raise Abort(Problem(0, 0, "", MESSAGES["too_deep"].format(limit=MAX_NESTING))) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_json(text: str) -> tuple[Any, dict[Loc, int], set[Loc], list[Problem]]:

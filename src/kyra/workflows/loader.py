@@ -34,7 +34,7 @@ from kyra.workflows._document import (
     read_json,
 )
 from kyra.workflows.dates import validate_strftime
-from kyra.workflows.model import Workflow
+from kyra.workflows.model import MIN_INTERVAL_CONTEXT, Workflow
 from kyra.workflows.params import parse_path
 from kyra.workflows.templating import TemplateProblem, check_template
 
@@ -70,8 +70,16 @@ def _suggest(name: str, choices: list[str]) -> str:
     return MESSAGES["did_you_mean"].format(name=match[0]) if match else ""
 
 
-def load_workflow_text(text: str, source: str, registry: ActionCatalog | None = None) -> Workflow:
+def load_workflow_text(
+    text: str,
+    source: str,
+    registry: ActionCatalog | None = None,
+    *,
+    min_trigger_interval: float | None = None,
+) -> Workflow:
     """Parse and validate a workflow written in YAML or JSON (text starting with `{`).
+    `min_trigger_interval` (seconds) refuses faster interval triggers: pass
+    `KYRA_MIN_TRIGGER_INTERVAL_SECONDS` when a workflow is applied.
 
     Raises:
         WorkflowDefinitionError: listing every problem, one line each, sorted by line.
@@ -85,7 +93,7 @@ def load_workflow_text(text: str, source: str, registry: ActionCatalog | None = 
             checked = Document(data, builder.lines, builder.block_scalars, builder.problems)
     except Abort as abort:
         raise WorkflowDefinitionError(source, [p.render(source) for p in abort.problems]) from None
-    workflow = _validate(checked, registry)
+    workflow = _validate(checked, registry, min_trigger_interval)
     if checked.problems or workflow is None:
         problems = sorted(set(checked.problems))
         raise WorkflowDefinitionError(source, [p.render(source) for p in problems])
@@ -108,9 +116,15 @@ def read_document(
         raise error(source, [f"{source}: {MESSAGES['read'].format(reason=reason)}"]) from None
 
 
-def load_workflow_file(path: str | Path, registry: ActionCatalog | None = None) -> Workflow:
+def load_workflow_file(
+    path: str | Path,
+    registry: ActionCatalog | None = None,
+    *,
+    min_trigger_interval: float | None = None,
+) -> Workflow:
     """Read a `.yaml`, `.yml` or `.json` workflow file; see `load_workflow_text`."""
-    return load_workflow_text(read_document(path, MAX_FILE_BYTES), str(path), registry)
+    text = read_document(path, MAX_FILE_BYTES)
+    return load_workflow_text(text, str(path), registry, min_trigger_interval=min_trigger_interval)
 
 
 def format_problems(error: WorkflowDefinitionError) -> str:
@@ -122,7 +136,9 @@ def format_problems(error: WorkflowDefinitionError) -> str:
     return "\n".join([header, *(f"  {problem}" for problem in error.problems)])
 
 
-def _validate(checked: Document, registry: ActionCatalog | None) -> Workflow | None:
+def _validate(
+    checked: Document, registry: ActionCatalog | None, min_trigger_interval: float | None
+) -> Workflow | None:
     data = checked.data
     if not isinstance(data, dict):
         checked.add((), MESSAGES["not_mapping"].format(kind=kind_of(data)))
@@ -131,7 +147,7 @@ def _validate(checked: Document, registry: ActionCatalog | None) -> Workflow | N
     _check_paths_and_formats(checked)
     _check_steps(checked, registry)
     try:
-        return Workflow.model_validate(data)
+        return Workflow.model_validate(data, context={MIN_INTERVAL_CONTEXT: min_trigger_interval})
     except ValidationError as exc:
         for error in exc.errors():
             if error["loc"] == () and error["type"] == "value_error" and duplicate_steps:

@@ -7,11 +7,20 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from enum import StrEnum
+from functools import cache
 from typing import Any, Literal
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from kyra.workflows.durations import Seconds, parse_duration
 
@@ -97,14 +106,52 @@ class TriggerKind(StrEnum):
     WEBHOOK = "webhook"
 
 
+MIN_INTERVAL_CONTEXT = "min_trigger_interval"
+"""Validation-context key of the shortest `interval` accepted (the loader passes
+`KYRA_MIN_TRIGGER_INTERVAL_SECONDS`); stored workflows are read without it."""
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA zone names Kyra accepts (from `tzdata`; read once)."""
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def check_timezone(name: str) -> str:
+    """`name` if it is an IANA time zone; a file path or a made-up zone is refused
+    here, not by the scheduler at 3 a.m."""
+    if name not in time_zones():
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise ValueError(
+            f"unknown time zone {shown!r}: use an IANA name such as 'Europe/Madrid' or 'UTC'"
+        )
+    return name
+
+
 class Trigger(_Strict):
     """When a workflow runs. YAML accepts `manual`, `webhook`, `{cron: ...}`, `{interval: 30s}`."""
 
     kind: TriggerKind = TriggerKind.MANUAL
-    cron: str | None = None
+    cron: str | None = Field(default=None, max_length=200)
     interval: Seconds | None = Field(default=None, gt=0)
     timezone: str = "UTC"
     catch_up: Literal["skip", "run_once"] = "skip"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("interval")
+    @classmethod
+    def _not_too_often(cls, value: float | None, info: ValidationInfo) -> float | None:
+        minimum = (info.context or {}).get(MIN_INTERVAL_CONTEXT)
+        if value is not None and minimum is not None and value < minimum:
+            raise ValueError(
+                f"an interval trigger fires at most every {minimum:g}s "
+                f"(KYRA_MIN_TRIGGER_INTERVAL_SECONDS); got {value:g}s"
+            )
+        return value
 
     @model_validator(mode="before")
     @classmethod

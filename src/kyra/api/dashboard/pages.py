@@ -7,7 +7,6 @@ nothing here is reachable without a session (or a bearer key) of the tenant show
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from importlib.resources import files
@@ -27,7 +26,8 @@ from kyra.api.fixes import approve_fix
 from kyra.api.health import snapshot
 from kyra.api.runs import healer_for
 from kyra.app import Kyra
-from kyra.errors import KyraError
+from kyra.errors import InputError, KyraError
+from kyra.inputs import load_json
 from kyra.store import api_stats
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
@@ -306,8 +306,8 @@ def _value(raw: str) -> Any:
     if raw == "":
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return load_json(raw)
+    except InputError:
         return raw
 
 

@@ -3,25 +3,30 @@ each) and `POST /api/v1/diagnose` (one object, or a batch)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ValidationError
 
 from kyra.engine.error_context import ErrorContext
+from kyra.errors import InputError
 from kyra.healing.diagnosis.corpus import INPUT_FIELDS
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.diagnosis.llm import LLMSettings
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.i18n import Lang
+from kyra.inputs import load_json
+
+MAX_LINE_BYTES = 1_000_000
+"""Longest input line read (an error context is a few kilobytes)."""
 
 
 def parse_line(line: str) -> ErrorContext:
-    """The `ErrorContext` of one input line; ValueError with a reason when malformed."""
+    """The `ErrorContext` of one input line; ValueError with a reason when malformed
+    (invalid JSON, nested deeper than `kyra.inputs.MAX_DEPTH`, or too long)."""
     try:
-        raw = json.loads(line)
-    except ValueError as exc:
-        raise ValueError(f"invalid JSON: {exc}") from exc
+        raw = load_json(line, max_bytes=MAX_LINE_BYTES)
+    except InputError as exc:
+        raise ValueError(exc.reason) from None
     return parse_object(raw)
 
 
