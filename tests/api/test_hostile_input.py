@@ -72,3 +72,13 @@ def test_deeply_nested_json_bodies_are_400(
     run = acme.post("/api/v1/workflows/inbound/run", content=deep_inputs, headers=json_headers)
     assert 400 <= run.status_code < 500, run.text
     assert acme.get("/api/v1/executions", params={"workflow": "inbound"}).json() == []
+
+
+def test_the_diagnose_endpoint_refuses_deep_nesting(acme: Tenant) -> None:
+    json_headers = {"Content-Type": "application/json"}
+    assert (
+        400 <= acme.post("/api/v1/diagnose", content=DEEP, headers=json_headers).status_code < 500
+    )
+    deep = b'{"error_type": "X", "body": ' + b"[" * 300 + b"]" * 300 + b"}"
+    error = _error(acme.post("/api/v1/diagnose", content=deep, headers=json_headers), 422)
+    assert "nested more than 64 levels" in error["message"]

@@ -14,7 +14,7 @@ from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.diagnosis.llm import LLMSettings
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.i18n import Lang
-from kyra.inputs import load_json
+from kyra.inputs import check_depth, load_json
 
 MAX_LINE_BYTES = 1_000_000
 """Longest input line read (an error context is a few kilobytes)."""
@@ -32,6 +32,10 @@ def parse_line(line: str) -> ErrorContext:
 
 def parse_object(raw: Any) -> ErrorContext:
     """The `ErrorContext` of one decoded input object; ValueError with a reason when not."""
+    try:
+        check_depth(raw)  # the API's items arrive decoded, unchecked
+    except InputError as exc:
+        raise ValueError(exc.reason) from None
     if not isinstance(raw, dict):
         raise ValueError("each line must be a JSON object")
     fields = {key: raw[key] for key in INPUT_FIELDS if key in raw}
