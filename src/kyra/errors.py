@@ -9,6 +9,7 @@
     ├── StoreError                database problems callers can act on
     │   ├── NotFoundError
     │   └── ConflictError         name clash, stale version
+    │       └── WorkflowExistsError   a workflow of that name exists (and no replace)
     ├── IllegalTransitionError    a workflow state change the transition table forbids
     ├── StepError                 an action failed; structured fields, read by diagnosis
     │   ├── TransportError        no HTTP response (connect, read timeout, TLS, DNS)
@@ -65,6 +66,15 @@ class NotFoundError(StoreError):
 
 class ConflictError(StoreError):
     """The object already exists, or was changed by someone else."""
+
+
+class WorkflowExistsError(ConflictError):
+    """A workflow of that name exists and the caller did not ask to replace it. Its own
+    class so each face words the way out for its users (`--replace`, `replace=true`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"a workflow named {name!r} already exists; use --replace to update it")
 
 
 class IllegalTransitionError(KyraError):

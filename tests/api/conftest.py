@@ -149,3 +149,18 @@ def hooked(server: FaultServer, name: str = "inbound") -> dict[str, Any]:
         "trigger": "webhook",
         "steps": [{"name": "echo", "action": "http_request", "with": {"url": f"{server.url}/ok"}}],
     }
+
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "details"}
+
+
+def assert_problem(r: Response, code: str | None = None) -> dict[str, Any]:
+    """An RFC 9457 problem: its media type, every member, the status it repeats, and
+    (when given) its stable code."""
+    assert r.headers["content-type"] == "application/problem+json", r.text
+    body: dict[str, Any] = r.json()
+    assert set(body) == PROBLEM_KEYS, body
+    assert body["status"] == r.status_code and body["type"] == f"urn:kyra:problem:{body['code']}"
+    if code is not None:
+        assert body["code"] == code, body
+    return body

@@ -24,7 +24,7 @@ def test_requests_without_a_valid_key_are_401_json(http: TestClient, acme: Tenan
         r = http.get("/api/v1/workflows", headers=headers)
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == "Bearer"
-        assert r.json()["error"]["code"] == "unauthorized"
+        assert r.json()["code"] == "unauthorized"
 
 
 def test_keys_are_stored_as_sha256_only(kyra: Kyra, acme: Tenant) -> None:
@@ -42,7 +42,7 @@ def test_create_list_and_revoke_keys(acme: Tenant, http: TestClient) -> None:
     created = acme.post("/api/v1/apikeys", json={"name": "ci"})
     assert created.status_code == 201
     new_key = created.json()["key"]
-    listed = acme.get("/api/v1/apikeys").json()
+    listed = acme.get("/api/v1/apikeys").json()["items"]
     assert {k["name"] for k in listed} == {"tests", "ci"}
     assert all("key" not in k for k in listed)
     other = {"Authorization": f"Bearer {new_key}"}
@@ -56,7 +56,7 @@ def test_create_list_and_revoke_keys(acme: Tenant, http: TestClient) -> None:
 
 def test_last_used_is_recorded(kyra: Kyra, acme: Tenant) -> None:
     acme.get("/api/v1/tenant")
-    used = acme.get("/api/v1/apikeys").json()[0]["last_used_at"]
+    used = acme.get("/api/v1/apikeys").json()["items"][0]["last_used_at"]
     assert used is not None
 
 
@@ -101,9 +101,9 @@ def test_a_free_tenant_cannot_raise_its_own_tier(kyra: Kyra, http: TestClient) -
 
 def test_unknown_routes_and_methods_answer_json(http: TestClient, acme: Tenant) -> None:
     r = http.get("/api/v1/nope")
-    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
     r2 = acme.put("/api/v1/workflows")
-    assert r2.status_code == 405 and r2.json()["error"]["code"] == "method_not_allowed"
+    assert r2.status_code == 405 and r2.json()["code"] == "method_not_allowed"
 
 
 def test_openapi_and_docs_are_served(http: TestClient) -> None:

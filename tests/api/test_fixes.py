@@ -17,7 +17,7 @@ def _fail(acme: Tenant, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _proposal(acme: Tenant) -> dict[str, Any]:
-    fixes = acme.get("/api/v1/fixes", params={"status": "proposed"}).json()
+    fixes = acme.get("/api/v1/fixes", params={"status": "proposed"}).json()["items"]
     assert len(fixes) == 1
     fix: dict[str, Any] = fixes[0]
     return fix
@@ -40,7 +40,7 @@ def test_a_yellow_proposal_approved_with_a_value_heals_the_workflow(
     assert decision["fix"]["decided_by"].startswith("apikey:")
 
     again = acme.post(f"/api/v1/fixes/{fix['id']}/approve")
-    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
     detail = acme.get(f"/api/v1/fixes/{fix['id']}").json()
     assert [a["kind"] for a in detail["audit"]][-2:] == ["approved", "verified"]
 
@@ -75,7 +75,7 @@ def test_rollback_restores_the_previous_config_as_a_new_version(
 ) -> None:
     run = _fail(acme, paced(fault_server))
     assert run["healing"] == ["rerun", "verified"]
-    fix = acme.get("/api/v1/fixes").json()[0]
+    fix = acme.get("/api/v1/fixes").json()["items"][0]
     assert fix["status"] == "applied" and fix["to_version"] == 2
     r = acme.post(f"/api/v1/fixes/{fix['id']}/rollback", json={"reason": "too slow"})
     assert r.status_code == 200 and r.json()["fix"]["status"] == "rolled_back"
@@ -83,9 +83,8 @@ def test_rollback_restores_the_previous_config_as_a_new_version(
     assert history[-1]["config"]["request_delay"] == history[0]["config"]["request_delay"]
     assert history[-1]["reason"].startswith("rollback of fix")
     assert acme.post(f"/api/v1/fixes/{fix['id']}/rollback").status_code == 409
-    kinds = [
-        a["kind"] for a in acme.get("/api/v1/audit", params={"workflow": "gmail-digest"}).json()
-    ]
+    trail = acme.get("/api/v1/audit", params={"workflow": "gmail-digest"}).json()["items"]
+    kinds = [a["kind"] for a in trail]
     assert kinds[0] == "rollback" and "fix_applied" in kinds and "diagnosis" in kinds
 
 
@@ -94,15 +93,15 @@ def test_red_failures_get_no_fix_and_need_attention(
 ) -> None:
     run = _fail(acme, bad_token(fault_server))
     assert run["healing"] == ["needs_attention"] and run["workflow_state"] == "needs_attention"
-    assert acme.get("/api/v1/fixes").json() == []
-    audit = acme.get("/api/v1/audit").json()
+    assert acme.get("/api/v1/fixes").json()["items"] == []
+    audit = acme.get("/api/v1/audit").json()["items"]
     assert [a["kind"] for a in audit] == ["needs_attention", "diagnosis"]
 
 
 def test_unknown_fix_ids_are_404(acme: Tenant) -> None:
     for action in ("approve", "reject", "rollback"):
         r = acme.post(f"/api/v1/fixes/00000000-0000-0000-0000-000000000000/{action}")
-        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
     assert acme.get("/api/v1/fixes/abc").status_code == 404
 
 
@@ -119,7 +118,7 @@ def test_kill_switch_blocks_automatic_fixes_and_stops_fixes_in_flight(
     }
     run = _fail(acme, paced(fault_server))
     assert run["status"] == "failed" and run["healing"] == ["blocked"]
-    assert acme.get("/api/v1/fixes").json()[0]["status"] == "blocked"
+    assert acme.get("/api/v1/fixes").json()["items"][0]["status"] == "blocked"
     off = acme.put("/api/v1/killswitch", json={"enabled": False})
     assert off.json()["enabled"] is False
     assert acme.put("/api/v1/killswitch", json={"enabled": "maybe"}).status_code == 422

@@ -1,8 +1,10 @@
-"""Property-based fuzz of the OpenAPI schema (schemathesis): no input yields a 5xx.
+"""Property-based fuzz of the whole OpenAPI document (schemathesis): every operation,
+the JSON body of `POST /api/v1/workflows` included, gets generated requests; no input
+yields a 5xx, and every response matches its documented status, media type and schema.
 
-Requests carry a valid key, so the fuzz reaches the handlers, not just the auth check;
-a workflow with a failed run and a pending proposal exists, so a share of generated
-names resolve. Each operation gets its own Hypothesis run.
+Requests carry a real key, so the fuzz reaches the handlers, not just the auth check;
+a webhook workflow with a failed run exists, so a share of generated names resolve.
+Each operation gets its own Hypothesis run of EXAMPLES cases (the total is printed).
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ import schemathesis  # a dev dependency: CI fails loudly if it is missing, never
 from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from kyra.api import create_api
 from kyra.api.auth import create_api_key
@@ -24,10 +31,16 @@ from kyra.settings import Settings
 from kyra.store.tenants import ensure_tenant
 from kyra.workflows.model import Workflow
 
-EXAMPLES = 40
+EXAMPLES = 25
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
-def test_no_input_makes_a_server_error(tmp_path: Path) -> None:
+def test_every_operation_conforms_and_never_fails_with_a_5xx(tmp_path: Path) -> None:
     kyra = create_app(
         Settings(
             database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
@@ -46,9 +59,12 @@ def test_no_input_makes_a_server_error(tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_api(kyra))
     failures: list[str] = []
+    cases: dict[str, int] = {}
     try:
         for result in schema.get_all_operations():
             operation = result.ok()
+            label = operation.label
+            cases[label] = 0
 
             @given(case=operation.as_strategy())
             @settings(
@@ -57,8 +73,9 @@ def test_no_input_makes_a_server_error(tmp_path: Path) -> None:
                 database=None,
                 suppress_health_check=list(HealthCheck),
             )
-            def fuzz(case: Any) -> None:
-                case.call_and_validate(headers=headers, checks=[not_a_server_error])
+            def fuzz(case: Any, label: str = label) -> None:
+                cases[label] += 1
+                case.call_and_validate(headers=headers, checks=CHECKS)
 
             try:
                 fuzz()
@@ -66,4 +83,7 @@ def test_no_input_makes_a_server_error(tmp_path: Path) -> None:
                 failures.append(f"{operation.label}: {exc}")
     finally:
         kyra.close()
+    print(f"schemathesis: {sum(cases.values())} cases over {len(cases)} operations")
     assert not failures, "\n\n".join(failures)
+    assert "POST /api/v1/workflows" in cases and len(cases) >= 29
+    assert all(n > 0 for n in cases.values()), cases

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from kyra.demo import FaultServer
 from kyra.store import api as api_store
-from tests.api.conftest import Response, Tenant, hooked, needs_email
+from tests.api.conftest import Response, Tenant, assert_problem, hooked, needs_email
 
 
 @dataclass
@@ -36,8 +36,8 @@ def owned(acme: Tenant, fault_server: FaultServer) -> Acme:
     run = acme.post("/api/v1/workflows/crm-sync/run", params={"wait": "true"}).json()
     acme.apply(hooked(fault_server))
     hook = acme.post("/api/v1/workflows/inbound/webhook").json()
-    fix = acme.get("/api/v1/fixes").json()[0]
-    prefix = acme.get("/api/v1/apikeys").json()[0]["prefix"]
+    fix = acme.get("/api/v1/fixes").json()["items"][0]
+    prefix = acme.get("/api/v1/apikeys").json()["items"][0]["prefix"]
     return Acme("crm-sync", "inbound", hook["hook_id"], run["execution_id"], fix["id"], prefix)
 
 
@@ -48,13 +48,13 @@ def status(code: int) -> Check:
     def check(r: Response) -> None:
         assert r.status_code == code, r.text
         if code >= 400:
-            assert set(r.json()["error"]) == {"code", "message", "details"}
+            assert_problem(r)
 
     return check
 
 
 def empty_list(r: Response) -> None:
-    assert r.status_code == 200 and r.json() == [], r.text
+    assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}, r.text
 
 
 def own_tenant(r: Response) -> None:
@@ -190,6 +190,8 @@ ATTEMPTS: dict[tuple[str, str], tuple[Callable[[Acme], str], dict[str, Any], Che
         {"json": {"status_code": 503}},
         status(200),
     ),
+    ("GET", "/healthz"): (lambda a: "/healthz", {}, no_acme_text),
+    ("GET", "/readyz"): (lambda a: "/readyz", {}, no_acme_text),
 }
 
 
@@ -203,9 +205,9 @@ def test_the_rival_sees_and_changes_nothing_of_acme(
     acme: Tenant, rival: Tenant, owned: Acme, kyra: Any
 ) -> None:
     before = {
-        "workflows": acme.get("/api/v1/workflows").json(),
-        "fixes": acme.get("/api/v1/fixes").json(),
-        "executions": acme.get("/api/v1/executions").json(),
+        "workflows": acme.get("/api/v1/workflows").json()["items"],
+        "fixes": acme.get("/api/v1/fixes").json()["items"],
+        "executions": acme.get("/api/v1/executions").json()["items"],
         "tenant": acme.get("/api/v1/tenant").json(),
         "killswitch": acme.get("/api/v1/killswitch").json(),
     }
@@ -224,9 +226,9 @@ def test_the_rival_sees_and_changes_nothing_of_acme(
     assert rival.get(f"/api/v1/fixes/{owned.fix_id[:8]}").status_code == 404
 
     after = {
-        "workflows": acme.get("/api/v1/workflows").json(),
-        "fixes": acme.get("/api/v1/fixes").json(),
-        "executions": acme.get("/api/v1/executions").json(),
+        "workflows": acme.get("/api/v1/workflows").json()["items"],
+        "fixes": acme.get("/api/v1/fixes").json()["items"],
+        "executions": acme.get("/api/v1/executions").json()["items"],
         "tenant": acme.get("/api/v1/tenant").json(),
         "killswitch": acme.get("/api/v1/killswitch").json(),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from kyra.demo import FaultServer
-from tests.api.conftest import Tenant, paced
+from tests.api.conftest import Tenant, assert_problem, paced
 
 ORDERS_YAML = """
 name: orders
@@ -25,7 +25,7 @@ def test_create_from_yaml_body_then_list_and_show(acme: Tenant) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["name"] == "orders" and r.json()["created"] is True
 
-    listed = acme.get("/api/v1/workflows").json()
+    listed = acme.get("/api/v1/workflows").json()["items"]
     assert [w["name"] for w in listed] == ["orders"]
     detail = acme.get("/api/v1/workflows/orders").json()
     assert detail["config"]["timeout"] == 30.0
@@ -37,7 +37,9 @@ def test_create_from_json_envelope_and_replace_makes_a_new_config_version(acme: 
     doc = yaml.safe_load(ORDERS_YAML)
     assert acme.post("/api/v1/workflows", json={"source": ORDERS_YAML}).status_code == 201
     again = acme.post("/api/v1/workflows", json={"definition": doc})
-    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    problem = assert_problem(again, "workflow_exists")
+    assert again.status_code == 409 and "replace=true" in problem["detail"]
+    assert "--replace" not in problem["detail"]  # API words for API callers
 
     doc["config"] = {"timeout": 10}
     updated = acme.post("/api/v1/workflows", json={"definition": doc, "replace": True})
@@ -50,7 +52,7 @@ def test_an_invalid_document_is_422_with_every_problem(acme: Tenant) -> None:
     bad = "name: x\nsteps:\n  - name: a\n    action: no_such_action\n"
     r = acme.post("/api/v1/workflows", json={"source": bad})
     assert r.status_code == 422
-    error = r.json()["error"]
+    error = assert_problem(r)
     assert error["code"] == "invalid_workflow"
     assert any("no_such_action" in p for p in error["details"]["problems"])
 
@@ -68,7 +70,7 @@ def test_bad_bodies_are_4xx_with_the_error_shape(acme: Tenant) -> None:
     ]
     for r in cases:
         assert 400 <= r.status_code < 500, r.text
-        assert set(r.json()["error"]) == {"code", "message", "details"}
+        assert_problem(r)
 
 
 def test_activate_deactivate_and_illegal_moves(acme: Tenant) -> None:
@@ -101,7 +103,7 @@ def test_run_without_wait_queues_an_execution_for_the_runtime(acme: Tenant) -> N
     detail = acme.get(f"/api/v1/executions/{execution_id[:8]}").json()
     assert detail["status"] == "queued" and detail["inputs"] == {"since": "2026-01-01"}
     listed = acme.get("/api/v1/executions", params={"workflow": "orders", "status": "queued"})
-    assert [e["id"] for e in listed.json()] == [execution_id]
+    assert [e["id"] for e in listed.json()["items"]] == [execution_id]
 
 
 def test_run_and_wait_heals_a_rate_limit_in_process(

@@ -82,6 +82,10 @@ steps:
         wait_for(healed, 60, "the workflow healed, active at config v2", every=0.5)
         page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)
         assert page.status_code == 200 and "Kyra" in page.text
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)  # no key
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "runtime": "ok"}
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)

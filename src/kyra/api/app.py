@@ -15,19 +15,43 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from kyra.api import dashboard, executions, fixes, health, hooks, metrics, tenants, workflows
+from kyra.api import (
+    dashboard,
+    executions,
+    fixes,
+    health,
+    hooks,
+    metrics,
+    openapi,
+    probes,
+    tenants,
+    workflows,
+)
 from kyra.api.auth import Sessions
 from kyra.api.diagnose import router as diagnose_router
 from kyra.api.errors import CatchAll, install_error_handlers
+from kyra.api.probes import RuntimeCheck
 from kyra.api.runs import InlineRuns
 from kyra.app import Kyra
 
 DESCRIPTION = """Kyra's REST API. Authenticate with `Authorization: Bearer <API key>`
 (create one with `kyra apikeys create --tenant NAME`). Every request sees only the key's
-tenant. Errors are `{"error": {"code", "message", "details"}}`."""
+tenant.
+
+Errors are RFC 9457 problem details (`application/problem+json`): `type`, `title`,
+`status`, `detail` (for people) and a stable `code` (for programs), plus `details`.
+
+Lists are paginated: pass `limit`, then the response's `next_cursor` as `cursor` for the
+next page (null on the last one). Pages stay stable while new items arrive."""
 
 
-def create_api(kyra: Kyra, *, base_url: str | None = None, inline_workers: int = 2) -> FastAPI:
+def create_api(
+    kyra: Kyra,
+    *,
+    base_url: str | None = None,
+    inline_workers: int = 2,
+    runtime_check: RuntimeCheck | None = None,
+) -> FastAPI:
     """The HTTP face of a Kyra app.
 
     Parameters:
@@ -35,6 +59,8 @@ def create_api(kyra: Kyra, *, base_url: str | None = None, inline_workers: int =
         base_url: public URL prefix for links the API hands out (webhook URLs); defaults
             to the URL each request arrived on.
         inline_workers: threads for `?wait=true` runs and approvals.
+        runtime_check: the problems of the runtime serving alongside (`kyra serve`),
+            for `/readyz`; None when there is none in this process.
     """
     runs = InlineRuns(workers=inline_workers, max_pending=inline_workers * 4)
 
@@ -54,13 +80,16 @@ def create_api(kyra: Kyra, *, base_url: str | None = None, inline_workers: int =
         static_url="/docs-static",
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
+    openapi.install(app)
     app.state.kyra = kyra
+    app.state.runtime_check = runtime_check
     app.state.base_url = base_url.rstrip("/") if base_url else None
     app.state.runs = runs
     app.state.sessions = Sessions(kyra)
     install_error_handlers(app)
-    for module in (workflows, executions, fixes, hooks, tenants, health, metrics):
+    for module in (workflows, executions, fixes, hooks, tenants, health, metrics, probes):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(diagnose_router)

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kyra.api.errors import ApiError
 from kyra.app import Kyra
@@ -97,13 +98,24 @@ def kyra_of(request: Request) -> Kyra:
     return kyra
 
 
-def bearer_principal(request: Request) -> Principal:
+BEARER = HTTPBearer(
+    scheme_name="apiKey",
+    bearerFormat="kyra_<prefix>_<secret>",
+    description="An API key: `kyra apikeys create --tenant NAME` or `POST /api/v1/apikeys`.",
+    auto_error=False,
+)
+"""Documents the scheme in OpenAPI (Swagger UI's Authorize button); the check is ours."""
+
+
+def bearer_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
     """FastAPI dependency: the tenant of the `Authorization: Bearer <key>` header."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = credentials.credentials.strip() if credentials is not None else ""
+    if not key:
         raise _unauthorized("send Authorization: Bearer <API key>")
-    info = verify_api_key(kyra_of(request), key.strip())
+    info = verify_api_key(kyra_of(request), key)
     if info is None:
         raise _unauthorized("invalid or revoked API key")
     return Principal(info.tenant_id, info.tenant_name, info.prefix)

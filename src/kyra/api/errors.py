@@ -1,4 +1,12 @@
-"""One JSON error shape for every failure: `{"error": {"code", "message", "details"}}`.
+"""One error shape for every failure: RFC 9457 problem details (`application/problem+json`)
+with a stable `code` for programs:
+
+    {"type": "urn:kyra:problem:not_found", "title": "Not Found", "status": 404,
+     "detail": "no workflow named 'x'", "code": "not_found", "details": null}
+
+`detail` is for people and may change wording; `code` (and `type`, which carries it) is
+the contract. `details` holds structured extras (the problems of an invalid workflow,
+the fields of a validation error).
 
 Kyra's own errors map to 4xx by who must act (`NotFoundError` → 404, `ConflictError` →
 409, `WorkflowDefinitionError` → 422 with its problems); anything unexpected becomes a
@@ -10,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,9 +38,14 @@ from kyra.errors import (
     StoreError,
     TemplateError,
     WorkflowDefinitionError,
+    WorkflowExistsError,
 )
 
 log = logging.getLogger("kyra.api")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:kyra:problem:"
+_STATUSES = {s.value for s in HTTPStatus}
 
 HTTP_CODES = {
     400: "bad_request",
@@ -67,16 +81,38 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def problem(status: int, code: str, detail: str, details: Any = None) -> dict[str, Any]:
+    """An RFC 9457 problem body."""
+    return {
+        "type": PROBLEM_TYPE + code,
+        "title": HTTPStatus(status).phrase if status in _STATUSES else "Error",
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "details": details,
+    }
+
+
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(
+        problem(status, code, message, details),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_JSON,
+    )
+
+
+API_EXISTS = "a workflow named {name!r} already exists; send replace=true to update it"
+"""The API's words for a name clash (the store's mention the CLI's `--replace`)."""
 
 
 def _kyra_error(exc: KyraError) -> tuple[int, str, Any]:
     if isinstance(exc, WorkflowDefinitionError):
         return 422, "invalid_workflow", {"source": exc.source, "problems": exc.problems}
+    if isinstance(exc, WorkflowExistsError):
+        return 409, "workflow_exists", {"name": exc.name}
     if isinstance(exc, NotFoundError):
         return 404, "not_found", None
     if isinstance(exc, ConflictError):
@@ -115,7 +151,9 @@ def install_error_handlers(app: FastAPI) -> None:
         status, code, details = _kyra_error(exc)
         if status >= 500:
             log.warning("store error: %s", exc)
-        return error_response(status, code, str(exc), details)
+        exists = isinstance(exc, WorkflowExistsError)
+        message = API_EXISTS.format(name=exc.name) if exists else str(exc)
+        return error_response(status, code, message, details)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -157,15 +195,13 @@ class CatchAll:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = json.dumps(
-                {"error": {"code": "internal_error", "message": "internal error", "details": None}}
-            ).encode()
+            body = json.dumps(problem(500, "internal_error", "internal error")).encode()
             await send(
                 {
                     "type": "http.response.start",
                     "status": 500,
                     "headers": [
-                        (b"content-type", b"application/json"),
+                        (b"content-type", PROBLEM_JSON.encode()),
                         (b"content-length", str(len(body)).encode()),
                     ],
                 }

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from kyra.api import schemas as s
 from kyra.api import views
 from kyra.api.auth import Auth, kyra_of
+from kyra.api.paging import CursorParam, decode, limit_param, page
 from kyra.engine.states import ExecutionStatus
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
@@ -16,14 +17,15 @@ from kyra.store import workflows as wf_store
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 
 
-@router.get("", response_model=list[s.ExecutionOut])
+@router.get("", response_model=s.ExecutionPage)
 def list_executions(
     request: Request,
     who: Auth,
     workflow: str | None = Query(None, description="Only this workflow (by name)."),
     status: Annotated[ExecutionStatus | None, Query(description="Only this status.")] = None,
-    limit: int = Query(50, ge=1, le=1000),
-) -> list[s.ExecutionOut]:
+    cursor: CursorParam = None,
+    limit: int = limit_param(50),
+) -> s.ExecutionPage:
     """Executions of your tenant, newest first."""
     store = kyra_of(request).store
     workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
@@ -32,9 +34,11 @@ def list_executions(
         who.tenant_id,
         workflow_id=workflow_id,
         status=status.value if status else None,
-        limit=limit,
+        limit=limit + 1,
+        after_key=decode(cursor, 2),
     )
-    return [views.execution(e) for e in found]
+    shown, next_cursor = page(found, limit, exec_store.execution_key)
+    return s.ExecutionPage(items=[views.execution(e) for e in shown], next_cursor=next_cursor)
 
 
 @router.get("/{execution_id}", response_model=s.ExecutionDetail)

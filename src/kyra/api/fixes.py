@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from kyra.api import schemas as s
 from kyra.api import views
 from kyra.api.auth import Auth, Principal, kyra_of
+from kyra.api.paging import CursorParam, decode, limit_param, page
 from kyra.api.runs import drive_rerun, healer_for
 from kyra.app import Kyra
 from kyra.store import healing as heal_store
@@ -19,21 +20,28 @@ router = APIRouter(prefix="/api/v1", tags=["fixes"])
 FIX_STATUSES = ("proposed", "applied", "approved", "rejected", "rolled_back", "blocked", "failed")
 
 
-@router.get("/fixes", response_model=list[s.FixOut])
+@router.get("/fixes", response_model=s.FixPage)
 def list_fixes(
     request: Request,
     who: Auth,
     workflow: str | None = Query(None, description="Only this workflow (by name)."),
     status: str | None = Query(None, description="Only this status.", pattern="^[a-z_]{1,20}$"),
-    limit: int = Query(50, ge=1, le=1000),
-) -> list[s.FixOut]:
+    cursor: CursorParam = None,
+    limit: int = limit_param(50),
+) -> s.FixPage:
     """Fixes of your tenant, newest first, with their config diff."""
     store = kyra_of(request).store
     workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
     found = heal_store.list_fixes(
-        store, who.tenant_id, workflow_id=workflow_id, status=status, limit=limit
+        store,
+        who.tenant_id,
+        workflow_id=workflow_id,
+        status=status,
+        limit=limit + 1,
+        after_key=decode(cursor, 2),
     )
-    return [views.fix(f) for f in found]
+    shown, next_cursor = page(found, limit, heal_store.fix_key)
+    return s.FixPage(items=[views.fix(f) for f in shown], next_cursor=next_cursor)
 
 
 @router.get("/fixes/{fix_id}", response_model=s.FixDetail)
@@ -49,7 +57,7 @@ def get_fix(request: Request, who: Auth, fix_id: str) -> s.FixDetail:
     )
 
 
-def approve_fix(
+def decide_approval(
     kyra: Kyra, who: Principal, fix_id: str, value: object, wait: bool
 ) -> s.FixDecision:
     """Approve, then (unless `wait` is false) run the re-run here and verify it."""
@@ -67,7 +75,7 @@ def approve_fix(
 
 
 @router.post("/fixes/{fix_id}/approve", response_model=s.FixDecision)
-async def approve(
+async def approve_fix(
     request: Request,
     who: Auth,
     fix_id: str,
@@ -78,7 +86,7 @@ async def approve(
     step; `value` replaces Kyra's suggested value for the field."""
     value = body.value if body else None
     result: s.FixDecision = await request.app.state.runs.call(
-        approve_fix, kyra_of(request), who, fix_id, value, wait
+        decide_approval, kyra_of(request), who, fix_id, value, wait
     )
     return result
 
@@ -90,7 +98,7 @@ def _decision(kyra: Kyra, fix_id: str, who: Principal) -> s.FixDecision:
 
 
 @router.post("/fixes/{fix_id}/reject", response_model=s.FixDecision)
-def reject(
+def reject_fix(
     request: Request, who: Auth, fix_id: str, body: s.ReasonIn | None = None
 ) -> s.FixDecision:
     """Reject a proposed fix: nothing changes; the workflow keeps needing attention."""
@@ -102,7 +110,7 @@ def reject(
 
 
 @router.post("/fixes/{fix_id}/rollback", response_model=s.FixDecision)
-def rollback(
+def rollback_fix(
     request: Request, who: Auth, fix_id: str, body: s.ReasonIn | None = None
 ) -> s.FixDecision:
     """Restore the config from before the fix, as a new config version."""
@@ -113,18 +121,22 @@ def rollback(
     return _decision(kyra, fix.id, who)
 
 
-@router.get("/audit", response_model=list[s.AuditOut], tags=["audit"])
-def audit(
+@router.get("/audit", response_model=s.AuditPage, tags=["audit"])
+def list_audit(
     request: Request,
     who: Auth,
     workflow: str | None = Query(None, description="Only this workflow (by name)."),
-    limit: int = Query(100, ge=1, le=5000),
-) -> list[s.AuditOut]:
+    cursor: CursorParam = None,
+    limit: int = limit_param(100, 5000),
+) -> s.AuditPage:
     """The audit trail: every diagnosis, fix, approval, rejection and rollback."""
     store = kyra_of(request).store
     workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
-    records = heal_store.list_audit(store, who.tenant_id, workflow_id=workflow_id, limit=limit)
-    return [views.audit(r) for r in records]
+    records = heal_store.list_audit(
+        store, who.tenant_id, workflow_id=workflow_id, limit=limit + 1, after_key=decode(cursor, 2)
+    )
+    shown, next_cursor = page(records, limit, heal_store.audit_key)
+    return s.AuditPage(items=[views.audit(r) for r in shown], next_cursor=next_cursor)
 
 
 def _switch(kyra: Kyra, who: Principal, stopped: list[str] | None = None) -> s.KillSwitchOut:

@@ -117,7 +117,7 @@ def _recent(f: FixInfo) -> RecentFixOut:
 
 
 @router.get("/health", response_model=HealthOut)
-def health(request: Request, who: Auth, days: int = Query(14, ge=1, le=90)) -> HealthOut:
+def get_health(request: Request, who: Auth, days: int = Query(14, ge=1, le=90)) -> HealthOut:
     """This month's figures (auto-fixes, MTTR, success rate, AI cost, prevented downtime
     value, ROI), workflows by state, pending approvals, recent fixes, daily series."""
     snap = snapshot(kyra_of(request), who.tenant_id, days)

@@ -132,7 +132,7 @@ class TenantCollector(Collector):
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-def metrics(request: Request, who: Auth) -> Response:
+def get_metrics(request: Request, who: Auth) -> Response:
     """Prometheus metrics of your tenant."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TenantCollector(kyra_of(request), who.tenant_id))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 
 from kyra.api import schemas as s
 from kyra.api.auth import Auth, create_api_key, kyra_of
+from kyra.api.paging import CursorParam, decode, limit_param, page
 from kyra.app import Kyra
 from kyra.healing import gate
 from kyra.healing.settings import HealingSettings
@@ -79,13 +80,25 @@ def key_out(info: ApiKeyInfo) -> s.ApiKeyOut:
     )
 
 
-@router.get("/apikeys", response_model=list[s.ApiKeyOut], tags=["apikeys"])
-def list_keys(request: Request, who: Auth) -> list[s.ApiKeyOut]:
-    """Your tenant's API keys (prefixes only; a key is never shown again)."""
-    return [key_out(k) for k in api_store.list_api_keys(kyra_of(request).store, who.tenant_id)]
+@router.get("/apikeys", response_model=s.ApiKeyPage, tags=["apikeys"])
+def list_api_keys(
+    request: Request, who: Auth, cursor: CursorParam = None, limit: int = limit_param(100)
+) -> s.ApiKeyPage:
+    """Your tenant's API keys, oldest first (prefixes only; a key is never shown again)."""
+    keys = api_store.list_api_keys(
+        kyra_of(request).store, who.tenant_id, limit=limit + 1, after_key=decode(cursor, 2)
+    )
+    shown, next_cursor = page(keys, limit, lambda k: (k.created_at, k.prefix))
+    return s.ApiKeyPage(items=[key_out(k) for k in shown], next_cursor=next_cursor)
 
 
-@router.post("/apikeys", status_code=201, response_model=s.ApiKeyCreated, tags=["apikeys"])
+@router.post(
+    "/apikeys",
+    status_code=201,
+    response_model=s.ApiKeyCreated,
+    tags=["apikeys"],
+    operation_id="createApiKey",
+)
 def create_key(request: Request, who: Auth, body: s.ApiKeyIn | None = None) -> s.ApiKeyCreated:
     """A new key for your tenant. The response is the only time the key is shown."""
     info, key = create_api_key(kyra_of(request), who.tenant_id, body.name if body else "")
@@ -93,6 +106,6 @@ def create_key(request: Request, who: Auth, body: s.ApiKeyIn | None = None) -> s
 
 
 @router.delete("/apikeys/{prefix}", response_model=s.ApiKeyOut, tags=["apikeys"])
-def revoke_key(request: Request, who: Auth, prefix: str) -> s.ApiKeyOut:
+def revoke_api_key(request: Request, who: Auth, prefix: str) -> s.ApiKeyOut:
     """Revoke a key of your tenant; requests and dashboard sessions using it stop at once."""
     return key_out(api_store.revoke_api_key(kyra_of(request).store, who.tenant_id, prefix))

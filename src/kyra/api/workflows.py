@@ -15,6 +15,7 @@ from kyra.api import schemas as s
 from kyra.api import views
 from kyra.api.auth import Auth, digest, kyra_of
 from kyra.api.errors import ApiError
+from kyra.api.paging import CursorParam, decode, limit_param, page
 from kyra.api.runs import run_and_heal
 from kyra.engine.states import WorkflowState, sources_of
 from kyra.errors import InputError, NotFoundError, SecretError
@@ -39,7 +40,9 @@ _CREATE_BODY = {
         "required": True,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/WorkflowIn"}},
-            "application/yaml": {"schema": {"type": "string"}},
+            "application/yaml": {
+                "schema": {"type": "string", "description": "The workflow document as YAML."}
+            },
         },
     }
 }
@@ -114,11 +117,22 @@ async def create_workflow(
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-@router.get("", response_model=list[s.WorkflowSummary])
-def list_workflows(request: Request, who: Auth) -> list[dict[str, Any]]:
-    """Every workflow of your tenant with its state and config version."""
-    records = wf_store.list_workflows(kyra_of(request).store, who.tenant_id)
-    return [views.workflow_summary(r, _webhook(request, r)) for r in records]
+@router.get("", response_model=s.WorkflowPage)
+def list_workflows(
+    request: Request,
+    who: Auth,
+    cursor: CursorParam = None,
+    limit: int = limit_param(100),
+) -> dict[str, Any]:
+    """The workflows of your tenant by name, with their state and config version."""
+    records = wf_store.list_workflows(
+        kyra_of(request).store, who.tenant_id, limit=limit + 1, after_key=decode(cursor, 1)
+    )
+    shown, next_cursor = page(records, limit, lambda r: (r.name,))
+    return {
+        "items": [views.workflow_summary(r, _webhook(request, r)) for r in shown],
+        "next_cursor": next_cursor,
+    }
 
 
 def _get(request: Request, who: Auth, name: str) -> WorkflowRecord:
@@ -172,13 +186,13 @@ def _move(request: Request, who: Auth, name: str, target: WorkflowState) -> dict
 
 
 @router.post("/{name}/activate", response_model=s.WorkflowSummary)
-def activate(request: Request, who: Auth, name: str) -> dict[str, Any]:
+def activate_workflow(request: Request, who: Auth, name: str) -> dict[str, Any]:
     """Let the workflow's triggers fire again (also clears `needs_attention`)."""
     return _move(request, who, name, WorkflowState.ACTIVE)
 
 
 @router.post("/{name}/deactivate", response_model=s.WorkflowSummary)
-def deactivate(request: Request, who: Auth, name: str) -> dict[str, Any]:
+def deactivate_workflow(request: Request, who: Auth, name: str) -> dict[str, Any]:
     """Pause the workflow: no trigger fires it until it is activated."""
     return _move(request, who, name, WorkflowState.INACTIVE)
 

@@ -63,12 +63,11 @@ def register(root: typer.Typer) -> None:
     root.command("serve")(serve)
 
 
-def _start_api(app: Kyra, host: str, port: int) -> uvicorn.Server:
+def _start_api(app: Kyra, runtime: EmbeddedRuntime, host: str, port: int) -> uvicorn.Server:
     """The API and dashboard on a thread; the runtime keeps the main thread and its
     signal handlers (uvicorn installs none off the main thread)."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_api(app), host=host, port=port, log_level="warning")
-    )
+    api = create_api(app, runtime_check=runtime.problems)
+    server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning"))
     threading.Thread(target=server.run, name="kyra-api", daemon=True).start()
     console.print(t("serve.api", url=f"http://{host}:{port}"), soft_wrap=True)
     return server
@@ -126,7 +125,7 @@ def serve(
         runtime = EmbeddedRuntime(
             app, runtime_settings, handlers=handlers, schedule=not no_scheduler
         )
-        server = _start_api(app, host, port) if api else None
+        server = _start_api(app, runtime, host, port) if api else None
         extra = None
         if runtime_settings.processes > 1 and parent_pid() is None:
             extra = WorkerProcesses(

@@ -176,11 +176,15 @@ class EmbeddedRuntime:
         )
         self._stop = threading.Event()
         self._scheduler_thread: threading.Thread | None = None
+        self._started_at = app.clock.monotonic()
+        self.last_tick: float | None = None
+        """Monotonic time of the scheduler's last completed tick (readiness)."""
         self.started = False
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> EmbeddedRuntime:
+        self._started_at = self.app.clock.monotonic()
         self.keeper.start()  # first beat reclaims leases a killed process left behind
         self.healer.start()
         self._resume_healing()
@@ -224,9 +228,31 @@ class EmbeddedRuntime:
         while not self._stop.is_set():
             try:
                 self.scheduler.tick()
+                self.last_tick = self.app.clock.monotonic()
             except Exception:
                 log.exception("scheduler tick failed; retrying")
             self._stop.wait(self.settings.scheduler_tick_seconds)
+
+    def problems(self) -> list[str]:
+        """Why this runtime is not doing its work (empty when it is): what `/readyz`
+        reports. Each part must have beaten recently, not merely have a live thread: a
+        scheduler stuck on a locked database or a keeper that cannot renew leases is as
+        useless as a dead one."""
+        if not self.started:
+            return ["runtime stopped"]
+        found = []
+        now = self.app.clock.monotonic()
+        alive = self.pool.alive()
+        if alive < self.settings.concurrency:
+            found.append(f"{self.settings.concurrency - alive} worker thread(s) dead")
+        beat_age = now - self.keeper.last_beat
+        if beat_age > max(3 * self.settings.heartbeat, 5.0):
+            found.append(f"no heartbeat for {beat_age:.0f}s")
+        if self.scheduler is not None:
+            since = now - (self.last_tick if self.last_tick is not None else self._started_at)
+            if since > max(20 * self.settings.scheduler_tick_seconds, 10.0):
+                found.append(f"scheduler has not ticked for {since:.0f}s")
+        return found
 
     def stop(self, drain: float | None = None) -> list[str]:
         """Stop taking work, let running executions finish for up to `drain` seconds,

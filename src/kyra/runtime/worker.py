@@ -59,6 +59,8 @@ class LeaseKeeper:
         self._started_at = app.clock.now()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.last_beat = app.clock.monotonic()
+        """Monotonic time of the last heartbeat that reached the database."""
 
     def start(self) -> None:
         self.beat()
@@ -86,6 +88,7 @@ class LeaseKeeper:
                 now if stopped else None,
             ),
         )
+        self.last_beat = self.app.clock.monotonic()
         if self._reclaim and not stopped:
             reclaimed = queue.reclaim_expired(self.app.store, now)
             if reclaimed:
@@ -147,6 +150,10 @@ class WorkerPool:
     def running(self) -> list[str]:
         with self._cond:
             return sorted(self._running)
+
+    def alive(self) -> int:
+        """Worker threads still running (a thread that died is a bug, but it is seen)."""
+        return sum(1 for thread in self._threads if thread.is_alive())
 
     def load(self) -> tuple[int, int]:
         with self._cond:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from kyra.errors import ConflictError, NotFoundError
 from kyra.store.api_tables import ApiKeyRow, InstallSecretRow, TenantSettingsRow, WebhookRow
 from kyra.store.db import Store
+from kyra.store.paging import Key, after
 from kyra.store.tables import ExecutionRow, Tenant, WorkflowRow
 from kyra.store.tenants import TenantInfo
 from kyra.store.types import utcnow
@@ -78,14 +79,19 @@ def touch_api_key(store: Store, key_id: str, at: datetime) -> None:
         conn.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(last_used_at=at))
 
 
-def list_api_keys(store: Store, tenant_id: str) -> list[ApiKeyInfo]:
+def list_api_keys(
+    store: Store, tenant_id: str, *, limit: int | None = None, after_key: Key | None = None
+) -> list[ApiKeyInfo]:
+    """Oldest first; `after_key` (`(created_at, prefix)`) starts after that key."""
+    query = after(
+        select(ApiKeyRow, Tenant.name)
+        .join(Tenant, Tenant.id == ApiKeyRow.tenant_id)
+        .where(ApiKeyRow.tenant_id == tenant_id),
+        [(ApiKeyRow.created_at, False), (ApiKeyRow.prefix, False)],
+        after_key,
+    )
     with store.session() as session:
-        rows = session.execute(
-            select(ApiKeyRow, Tenant.name)
-            .join(Tenant, Tenant.id == ApiKeyRow.tenant_id)
-            .where(ApiKeyRow.tenant_id == tenant_id)
-            .order_by(ApiKeyRow.created_at, ApiKeyRow.prefix)
-        ).all()
+        rows = session.execute(query.limit(limit)).all()
     return [_key(row, name) for row, name in rows]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from kyra.errors import ConflictError, NotFoundError
 from kyra.store.db import Store
+from kyra.store.paging import Key, after
 from kyra.store.tables import ExecutionRow, StepRunRow, WorkflowRow, new_id
 from kyra.store.types import utcnow
 
@@ -312,7 +313,9 @@ def list_executions(
     workflow_id: str | None = None,
     status: str | None = None,
     limit: int = 50,
+    after_key: Key | None = None,
 ) -> list[ExecutionInfo]:
+    """Newest first; `after_key` (from `execution_key`) starts after that row."""
     with store.session() as session:
         query = (
             select(*_COLUMNS)
@@ -323,8 +326,14 @@ def list_executions(
             query = query.where(ExecutionRow.workflow_id == workflow_id)
         if status is not None:
             query = query.where(ExecutionRow.status == status)
-        query = query.order_by(ExecutionRow.created_at.desc(), ExecutionRow.id).limit(limit)
+        order = [(ExecutionRow.created_at, True), (ExecutionRow.id, False)]
+        query = after(query, order, after_key).limit(limit)
         return [_info(row, name) for row, name in session.execute(query).all()]
+
+
+def execution_key(info: ExecutionInfo) -> Key:
+    """The sort key of `list_executions`."""
+    return (info.created_at, info.id)
 
 
 def recent_outcomes(

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from kyra.errors import NotFoundError
 from kyra.store.db import Store
 from kyra.store.healing_tables import AuditRow, FixRow, KillSwitchRow
+from kyra.store.paging import Key, after
 from kyra.store.tables import WorkflowRow
 from kyra.store.types import utcnow
 
@@ -117,7 +118,9 @@ def list_fixes(
     status: str | None = None,
     since: datetime | None = None,
     limit: int = 100,
+    after_key: Key | None = None,
 ) -> list[FixInfo]:
+    """Newest first; `after_key` (from `fix_key`) starts after that fix."""
     query = _fix_query().where(FixRow.tenant_id == tenant_id)
     if workflow_id is not None:
         query = query.where(FixRow.workflow_id == workflow_id)
@@ -125,9 +128,14 @@ def list_fixes(
         query = query.where(FixRow.status == status)
     if since is not None:
         query = query.where(FixRow.created_at >= since)
-    query = query.order_by(FixRow.created_at.desc(), FixRow.id).limit(limit)
+    query = after(query, [(FixRow.created_at, True), (FixRow.id, False)], after_key)
     with store.session() as session:
-        return [_fix(row, name) for row, name in session.execute(query).all()]
+        return [_fix(row, name) for row, name in session.execute(query.limit(limit)).all()]
+
+
+def fix_key(fix: FixInfo) -> Key:
+    """The sort key of `list_fixes`."""
+    return (fix.created_at, fix.id)
 
 
 def fix_for_rerun(store: Store, execution_id: str) -> FixInfo | None:
@@ -244,7 +252,9 @@ def list_audit(
     workflow_id: str | None = None,
     fix_id: str | None = None,
     limit: int = 100,
+    after_key: Key | None = None,
 ) -> list[AuditRecord]:
+    """Newest first; `after_key` (from `audit_key`) starts after that record."""
     query = (
         select(AuditRow, WorkflowRow.name)
         .outerjoin(WorkflowRow, WorkflowRow.id == AuditRow.workflow_id)
@@ -254,7 +264,8 @@ def list_audit(
         query = query.where(AuditRow.workflow_id == workflow_id)
     if fix_id is not None:
         query = query.where(AuditRow.fix_id == fix_id)
-    query = query.order_by(AuditRow.created_at.desc(), AuditRow.id.desc()).limit(limit)
+    order = [(AuditRow.created_at, True), (AuditRow.id, True)]
+    query = after(query, order, after_key).limit(limit)
     with store.session() as session:
         return [
             AuditRecord(
@@ -319,3 +330,8 @@ def kill_switches(store: Store) -> list[KillSwitch]:
     with store.session() as session:
         rows = session.scalars(select(KillSwitchRow).order_by(KillSwitchRow.scope)).all()
     return [KillSwitch(r.scope, r.enabled, r.reason, r.changed_by, r.changed_at) for r in rows]
+
+
+def audit_key(record: AuditRecord) -> Key:
+    """The sort key of `list_audit`."""
+    return (record.created_at, record.id)

@@ -15,8 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kyra.errors import ConflictError, IllegalTransitionError, NotFoundError
+from kyra.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    NotFoundError,
+    WorkflowExistsError,
+)
 from kyra.store.db import Store
+from kyra.store.paging import Key, after
 from kyra.store.tables import ConfigVersionRow, StateTransitionRow, WorkflowRow
 from kyra.store.types import utcnow
 from kyra.workflows.model import Workflow, WorkflowConfig
@@ -121,9 +127,7 @@ def save_workflow(
                 session.flush()
                 return _record(row, config), True
             if not replace:
-                raise ConflictError(
-                    f"a workflow named {workflow.name!r} already exists; use --replace to update it"
-                )
+                raise WorkflowExistsError(workflow.name)
             definition = _definition(workflow)
             if definition != row.definition:
                 row.definition = definition
@@ -225,11 +229,17 @@ def get_workflow_by_id(store: Store, workflow_id: str) -> WorkflowRecord:
         return _record(row, _current_config(session, row))
 
 
-def list_workflows(store: Store, tenant_id: str) -> list[WorkflowRecord]:
+def list_workflows(
+    store: Store, tenant_id: str, *, limit: int | None = None, after_key: Key | None = None
+) -> list[WorkflowRecord]:
+    """By name; `after_key` (`(name,)`) starts after that name."""
+    query = after(
+        select(WorkflowRow).where(WorkflowRow.tenant_id == tenant_id),
+        [(WorkflowRow.name, False)],
+        after_key,
+    )
     with store.session() as session:
-        rows = session.scalars(
-            select(WorkflowRow).where(WorkflowRow.tenant_id == tenant_id).order_by(WorkflowRow.name)
-        ).all()
+        rows = session.scalars(query.limit(limit)).all()
         configs = {
             (wid, number): config
             for wid, number, config in session.execute(
@@ -240,6 +250,7 @@ def list_workflows(store: Store, tenant_id: str) -> list[WorkflowRecord]:
                 .where(
                     WorkflowRow.tenant_id == tenant_id,
                     ConfigVersionRow.number == WorkflowRow.config_version,
+                    ConfigVersionRow.workflow_id.in_([row.id for row in rows]),
                 )
             )
         }

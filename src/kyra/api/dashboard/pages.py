@@ -21,8 +21,8 @@ from kyra.api.auth import SESSION_COOKIE, SESSION_TTL, Principal, Sessions, veri
 from kyra.api.dashboard.chart import build_chart
 from kyra.api.dashboard.i18n import LANG_COOKIE, Texts, pick_lang
 from kyra.api.dashboard.incidents import can_roll_back, incidents
-from kyra.api.errors import ApiError
-from kyra.api.fixes import approve_fix
+from kyra.api.errors import ApiError, error_response
+from kyra.api.fixes import decide_approval
 from kyra.api.health import snapshot
 from kyra.api.runs import healer_for
 from kyra.app import Kyra
@@ -267,7 +267,7 @@ def live(request: Request) -> JSONResponse:
     changes (polling every few seconds, no open connection per viewer)."""
     who = _who(request)
     if who is None:
-        return JSONResponse({"error": {"code": "unauthorized"}}, status_code=401)
+        return error_response(401, "unauthorized", "sign in to the dashboard first")
     stamp = api_stats.activity_stamp(_kyra(request).store, who.tenant_id)
     return JSONResponse({"stamp": stamp}, headers={"Cache-Control": "no-store"})
 
@@ -288,7 +288,7 @@ async def decide(request: Request, fix_id: str, action: str) -> Response:
     try:
         if action == "approve":
             raw = form.get("value", "")
-            await request.app.state.runs.call(approve_fix, kyra, who, fix_id, _value(raw), True)
+            await request.app.state.runs.call(decide_approval, kyra, who, fix_id, _value(raw), True)
         elif action == "reject":
             healer_for(kyra).reject(fix_id, actor=who.actor, tenant_id=who.tenant_id)
         elif action == "rollback":
