@@ -53,9 +53,9 @@ def test_the_explanation_follows_lang(acme: Tenant) -> None:
 
 def test_bad_input_is_a_4xx_never_a_500(acme: Tenant) -> None:
     r = acme.post("/api/v1/diagnose", json={"status_code": "four hundred"})
-    assert r.status_code == 422 and "status_code" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "status_code" in r.json()["detail"]
     r = acme.post("/api/v1/diagnose", json=[RATE_LIMIT] * (MAX_BATCH + 1))
-    assert r.status_code == 413 and str(MAX_BATCH) in r.json()["error"]["message"]
+    assert r.status_code == 413 and str(MAX_BATCH) in r.json()["detail"]
     r = acme.post(
         "/api/v1/diagnose", content=b"{not json", headers={"Content-Type": "application/json"}
     )

@@ -39,6 +39,7 @@ EXTRA = {
     "runWorkflow": (429,),
     "approveFix": (429,),
     "triggerHook": (413,),
+    "diagnose": (413,),
 }
 PUBLIC = {"/healthz", "/readyz"}
 """Routes without a key and without errors of their own."""
