@@ -18,7 +18,7 @@ from kyra.engine.fleet import FleetGuard
 from kyra.settings import Settings
 from kyra.store import Store, open_store
 from kyra.store import secrets as secret_store
-from kyra.store.crypto import SecretBox, load_key
+from kyra.store.crypto import SecretBox, derive_key, load_key
 from kyra.store.tenants import TenantInfo, ensure_tenant
 from kyra.workflows.templating import RenderLimits, TemplateRenderer
 
@@ -53,6 +53,12 @@ class Kyra:
     def box(self) -> SecretBox:
         key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
         return SecretBox(load_key(key, self.settings.key_file))
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for one purpose, derived from the secret key (made on demand in the key
+        file, 0600, when neither `KYRA_SECRET_KEY` nor the file exists yet)."""
+        key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
+        return derive_key(load_key(key, self.settings.key_file, create=True), purpose)
 
     @cached_property
     def tenant(self) -> TenantInfo:

@@ -57,6 +57,35 @@ def test_buttons_need_the_csrf_token_of_the_session(
     assert "error=" in again.headers["location"]
 
 
+def test_any_authorization_header_but_a_valid_api_key_still_needs_the_form_token(
+    http: TestClient, acme: Tenant, fault_server: FaultServer
+) -> None:
+    """A browser behind a proxy with Basic auth sends `Authorization` on a forged cross-site
+    post too; only a verified Bearer API key (which no browser attaches) skips the token."""
+    acme.apply(needs_email(fault_server))
+    acme.post("/api/v1/workflows/crm-sync/run", params={"wait": "true"})
+    fix_id = acme.get("/api/v1/fixes").json()[0]["id"]
+    _login(http, acme.key)
+    for header in ("Basic dXNlcjpwYXNz", "Bearer kyra_00000000_not-a-real-key", "Digest x"):
+        forged = http.post(
+            f"/dashboard/fixes/{fix_id}/reject",
+            data={"next": "/dashboard"},
+            headers={"Authorization": header},
+            follow_redirects=False,
+        )
+        assert forged.status_code in (303, 403)
+        assert acme.get(f"/api/v1/fixes/{fix_id}").json()["status"] != "rejected", header
+    http.cookies.clear()
+    r = http.post(
+        f"/dashboard/fixes/{fix_id}/reject",
+        data={"next": "/dashboard"},
+        headers={"Authorization": f"Bearer {acme.key}"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard?done=rejected"
+    assert acme.get(f"/api/v1/fixes/{fix_id}").json()["status"] == "rejected"
+
+
 def test_a_session_sees_only_its_tenant_and_dies_with_its_key(
     http: TestClient, acme: Tenant, rival: Tenant, fault_server: FaultServer
 ) -> None:

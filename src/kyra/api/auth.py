@@ -5,8 +5,9 @@ whole key is compared in constant time. Keys are 256-bit random tokens, so a fas
 right (a slow KDF protects guessable passwords, not these). The plaintext is shown once.
 
 The dashboard signs in with a key and gets a session cookie: `payload.signature`, HMAC-
-SHA256 with a random per-install secret kept in the database (so every `kyra serve` on
-the same database accepts it). The session names the key; revoking the key ends it.
+SHA256 with a key derived (HKDF) from the secret key, so every `kyra serve` sharing that
+key accepts it and nothing in the database is enough to forge one. The session names the
+API key; revoking the key ends it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kyra.store.api import ApiKeyInfo
 KEY_SCHEME = "kyra"
 SESSION_COOKIE = "kyra_session"
 SESSION_TTL = timedelta(hours=12)
+SESSION_KEY_PURPOSE = "kyra dashboard session v1"
 TOUCH_EVERY = timedelta(minutes=1)
 """`last_used_at` is written at most this often per key (no write per request)."""
 
@@ -140,7 +142,7 @@ class Sessions:
 
     def __init__(self, kyra: Kyra) -> None:
         self.kyra = kyra
-        self._secret = api_store_secret(kyra)
+        self._secret = kyra.derived_key(SESSION_KEY_PURPOSE)
 
     def _sign(self, purpose: str, payload: str) -> str:
         mac = hmac.new(self._secret, f"{purpose}:{payload}".encode(), hashlib.sha256)
@@ -176,7 +178,3 @@ class Sessions:
         if not cookie or not token:
             return False
         return hmac.compare_digest(self.csrf(cookie), token)
-
-
-def api_store_secret(kyra: Kyra) -> bytes:
-    return api_store.install_secret(kyra.store, "session-signing")

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kyra.errors import SecretError
 
@@ -33,6 +35,15 @@ class SecretBox:
                 "a stored secret cannot be decrypted with the configured key "
                 "(KYRA_SECRET_KEY or the key file changed?)"
             ) from exc
+
+
+def derive_key(master: bytes, purpose: str, size: int = 32) -> bytes:
+    """Key material for one purpose (HKDF-SHA256 over the secret key). Keys that sign
+    things (dashboard sessions) are derived, never stored: whoever can read the database
+    file still cannot forge them without the secret key."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=size, salt=None, info=purpose.encode("utf-8")
+    ).derive(master)
 
 
 def create_key_file(path: Path) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -27,6 +30,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
+
+
+PRIVATE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _private_sqlite_files(database: str) -> None:
+    """The database file and its WAL/SHM/journal readable by their owner only: they hold
+    every tenant's data (and the API's key hashes). SQLite gives its companion files the
+    database file's mode; this also tightens files made by an older Kyra or another tool.
+    A file owned by someone else is left alone (chmod would fail; SQLite then reads it)."""
+    for suffix in SQLITE_COMPANIONS:
+        path = Path(database + suffix)
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(PRIVATE_FILE_MODE)
+        except OSError:
+            continue
+
+
+def _create_private(database: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use 0644 minus umask)."""
+    path = Path(database)
+    if path.exists():
+        return
+    # OSError: made by another process meanwhile, or a missing folder SQLite will report.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
 
 
 def _begin_immediate(conn: Any) -> None:
@@ -56,12 +87,18 @@ def make_engine(url: str | URL, *, write_turns: bool = False) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         memory = sqlite_in_memory(parsed)
+        database = parsed.database or ""
+        on_disk = not memory and not database.startswith("file:")
+        if on_disk:
+            _create_private(database)
         engine = create_engine(
             parsed,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
             poolclass=NullPool if memory else None,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if on_disk:  # after the pragmas: WAL mode has made the -wal and -shm files
+            event.listen(engine, "connect", lambda _c, _r: _private_sqlite_files(database))
 
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:

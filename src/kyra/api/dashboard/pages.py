@@ -88,11 +88,19 @@ def _sessions(request: Request) -> Sessions:
     return sessions
 
 
-def _who(request: Request) -> Principal | None:
+def _key_principal(request: Request) -> Principal | None:
+    """The tenant of a valid `Authorization: Bearer <API key>`, else None. Any other
+    Authorization header (Basic from a reverse proxy, say) proves nothing about Kyra."""
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        info = verify_api_key(_kyra(request), header[7:].strip())
-        return Principal(info.tenant_id, info.tenant_name, info.prefix) if info else None
+    if not header.lower().startswith("bearer "):
+        return None
+    info = verify_api_key(_kyra(request), header[7:].strip())
+    return Principal(info.tenant_id, info.tenant_name, info.prefix) if info else None
+
+
+def _who(request: Request) -> Principal | None:
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return _key_principal(request)
     return _sessions(request).check(request.cookies.get(SESSION_COOKIE))
 
 
@@ -280,7 +288,9 @@ async def decide(request: Request, fix_id: str, action: str) -> Response:
         return _login_redirect(request)
     form = await _form(request)
     back = _safe_next(form.get("next"))
-    if request.headers.get("authorization") is None and not _sessions(request).csrf_ok(
+    # A cross-site form post carries the browser's cookie (and any Basic credentials a
+    # proxy asked for), never a Kyra API key: only a verified key skips the form token.
+    if _key_principal(request) is None and not _sessions(request).csrf_ok(
         request.cookies.get(SESSION_COOKIE), form.get("csrf")
     ):
         raise ApiError(403, "forbidden", "missing or stale form token; reload the page")
