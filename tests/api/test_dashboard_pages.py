@@ -64,7 +64,7 @@ def test_any_authorization_header_but_a_valid_api_key_still_needs_the_form_token
     post too; only a verified Bearer API key (which no browser attaches) skips the token."""
     acme.apply(needs_email(fault_server))
     acme.post("/api/v1/workflows/crm-sync/run", params={"wait": "true"})
-    fix_id = acme.get("/api/v1/fixes").json()[0]["id"]
+    fix_id = acme.get("/api/v1/fixes").json()["items"][0]["id"]
     _login(http, acme.key)
     for header in ("Basic dXNlcjpwYXNz", "Bearer kyra_00000000_not-a-real-key", "Digest x"):
         forged = http.post(
