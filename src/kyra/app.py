@@ -9,7 +9,7 @@ from functools import cached_property
 import httpx
 
 from kyra.actions import default_registry
-from kyra.actions.base import ActionRegistry
+from kyra.actions.base import ActionRegistry, ResponseLimits
 from kyra.actions.http import http_client
 from kyra.clock import Clock, SystemClock
 from kyra.engine.events import ExecutorObserver
@@ -82,6 +82,10 @@ class Kyra:
             clock=self.clock,
             observers=observers,
             template_env=self.settings.template_env,
+            response_limits=ResponseLimits(
+                max_read_bytes=self.settings.http_max_response_bytes,
+                max_stored_bytes=self.settings.http_max_stored_bytes,
+            ),
             max_retry_sleep=self.settings.max_retry_sleep_seconds,
             guard=self.fleet,
         )

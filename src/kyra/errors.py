@@ -14,6 +14,7 @@
     ├── StepError                 an action failed; structured fields, read by diagnosis
     │   ├── TransportError        no HTTP response (connect, read timeout, TLS, DNS)
     │   ├── RemoteStatusError     the remote answered with an error status
+    │   ├── ResponseTooLargeError the response body is over Kyra's read or stored limit
     │   └── ActionInputError      the step's own parameters are wrong (not retryable)
     └── HealingError              the healer could not act (never loses the execution)
 
@@ -158,6 +159,17 @@ class TransportError(StepError):
 
 class RemoteStatusError(StepError):
     """The remote answered with an error status (HTTP 4xx/5xx, SMTP 4xx/5xx reply)."""
+
+
+class ResponseTooLargeError(StepError):
+    """A response body is over `KYRA_HTTP_MAX_RESPONSE_BYTES` (Kyra stopped reading it)
+    or `KYRA_HTTP_MAX_STORED_BYTES` (too big to keep as the step's output). Retrying
+    cannot shrink it; `limit_bytes` and `setting` say which bound was hit."""
+
+    def __init__(self, message: str, *, limit_bytes: int, setting: str, **fields: Any) -> None:
+        super().__init__(message, error_type="ResponseTooLarge", retryable=False, **fields)
+        self.limit_bytes = limit_bytes
+        self.setting = setting
 
 
 class ActionInputError(StepError):

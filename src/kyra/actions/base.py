@@ -87,6 +87,16 @@ class NoGuard:
         return None
 
 
+@dataclass(frozen=True)
+class ResponseLimits:
+    """Bounds on the response of one HTTP exchange, whatever the remote sends."""
+
+    max_read_bytes: int = 10_000_000
+    """`KYRA_HTTP_MAX_RESPONSE_BYTES`: reading stops (and the step fails) past this."""
+    max_stored_bytes: int = 1_000_000
+    """`KYRA_HTTP_MAX_STORED_BYTES`: a bigger body is not kept as a step's output."""
+
+
 @dataclass
 class StepContext:
     """What an action may use while it runs: the effective config and shared clients."""
@@ -103,6 +113,7 @@ class StepContext:
     sleep: Callable[[float], None] = time.sleep
     guard: HostGuard = field(default_factory=NoGuard)
     """Shared per-host pacing and circuit breaking across the tenant's workflows."""
+    limits: ResponseLimits = field(default_factory=ResponseLimits)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -4,6 +4,14 @@
 `teams_message`): wait for the pacer (`config.request_delay`), merge `config.headers`
 under the step's headers, apply `config.timeout`, and translate httpx exceptions once.
 
+`config.timeout` bounds the whole exchange, body included. httpx's timeouts are per
+operation (a body trickling in 1 KB every half second never trips a read timeout), so
+the response is streamed and read against a wall-clock deadline, and against a size
+cap (`KYRA_HTTP_MAX_RESPONSE_BYTES`): a slow drip fails as `DeadlineExceeded` (a
+timeout to diagnosis) at most one read after the deadline, and an endless body fails as
+`ResponseTooLarge` without being held in memory. A body larger than
+`KYRA_HTTP_MAX_STORED_BYTES` is not stored as the step's output (`ResponseTooLarge`).
+
 Slack's Web API answers HTTP 200 with `{"ok": false, "error": "..."}` on failure; when the
 provider is Slack (host `slack.com`, `*.slack.com`, or the step says so), such a body
 raises `RemoteStatusError` with the real status, the body, and `error_type`
@@ -30,7 +38,7 @@ from kyra.actions._httperrors import (
 )
 from kyra.actions.base import StepContext
 from kyra.actions.providers import resolve_provider
-from kyra.errors import ActionInputError
+from kyra.errors import ActionInputError, ResponseTooLargeError, TransportError
 
 OUTPUT_TEXT_LIMIT = 65_536
 """Bound on the `text` a step outputs, so one large page cannot bloat the run record."""
@@ -182,23 +190,80 @@ def send(
     ctx.guard.before_request(host)  # shared pacing; raises while the host's circuit is open
     started = time.monotonic()
     try:
-        response = ctx.http.request(
+        request = ctx.http.build_request(
             method,
             url,
             headers=merged,
             params=query or None,
             data=form,
             content=content,
-            auth=auth,
             timeout=ctx.config.timeout,
-            follow_redirects=follow_redirects,
         )
+        streamed = ctx.http.send(request, auth=auth, follow_redirects=follow_redirects, stream=True)
+        try:
+            response = _read_bounded(streamed, info, started, ctx.limits.max_read_bytes)
+        finally:
+            streamed.close()
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         error = map_http_exception(exc, info, time.monotonic() - started)
         ctx.guard.after_transport_error(host, error.error_type)
         raise error from exc
+    except TransportError as error:  # the deadline passed while the body trickled in
+        ctx.guard.after_transport_error(host, error.error_type)
+        raise
+    except ResponseTooLargeError as error:
+        ctx.guard.after_response(host, error.status_code or 200, error.headers)
+        raise
     ctx.guard.after_response(host, response.status_code, response.headers)
     return response, info, time.monotonic() - started
+
+
+_DECODED_AWAY = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _read_bounded(
+    streamed: httpx.Response, info: RequestInfo, started: float, limit: int
+) -> httpx.Response:
+    """Read a streamed body within the exchange's deadline and `limit` bytes (decoded,
+    so a small gzip bomb counts at its real size); returns the response, read."""
+    deadline = started + info.timeout
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in streamed.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLargeError(
+                f"the response of {info.method} {info.safe_url} is larger than {limit} bytes "
+                "(KYRA_HTTP_MAX_RESPONSE_BYTES); Kyra stopped reading it",
+                limit_bytes=limit,
+                setting="KYRA_HTTP_MAX_RESPONSE_BYTES",
+                action=info.action,
+                provider=info.provider,
+                status_code=streamed.status_code,
+                headers=dict(streamed.headers),
+                elapsed=time.monotonic() - started,
+                attempt=info.attempt,
+            )
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TransportError(
+                f"{info.method} {info.safe_url} did not finish within the {info.timeout:g}s "
+                f"timeout (the whole exchange; {size} bytes of the body had arrived)",
+                action=info.action,
+                provider=info.provider,
+                error_type="DeadlineExceeded",
+                elapsed=time.monotonic() - started,
+                attempt=info.attempt,
+            )
+    # The body is decoded already: the copy must not decode it again.
+    headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in _DECODED_AWAY]
+    return httpx.Response(
+        streamed.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=streamed.request,
+        extensions=streamed.extensions,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -266,6 +331,26 @@ def _raise_for_slack(
         )
 
 
+def _check_stored_size(
+    response: httpx.Response, info: RequestInfo, elapsed: float, limit: int
+) -> None:
+    """A body too large to keep as the step's output fails the step (its parsed JSON is
+    what later steps and the run record would hold)."""
+    if len(response.content) > limit:
+        raise ResponseTooLargeError(
+            f"the response of {info.method} {info.safe_url} has {len(response.content)} bytes, "
+            f"more than a step may store ({limit}, KYRA_HTTP_MAX_STORED_BYTES)",
+            limit_bytes=limit,
+            setting="KYRA_HTTP_MAX_STORED_BYTES",
+            action=info.action,
+            provider=info.provider,
+            status_code=response.status_code,
+            headers=dict(response.headers),
+            elapsed=elapsed,
+            attempt=info.attempt,
+        )
+
+
 class HttpRequest:
     """Calls an HTTP API and returns status, headers, JSON and (bounded) text."""
 
@@ -295,6 +380,7 @@ class HttpRequest:
         )
         if not ok:
             raise status_error(response, info, elapsed)
+        _check_stored_size(response, info, elapsed, ctx.limits.max_stored_bytes)
         body = json_body(response)
         _raise_for_slack(response, body, info, elapsed)
         return {

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -191,6 +191,37 @@ class FaultState:
         if delay > 0:
             time.sleep(delay)
         return Reply(200, {"ok": True, "delayed": delay})
+
+
+MAX_STREAM_BYTES = 1_000_000_000
+_FILL = b"x" * 65_536
+
+
+def drip(req: Request) -> Reply:
+    """200, a body trickling in: `chunks` chunks of `size` bytes, one every `every` s
+    (a stream no per-read timeout ever catches)."""
+    chunks = req.integer("chunks", 100, low=1, high=100_000)
+    size = req.integer("size", 1024, low=1, high=1_000_000)
+    every = req.number("every", 0.5, high=MAX_SLOW_SECONDS)
+    return Reply(
+        200, chunks=(b"x" * size for _ in range(chunks)), every=every, content_type="text/plain"
+    )
+
+
+def big(req: Request) -> Reply:
+    """200, a JSON body of `bytes` bytes (`{"data": "xxx..."}`), streamed as it is made."""
+    total = req.integer("bytes", 100_000_000, low=16, high=MAX_STREAM_BYTES)
+
+    def body() -> Iterator[bytes]:
+        yield b'{"data": "'
+        left = total - 12
+        while left > 0:
+            piece = _FILL[: min(left, len(_FILL))]
+            left -= len(piece)
+            yield piece
+        yield b'"}'
+
+    return Reply(200, chunks=body())
 
 
 def dates(req: Request) -> Reply:

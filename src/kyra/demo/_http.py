@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,10 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     raw: bytes | None = None
     content_type: str = "application/json"
+    chunks: Iterable[bytes] | None = None
+    """A streamed body: sent with chunked transfer encoding, one chunk at a time."""
+    every: float = 0.0
+    """Seconds to wait before each streamed chunk (a slow, dripping upstream)."""
 
     def payload(self) -> bytes:
         if self.raw is not None:

@@ -10,6 +10,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -35,6 +36,8 @@ ROUTES: dict[tuple[str, int], Route] = {
     ("slow", 0): lambda s, r, a: s.slow(r, None),
     ("slow", 1): lambda s, r, a: s.slow(r, a[0]),
     ("dates", 0): lambda s, r, a: _faults.dates(r),
+    ("drip", 0): lambda s, r, a: _faults.drip(r),
+    ("big", 0): lambda s, r, a: _faults.big(r),
     ("require", 0): lambda s, r, a: _faults.require(r),
     ("auth", 0): lambda s, r, a: _faults.auth(r),
     ("versioned", 0): lambda s, r, a: _faults.versioned(r),
@@ -155,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(8)
 
     def _write(self, reply: Reply) -> None:
+        if reply.chunks is not None:
+            self._stream(reply)
+            return
         payload = b"" if reply.status in (204, 304) else reply.payload()
         lines = [
             f"{self.protocol_version} {reply.status} {self.responses.get(reply.status, ('',))[0]}",
@@ -174,6 +180,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(head + payload)  # one write: no Nagle/delayed-ACK stall
         except OSError:
             self.close_connection = True  # the client gave up (e.g. its read timeout)
+
+    def _stream(self, reply: Reply) -> None:
+        """Chunked transfer encoding, waiting `reply.every` before each chunk; a client
+        that hangs up ends the stream (and the connection)."""
+        reason = self.responses.get(reply.status, ("",))[0]
+        head = (
+            f"{self.protocol_version} {reply.status} {reason}\r\n"
+            f"Server: {self.server_version}\r\nDate: {self.date_time_string()}\r\n"
+            f"Content-Type: {reply.content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        try:
+            self.wfile.write(head.encode("latin-1"))
+            for chunk in reply.chunks or ():
+                if reply.every > 0:
+                    time.sleep(reply.every)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

@@ -21,6 +21,8 @@ Endpoints (GET and POST; all reply JSON unless asked otherwise):
     /window/{key}            ?seconds=S&status=503[&retry_after=S|auto]  fails for S seconds
                              from the first request (auto: Retry-After = time left)
     /slow, /slow/{key}       ?delay=S[&times=N]  sleeps S (only the first N with a key)
+    /drip                    ?chunks=N&size=B&every=S  200, N chunks of B bytes, one every S
+    /big                     ?bytes=N  200, a JSON body of N bytes, streamed
     /dates                   ?format=%Y-%m-%d&field=date  400 invalid_date_format unless parseable
     /require                 ?fields=a,b  400 missing_required_field for the first missing one
     /auth                    ?token=T  401 invalid_api_key unless Authorization: Bearer T

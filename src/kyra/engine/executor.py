@@ -24,6 +24,7 @@ from kyra.actions.base import (
     HostGuard,
     NoGuard,
     RequestPacer,
+    ResponseLimits,
     StepContext,
     UnknownActionError,
 )
@@ -90,6 +91,7 @@ class Executor:
         observers: list[ExecutorObserver] | None = None,
         env: Mapping[str, str] | None = None,
         template_env: Sequence[str] = (),
+        response_limits: ResponseLimits | None = None,
         max_retry_sleep: float = 300.0,
         rng: random.Random | None = None,
         guard: FleetGuard | None = None,
@@ -104,6 +106,7 @@ class Executor:
         # Once, not per step: the names of `env` (default os.environ) templates may read.
         self._env = template_environ(os.environ if env is None else env, template_env)
         self.max_retry_sleep = max_retry_sleep
+        self.response_limits = response_limits or ResponseLimits()
         self._rng = rng or random.Random()
         self.guard = guard
         self._records: dict[str, tuple[tuple[int, int], WorkflowRecord]] = {}
@@ -361,6 +364,7 @@ class Executor:
                 provider=step.provider,
                 sleep=self.clock.sleep,
                 guard=run.guard,
+                limits=self.response_limits,
             )
             try:
                 return action.run(params, ctx), attempt
