@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kyra.demo import FaultServer
-from tests.api.conftest import Tenant, hooked
+from tests.api.conftest import Tenant, assert_problem, hooked
 
 STEPS = "steps:\n  - {name: a, action: transform}\n"
 DEEP = b"[" * 50_000
@@ -17,8 +17,8 @@ DEEP = b"[" * 50_000
 
 def _error(r: Any, status: int) -> dict[str, Any]:
     assert r.status_code == status, r.text
-    error: dict[str, Any] = r.json()["error"]
-    assert set(error) == {"code", "message", "details"} and error["message"]
+    error = assert_problem(r)
+    assert error["detail"]
     return error
 
 
@@ -45,7 +45,7 @@ def test_bad_triggers_and_characters_are_422_with_line_and_field(
 ) -> None:
     error = _error(acme.post("/api/v1/workflows", json={"source": source}), 422)
     assert any(expected in problem for problem in error["details"]["problems"]), error
-    assert acme.get("/api/v1/workflows").json() == []
+    assert acme.get("/api/v1/workflows").json()["items"] == []
 
 
 def test_a_yaml_body_with_a_nul_byte_is_422(acme: Tenant) -> None:
@@ -64,14 +64,14 @@ def test_deeply_nested_json_bodies_are_400(
     headers = {"X-Kyra-Token": hook["token"], **json_headers}
     path = f"/hooks/{hook['hook_id']}"
     error = _error(http.post(path, content=DEEP, headers=headers), 400)
-    assert "nested more than 64 levels" in error["message"]
+    assert "nested more than 64 levels" in error["detail"]
     nan = http.post(path, content=b'{"total": NaN}', headers=headers)
     _error(nan, 400)
     # Deep but parseable (within Python's recursion): still refused, before it is stored.
     deep_inputs = b'{"inputs": ' + b'{"a": ' * 200 + b"1" + b"}" * 200 + b"}"
     run = acme.post("/api/v1/workflows/inbound/run", content=deep_inputs, headers=json_headers)
     assert 400 <= run.status_code < 500, run.text
-    assert acme.get("/api/v1/executions", params={"workflow": "inbound"}).json() == []
+    assert acme.get("/api/v1/executions", params={"workflow": "inbound"}).json()["items"] == []
 
 
 def test_the_diagnose_endpoint_refuses_deep_nesting(acme: Tenant) -> None:
@@ -81,4 +81,4 @@ def test_the_diagnose_endpoint_refuses_deep_nesting(acme: Tenant) -> None:
     )
     deep = b'{"error_type": "X", "body": ' + b"[" * 300 + b"]" * 300 + b"}"
     error = _error(acme.post("/api/v1/diagnose", content=deep, headers=json_headers), 422)
-    assert "nested more than 64 levels" in error["message"]
+    assert "nested more than 64 levels" in error["detail"]
