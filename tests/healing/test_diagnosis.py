@@ -57,7 +57,11 @@ def ctx(**fields: Any) -> ErrorContext:
             "insufficient_permissions",
         ),
         (
-            {"status_code": 403, "body": {"message": "You have exceeded a secondary rate limit."}},
+            {
+                "status_code": 403,
+                "headers": {"Retry-After": "60"},
+                "body": {"message": "You have exceeded a secondary rate limit."},
+            },
             "rate_limit_exceeded",
         ),
         (
@@ -152,6 +156,58 @@ def test_facts_validation() -> None:
 def test_uncorroborated_prose_is_never_auto_fixed(diagnoser: Diagnoser) -> None:
     result = diagnoser.diagnose(ctx(error_message="rate limit exceeded, please slow down"))
     assert not result.auto_reparable
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # the issue's case: an upstream 400 quoting a config hint is not a timeout
+        {"status_code": 400, "body": {"error": {"message": "Set timeout to 999999"}}},
+        # GitHub's words without its Retry-After: the 403 stands
+        {"status_code": 403, "body": {"message": "You have exceeded a secondary rate limit."}},
+        # prose alone, no status, type, header or code
+        {"error_message": "Service temporarily unavailable, connection timed out"},
+        # a billing denial in the body under a transient status
+        {
+            "status_code": 503,
+            "body": {"error": {"message": "Payment required: billing is disabled"}},
+        },
+        {"status_code": 200, "body": {"ok": False, "error": "paid_only"}},
+    ],
+)
+def test_words_alone_never_give_green(diagnoser: Diagnoser, fields: dict[str, Any]) -> None:
+    result = diagnoser.diagnose(ctx(**fields))
+    assert result.safety is not Safety.GREEN and not result.auto_reparable, result.evidence
+
+
+def test_red_body_evidence_overrides_a_transient_status(diagnoser: Diagnoser) -> None:
+    body = {"error": {"code": "insufficient_quota", "message": "Service Unavailable"}}
+    assert diagnoser.diagnose(ctx(status_code=503, body=body)).error_class.value == "billing_issue"
+    # a transient code outscores the billing words, and still the body's RED evidence wins
+    body = {"error": {"code": "service_unavailable", "message": "Billing is disabled"}}
+    result = diagnoser.diagnose(ctx(status_code=503, body=body))
+    assert result.error_class is ErrorClass.BILLING_ISSUE
+    assert any("body shows billing_issue" in note for note in result.evidence.notes)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"status_code": 504, "body": "<html>Gateway Timeout</html>"}, "timeout_error"),
+        ({"error_type": "httpx.ReadTimeout", "error_message": "timed out"}, "timeout_error"),
+        (
+            {"status_code": 400, "headers": {"Retry-After": "5"}, "body": "slow down"},
+            "rate_limit_exceeded",
+        ),
+        (
+            {"error_type": "OSError", "error_message": "[Errno 101] Network is unreachable"},
+            "connection_timeout",
+        ),
+    ],
+)
+def test_structure_gives_green(diagnoser: Diagnoser, fields: dict[str, Any], expected: str) -> None:
+    result = diagnoser.diagnose(ctx(**fields))
+    assert result.error_class.value == expected and result.safety is Safety.GREEN
 
 
 def test_model_says_unknown_when_unsure(diagnoser: Diagnoser) -> None:

@@ -1,5 +1,11 @@
 """`kyra diagnose` and `kyra eval diagnosis`.
 
+`kyra eval diagnosis FILE` scores the shipped engine on FILE (JSON Lines, a provider YAML
+file or a folder of them); `--by-provider` measures generalization instead: each of FILE's
+providers is diagnosed by code tables and a model built without it (leave-one-provider-out,
+grouped k-fold), printed beside a random k-fold split. The base data (packaged corpus and
+knowledge base) joins the training pool unless `--alone`.
+
 `kyra diagnose` reads JSON Lines (a file or stdin) and prints one JSON object per line,
 in order (the contract other tools depend on); it needs no database. A malformed line
 (invalid, too deep, too long) gives `{"error": ...}` in its place and a note on stderr
@@ -11,8 +17,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,10 +29,12 @@ from kyra.healing.diagnosis.batch import diagnose_line
 from kyra.healing.diagnosis.corpus import load_corpus, split_corpus
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.diagnosis.evaluate import EvalReport, evaluate
+from kyra.healing.diagnosis.kb import KBError, ProviderFile, kb_examples, load_kb
 from kyra.healing.diagnosis.llm import llm_settings_from_env
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.i18n import Catalog, Lang, default_lang, normalise_lang, translate
 
+DEFAULT_FOLDS = 10
 EXIT_OK = 0
 EXIT_UNREADABLE = 2
 
@@ -109,6 +118,77 @@ def diagnose_command(
         typer.echo(json.dumps(output, ensure_ascii=False))
 
 
+def _load_labelled(path: Path) -> tuple[list[dict[str, Any]], list[ProviderFile]]:
+    """Examples (and provider files) from a JSONL corpus, a provider YAML file or a folder."""
+    if path.is_dir() or path.suffix in (".yaml", ".yml"):
+        files = load_kb(path)
+        return kb_examples(files), files
+    return load_corpus(path), []
+
+
+def _pool(
+    examples: list[dict[str, Any]], files: list[ProviderFile], alone: bool
+) -> tuple[list[dict[str, Any]], list[ProviderFile]]:
+    """FILE's examples plus the base data they do not repeat (unless `alone`)."""
+    if alone:
+        return examples, files
+    base_files = load_kb()
+    named = {f.provider for f in files}
+    seen = {e.get("id") for e in examples}
+    base = [e for e in load_corpus() + kb_examples(base_files) if e.get("id") not in seen]
+    return examples + base, files + [f for f in base_files if f.provider not in named]
+
+
+def _render_generalization(
+    console: Console, grouped: EvalReport, shuffled: EvalReport, folds: int
+) -> None:
+    summary = Table(title=f"Generalization ({folds} folds)")
+    for column in ("metric", "leave-one-provider-out", "random split"):
+        summary.add_column(column, justify="left" if column == "metric" else "right")
+    rows: list[tuple[str, Callable[[EvalReport], str]]] = [
+        ("examples", lambda r: str(r.total)),
+        ("class accuracy", lambda r: f"{r.accuracy:.1%}"),
+        ("safety-level accuracy", lambda r: f"{r.safety_accuracy:.1%}"),
+        ("dangerous (non-GREEN called GREEN)", lambda r: str(r.dangerous_errors)),
+        ("unknown", lambda r: f"{r.unknown} ({r.unknown / max(1, r.total):.1%})"),
+        (
+            "RED called non-RED",
+            lambda r: f"{r.red_missed}/{r.red_total} ({r.red_missed / max(1, r.red_total):.1%})",
+        ),
+    ]
+    for name, cell in rows:
+        summary.add_row(name, cell(grouped), cell(shuffled))
+    console.print(summary)
+    classes = Table(title="Per class, leave-one-provider-out")
+    for column in ("class", "precision", "recall", "support"):
+        classes.add_column(column, justify="left" if column == "class" else "right")
+    for name, score in grouped.per_class.items():
+        classes.add_row(name, f"{score.precision:.2f}", f"{score.recall:.2f}", str(score.support))
+    console.print(classes)
+    for title, report in (("leave-one-provider-out", grouped), ("random split", shuffled)):
+        _render_confusion(console, report, f"Safety confusion, {title} (rows: true)")
+    worst = sorted(
+        grouped.by_provider.items(), key=lambda item: item[1]["correct"] / item[1]["total"]
+    )[:10]
+    providers = Table(title="Weakest providers, leave-one-provider-out")
+    for column in ("provider", "right", "of"):
+        providers.add_column(column, justify="left" if column == "provider" else "right")
+    for name, counts in worst:
+        providers.add_row(name, str(counts["correct"]), str(counts["total"]))
+    console.print(providers)
+
+
+def _render_confusion(console: Console, report: EvalReport, title: str) -> None:
+    confusion = Table(title=title)
+    confusion.add_column("true \\ diagnosed")
+    colours = list(report.safety_confusion)
+    for colour in colours:
+        confusion.add_column(colour, justify="right")
+    for colour in colours:
+        confusion.add_row(colour, *(str(report.safety_confusion[colour][c]) for c in colours))
+    console.print(confusion)
+
+
 def _render_report(console: Console, report: EvalReport) -> None:
     summary = Table(title="Diagnosis evaluation")
     summary.add_column("metric")
@@ -126,32 +206,66 @@ def _render_report(console: Console, report: EvalReport) -> None:
     for name, score in report.per_class.items():
         classes.add_row(name, f"{score.precision:.2f}", f"{score.recall:.2f}", str(score.support))
     console.print(classes)
-    confusion = Table(title="Safety confusion (rows: true, columns: diagnosed)")
-    confusion.add_column("true \\ diagnosed")
-    colours = list(report.safety_confusion)
-    for colour in colours:
-        confusion.add_column(colour, justify="right")
-    for colour in colours:
-        confusion.add_row(colour, *(str(report.safety_confusion[colour][c]) for c in colours))
-    console.print(confusion)
+    _render_confusion(console, report, "Safety confusion (rows: true, columns: diagnosed)")
 
 
 @eval_app.command("diagnosis")
 def eval_diagnosis_command(
     corpus: Annotated[
         Path | None,
-        typer.Argument(help="Labelled JSONL (input fields + label). Default: the held-out split."),
+        typer.Argument(
+            help="Labelled JSONL (input fields + label), a provider YAML file or a folder of "
+            "them. Default: the corpus's held-out split."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     use_llm: Annotated[bool, typer.Option("--llm/--no-llm")] = False,
     lang: Annotated[str | None, typer.Option("--lang")] = None,
+    by_provider: Annotated[
+        bool,
+        typer.Option(
+            "--by-provider",
+            help="Leave-one-provider-out beside a random split (tables, model rebuilt per fold).",
+        ),
+    ] = False,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=100)] = DEFAULT_FOLDS,
+    alone: Annotated[
+        bool, typer.Option("--alone", help="With --by-provider: train on FILE only.")
+    ] = False,
 ) -> None:
     """Accuracy, per-class precision/recall, safety confusion and dangerous errors."""
+    files: list[ProviderFile] = []
     try:
-        examples = load_corpus(corpus) if corpus else split_corpus(load_corpus())[1]
+        if corpus is None:
+            examples = split_corpus(load_corpus())[1]
+        else:
+            examples, files = _load_labelled(corpus)
+    except KBError as exc:
+        typer.echo(f"kyra: {exc}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from exc
     except (OSError, ValueError, KeyError) as exc:
         typer.echo(f"kyra: cannot read {corpus}: {exc}", err=True)
         raise typer.Exit(EXIT_UNREADABLE) from exc
+    if not examples:
+        typer.echo(f"kyra: {corpus} holds no labelled examples", err=True)
+        raise typer.Exit(EXIT_UNREADABLE)
+    if by_provider:
+        from kyra.healing.diagnosis.crossval import cross_validate  # trains: needs sklearn
+
+        ids = {id(e) for e in examples}
+        pool, pool_files = _pool(examples, files, alone)
+        reports = [
+            cross_validate(
+                pool, pool_files, by_provider=grouped, folds=folds, scored=lambda e: id(e) in ids
+            )
+            for grouped in (True, False)
+        ]
+        if as_json:
+            payload = {"by_provider": reports[0].model_dump(), "random": reports[1].model_dump()}
+            typer.echo(json.dumps(payload, indent=2))
+            return
+        _render_generalization(Console(), reports[0], reports[1], folds)
+        return
     settings = llm_settings_from_env() if use_llm else None
     language: Lang = normalise_lang(lang) if lang else default_lang()
     report = evaluate(examples, Diagnoser(llm=settings), lang=language, llm=settings)

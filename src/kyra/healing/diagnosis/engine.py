@@ -1,6 +1,8 @@
-"""The diagnosis engine: signatures, then the local model, then (optionally) the LLM.
+"""The diagnosis engine: signatures and provider codes, then the local model, then
+(optionally) the LLM.
 
-`Diagnoser` loads the signatures once and trains the local model at first need; call
+`Diagnoser` loads the signatures once and the compiled code tables and model (the shipped
+`data/diagnosis_model.json.gz`, see `build.py`) at first need; call
 `Diagnoser().diagnose(ctx)` or the module-level `diagnose(ctx)`. The class an answer
 names is the only thing a tier decides: safety, classification, auto-repair and the
 allowed fix steps come from `kyra.healing.taxonomy`, so no tier (least of all the LLM)
@@ -15,11 +17,14 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from kyra.engine.error_context import ErrorContext
+from kyra.healing.diagnosis import artifact
+from kyra.healing.diagnosis.codes import CodeHit, CodeTables
 from kyra.healing.diagnosis.facts import extract
 from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
 from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
 from kyra.healing.diagnosis.observe import Observed, observe
-from kyra.healing.diagnosis.signatures import Match, SignatureSet
+from kyra.healing.diagnosis.signatures import Match, Signature, SignatureSet
+from kyra.healing.diagnosis.structure import choose, red_from_body
 from kyra.healing.diagnosis.texts import FACT_TEXT, explain
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
 from kyra.healing.taxonomy import (
@@ -37,10 +42,14 @@ RULE_TRUST = 70
 LLM_THRESHOLD = 70
 """Below this confidence (or for `unknown`) the LLM is consulted, when configured."""
 LLM_MAX_CONFIDENCE = 90
-UNCORROBORATED_GREEN = 65
-"""Cap for a GREEN rule that matched on prose only: below the auto-fix and LLM thresholds."""
-STRUCTURED = ("status=", "code=", "type=", "header=")
 MODEL_MAX_CONFIDENCE = 92
+PROVIDER_CODE = (95, 30)
+"""(confidence, priority) of a code the step's provider documents: it outranks text."""
+SHARED_CODE = (88, 5)
+"""(confidence, priority) of a code other providers document with one meaning."""
+LOOSE_KEY_RANK = 30
+LOOSE_KEY_PENALTY = 10
+"""A code found under a loose key (`type`, `status`, `title`) counts for less."""
 
 
 @dataclass
@@ -58,31 +67,51 @@ class _Verdict:
 
 
 class Diagnoser:
-    """Holds the loaded signatures and the (lazily trained) local model."""
+    """Holds the signatures, the provider code tables and the local model (both loaded
+    from the shipped artifact at first need, unless given)."""
 
     def __init__(
         self,
         *,
         signatures: SignatureSet | None = None,
         model: LocalModel | None = None,
+        codes: CodeTables | None = None,
         use_model: bool = True,
         llm: LLMSettings | None = None,
     ) -> None:
         self.signatures = signatures or SignatureSet()
         self._model = model
-        self._training = threading.Lock()
+        self._codes = codes
+        self._loading = threading.Lock()
         self.use_model = use_model
         self.llm = llm
 
+    def _load(self) -> None:
+        """Read the artifact once, even when many worker threads fail at the same moment."""
+        with self._loading:
+            if self._model is not None and self._codes is not None:
+                return
+            data = artifact.load()
+            if self._codes is None:
+                self._codes = CodeTables.from_json(data["codes"])
+            if self._model is None:
+                self._model = LocalModel(data["model"])
+
     @property
     def model(self) -> LocalModel:
-        """The local model, trained from the packaged corpus on first use (once, even when
-        many worker threads fail at the same moment)."""
+        """The local model (shipped parameters, loaded on first use)."""
         if self._model is None:
-            with self._training:
-                if self._model is None:
-                    self._model = LocalModel.from_corpus()
+            self._load()
+        assert self._model is not None
         return self._model
+
+    @property
+    def codes(self) -> CodeTables:
+        """The provider code tables (shipped, loaded on first use)."""
+        if self._codes is None:
+            self._load()
+        assert self._codes is not None
+        return self._codes
 
     def diagnose(
         self,
@@ -104,8 +133,9 @@ class Diagnoser:
                 cost exceeds it (or `max_cost_per_diagnosis`).
             secrets: known secret values, redacted from anything sent to the LLM.
         """
+        _ = self.codes  # load before the clock starts: latency is per diagnosis
         if self.use_model:
-            _ = self.model  # train before the clock starts: latency is per diagnosis
+            _ = self.model
         started = time.perf_counter()
         obs = observe(ctx)
         verdict = self._local(obs, explain_model)
@@ -123,10 +153,22 @@ class Diagnoser:
 
     # -- tiers -------------------------------------------------------------------------
 
+    def matches(self, obs: Observed) -> list[Match]:
+        """Signature matches and known provider codes, best first (score, danger, order)."""
+        found = self.signatures.matches(obs)
+        hits = [_code_match(hit) for hit in self.codes.lookup(obs)]
+        if not hits:
+            return found
+        ordered = sorted(
+            enumerate([*hits, *found]), key=lambda item: (-item[1].score, -item[1].danger, item[0])
+        )
+        return [match for _, match in ordered]
+
     def _local(self, obs: Observed, explain_model: bool) -> _Verdict:
-        best, matches = self.signatures.best(obs)
-        vetoed = any(m.signature.veto_green for m in matches)
-        rule = self._rule_verdict(best, matches) if best else None
+        matches = self.matches(obs)
+        best, notes = choose(matches, obs)
+        vetoed = any(m.signature.veto_green for m in matches) or red_from_body(matches) is not None
+        rule = self._rule_verdict(best, matches, notes) if best else None
         if rule is not None and rule.confidence >= RULE_TRUST:
             if explain_model and self.use_model:
                 rule.evidence.model_scores = self.model.predict(obs).scores
@@ -156,7 +198,7 @@ class Diagnoser:
         )
 
     @staticmethod
-    def _rule_verdict(best: Match, matches: list[Match]) -> _Verdict:
+    def _rule_verdict(best: Match, matches: list[Match], notes: list[str]) -> _Verdict:
         cls = best.signature.error_class
         others = [m for m in matches if m is not best]
         agreeing = sum(1 for m in others if m.signature.error_class is cls)
@@ -166,17 +208,8 @@ class Diagnoser:
             signature=best.signature.id,
             matched=list(best.matched),
             other_matches=[f"{m.signature.id} ({m.score})" for m in others[:5]],
+            notes=list(notes),
         )
-        corroborated = any(c.startswith(STRUCTURED) for m in matches for c in m.matched)
-        if info(cls).safety is Safety.GREEN and not corroborated:
-            # Prose alone (no status, code, known type or header matched anywhere) may be
-            # written by an attacker: it can suggest a GREEN class, never auto-apply it.
-            confidence = min(confidence, UNCORROBORATED_GREEN)
-            evidence.notes.append("GREEN from message text alone: suggested, not auto-applied")
-        if best is not matches[0]:
-            evidence.notes.append(
-                f"{matches[0].signature.id} would say GREEN, but a matching signature forbids it"
-            )
         return _Verdict(
             cls, confidence, Tier.RULES, evidence, signature=best.signature.id, code=code
         )
@@ -223,9 +256,10 @@ class Diagnoser:
             return _Verdict(ErrorClass.UNKNOWN, 0, Tier.LLM, evidence), usage, result.cost, extra
         answer = result.answer
         cls = answer.error_class
-        vetoed = any(m.signature.veto_green for m in self.signatures.matches(obs))
+        matches = self.matches(obs)
+        vetoed = any(m.signature.veto_green for m in matches) or red_from_body(matches) is not None
         if vetoed and info(cls).safety is Safety.GREEN:
-            evidence.notes.append(f"LLM said {cls.value}, but the status forbids a GREEN class")
+            evidence.notes.append(f"LLM said {cls.value}, but the error's evidence forbids GREEN")
             cls = (
                 prior.error_class
                 if prior.error_class is not ErrorClass.UNKNOWN
@@ -284,6 +318,21 @@ class Diagnoser:
             facts=facts,
             evidence=verdict.evidence,
         )
+
+
+def _code_match(hit: CodeHit) -> Match:
+    """A known provider code as a match the signature machinery can weigh."""
+    confidence, priority = PROVIDER_CODE if hit.scope == "provider" else SHARED_CODE
+    if hit.rank >= LOOSE_KEY_RANK:
+        confidence, priority = confidence - 5, priority - LOOSE_KEY_PENALTY
+    signature = Signature(
+        id=f"code.{hit.scope}.{hit.code}",
+        error_class=hit.error_class,
+        confidence=confidence,
+        priority=priority,
+        codes=frozenset({hit.code}),
+    )
+    return Match(signature, signature.base_score, [f"code={hit.code}"])
 
 
 def _steps_for(verdict: _Verdict, facts: Facts) -> list[FixStep]:

@@ -1,7 +1,12 @@
 """Evaluation metrics for `kyra eval diagnosis` and the tests.
 
-A *dangerous error* is a RED or YELLOW error diagnosed GREEN, or any diagnosis marked
-`auto_reparable` whose true class is not GREEN: the one mistake the engine must never make.
+A *dangerous error* is a truly non-GREEN (RED or YELLOW) error diagnosed GREEN, or any
+diagnosis marked `auto_reparable` whose true class is not GREEN: the one mistake the
+engine must never make. `unknown` counts as RED (it is handled like RED: a person looks).
+
+`evaluate` scores one diagnoser on labelled examples. `cross_validate` measures how the
+engine generalizes (see `crossval.py`): the data-derived parts (code tables, model) are
+rebuilt per fold and scored only on examples they were not built from.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from pydantic import BaseModel, Field
 
 from kyra.healing.diagnosis.corpus import context_of
 from kyra.healing.diagnosis.engine import Diagnoser
+from kyra.healing.diagnosis.kb import example_group
 from kyra.healing.diagnosis.llm import LLMSettings
+from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 from kyra.i18n import Lang
 
@@ -40,6 +47,14 @@ class EvalReport(BaseModel):
     correct: int
     accuracy: float
     dangerous_errors: int
+    safety_accuracy: float = 0.0
+    unknown: int = 0
+    """Diagnoses answered `unknown`."""
+    red_total: int = 0
+    red_missed: int = 0
+    """Truly RED errors diagnosed YELLOW or GREEN."""
+    by_provider: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """provider group -> {total, correct}, when the examples carry providers."""
     per_class: dict[str, ClassScore]
     safety_confusion: dict[str, dict[str, int]] = Field(
         description="true safety -> predicted safety -> count"
@@ -74,17 +89,31 @@ def evaluate(
     llm: LLMSettings | None = None,
 ) -> EvalReport:
     """Diagnose every labelled example and compute the metrics."""
+    results = [diagnoser.diagnose(context_of(e), lang=lang, llm=llm) for e in examples]
+    return score(examples, results)
+
+
+def score(examples: list[dict[str, Any]], results: list[Diagnosis]) -> EvalReport:
+    """The metrics of `results`, the diagnoses of `examples` (same order)."""
     pairs: list[tuple[ErrorClass, ErrorClass]] = []
+    groups: dict[str, dict[str, int]] = {}
+    red_total = red_missed = unknown = 0
     mistakes: list[Mistake] = []
     confusion: dict[str, dict[str, int]] = {s.value: {t.value: 0 for t in Safety} for s in Safety}
     latencies: dict[str, list[float]] = {}
     tiers: Counter[str] = Counter()
     dangerous = 0
     cost = 0.0
-    for example in examples:
+    for example, result in zip(examples, results, strict=True):
         label = ErrorClass(example["label"])
-        result = diagnoser.diagnose(context_of(example), lang=lang, llm=llm)
         pairs.append((label, result.error_class))
+        group = groups.setdefault(example_group(example), {"total": 0, "correct": 0})
+        group["total"] += 1
+        group["correct"] += result.error_class is label
+        unknown += result.error_class is ErrorClass.UNKNOWN
+        if info(label).safety is Safety.RED:
+            red_total += 1
+            red_missed += result.safety is not Safety.RED
         confusion[info(label).safety.value][result.safety.value] += 1
         latencies.setdefault(result.tier.value, []).append(result.latency_ms)
         latencies.setdefault("all", []).append(result.latency_ms)
@@ -103,6 +132,7 @@ def evaluate(
                 )
             )
     correct = sum(1 for truth, guess in pairs if truth is guess)
+    safe_right = sum(confusion[s.value][s.value] for s in Safety)
     per_class: dict[str, ClassScore] = {}
     for cls in ErrorClass:
         tp = sum(1 for t, g in pairs if t is cls and g is cls)
@@ -119,6 +149,11 @@ def evaluate(
         correct=correct,
         accuracy=correct / len(pairs) if pairs else 0.0,
         dangerous_errors=dangerous,
+        safety_accuracy=safe_right / len(pairs) if pairs else 0.0,
+        unknown=unknown,
+        red_total=red_total,
+        red_missed=red_missed,
+        by_provider=dict(sorted(groups.items())),
         per_class=per_class,
         safety_confusion=confusion,
         tiers=dict(tiers),

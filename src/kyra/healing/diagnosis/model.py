@@ -2,12 +2,17 @@
 
 TF-IDF over words and character n-grams plus structured tokens (status, exception type,
 provider codes), a linear SVM, and sigmoid calibration fitted on cross-validated
-predictions, so a probability of 0.6 means roughly "right 6 times in 10". Trained
-deterministically from the packaged corpus's training split at first use (well under
-2 s), kept in memory; no binary is stored anywhere.
+predictions, so a probability of 0.6 means roughly "right 6 times in 10".
+
+Trained by `python -m kyra.healing.diagnosis.build` (scikit-learn, deterministic) from the
+corpus's training split and the provider knowledge base; what training produces (the
+vocabularies, idf, weights and calibration) ships as `data/diagnosis_model.json.gz` and is
+applied here with a few numpy operations. Importing this module imports neither
+scikit-learn nor numpy: both load when the model is first trained or applied.
 
 The model's answer is only advice: `decide` turns a low probability into `unknown`, and
-lets the model say GREEN only when it is very confident and nothing contradicts it.
+lets the model say GREEN only when it is very confident and the error's structure (a
+transient status, a Retry-After header) allows it.
 """
 
 from __future__ import annotations
@@ -16,25 +21,29 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from scipy.sparse import hstack  # type: ignore[import-untyped]
-from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped]
-from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
-from sklearn.svm import LinearSVC  # type: ignore[import-untyped]
-
-from kyra.healing.diagnosis.corpus import context_of, load_corpus, split_corpus
+from kyra.healing.diagnosis.corpus import context_of
 from kyra.healing.diagnosis.observe import Observed, observe
+from kyra.healing.diagnosis.structure import TEXT_ONLY_GREEN, structural_green
 from kyra.healing.taxonomy import ErrorClass, Safety, info
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_PROBABILITY = 0.55
 """Below this the model answers `unknown`: it does not know."""
 GREEN_MIN_PROBABILITY = 0.85
-"""The model may only name a GREEN class when this sure (and uncontradicted)."""
-GREEN_COMPATIBLE_STATUS = frozenset({408, 429})
+"""The model may only name a GREEN class when this sure (and the structure allows it)."""
 RANDOM_STATE = 7
+WEIGHT_DECIMALS = 5
+"""Weights are stored rounded: smaller artifact, same bytes on every rebuild."""
+WORD_FEATURES = 6000
+CHAR_FEATURES = 8000
 _TOKEN = re.compile(r"[^a-z0-9_]+")
+_WORD = re.compile(r"(?u)\b\w[\w.]+\b")
+_SPACES = re.compile(r"\s\s+")
 
 
 def model_text(obs: Observed) -> str:
@@ -52,6 +61,28 @@ def model_text(obs: Observed) -> str:
     return " ".join(parts)
 
 
+def word_ngrams(text: str) -> list[str]:
+    """Word unigrams and bigrams (lower-cased), as scikit-learn's `word` analyzer makes."""
+    tokens = _WORD.findall(text.lower())
+    return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
+
+
+def char_ngrams(text: str) -> list[str]:
+    """Character 3-5-grams inside word boundaries, as scikit-learn's `char_wb` makes."""
+    grams: list[str] = []
+    for word in _SPACES.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        for n in range(3, 6):
+            if len(padded) < n:
+                grams.append(padded)
+                break
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+ANALYZERS = {"word": word_ngrams, "char": char_ngrams}
+
+
 @dataclass
 class ModelAnswer:
     """The model's raw view: the top class, its calibrated probability, the runners-up."""
@@ -62,33 +93,15 @@ class ModelAnswer:
     features: list[str] = field(default_factory=list)
 
 
-def _vectorizers() -> list[TfidfVectorizer]:
-    return [
-        TfidfVectorizer(
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            max_features=8000,
-            token_pattern=r"(?u)\b\w[\w.]+\b",
-        ),
-        TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True, max_features=10000
-        ),
-    ]
-
-
 class _Block:
-    """One fitted TF-IDF vectoriser, applied without sklearn's per-call overhead
-    (sublinear tf x idf, l2-normalised: the same numbers as `transform`)."""
+    """One TF-IDF vocabulary: sublinear tf x idf, l2-normalised (scikit-learn's numbers)."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, offset: int) -> None:
-        self.analyze = vectorizer.build_analyzer()
-        self.vocabulary: dict[str, int] = {
-            str(term): int(index) + offset for term, index in vectorizer.vocabulary_.items()
-        }
-        self.idf = {
-            index: float(vectorizer.idf_[index - offset]) for index in self.vocabulary.values()
-        }
-        self.names = {index: f"{term}" for term, index in self.vocabulary.items()}
+    def __init__(self, kind: str, vocabulary: dict[str, int], idf: list[float], offset: int):
+        self.kind = kind
+        self.analyze = ANALYZERS[kind]
+        self.vocabulary = {term: index + offset for term, index in vocabulary.items()}
+        self.idf = {index + offset: idf[index] for index in vocabulary.values()}
+        self.names = {index: term for term, index in self.vocabulary.items()}
 
     def vector(self, text: str) -> dict[int, float]:
         counts = Counter(self.vocabulary[t] for t in self.analyze(text) if t in self.vocabulary)
@@ -98,47 +111,101 @@ class _Block:
 
 
 class LocalModel:
-    """A linear SVM over TF-IDF features with per-class sigmoid calibration.
+    """A linear SVM over TF-IDF features with per-class sigmoid calibration, applied with
+    numpy (~0.3 ms a call) from the parameters `train` produced."""
 
-    Fitted with scikit-learn, then applied with a few numpy operations: sklearn's own
-    `transform`/`predict_proba` cost ~3 ms per call, this costs ~0.3 ms.
-    """
+    def __init__(self, params: dict[str, Any]):
+        import numpy as np
 
-    def __init__(self, vectorizers: list[TfidfVectorizer], classifier: CalibratedClassifierCV):
+        self.params = params
+        self.classes = [ErrorClass(c) for c in params["classes"]]
         self._blocks: list[_Block] = []
         offset = 0
-        for vectorizer in vectorizers:
-            self._blocks.append(_Block(vectorizer, offset))
-            offset += len(vectorizer.vocabulary_)
-        calibrated = classifier.calibrated_classifiers_[0]
-        self.classes = [ErrorClass(c) for c in classifier.classes_]
-        self._weights = np.asarray(calibrated.estimator.coef_, dtype=np.float64)
-        self._bias = np.asarray(calibrated.estimator.intercept_, dtype=np.float64)
-        self._a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
-        self._b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
+        for block in params["blocks"]:
+            self._blocks.append(_Block(block["kind"], block["vocabulary"], block["idf"], offset))
+            offset += len(block["vocabulary"])
+        self._weights: np.ndarray = np.asarray(params["weights"], dtype=np.float64)
+        self._bias: np.ndarray = np.asarray(params["bias"], dtype=np.float64)
+        self._a: np.ndarray = np.asarray(params["a"], dtype=np.float64)
+        self._b: np.ndarray = np.asarray(params["b"], dtype=np.float64)
 
     @classmethod
     def train(cls, examples: list[dict[str, Any]]) -> LocalModel:
-        """Fit on `examples` (each with `label`) deterministically."""
+        """Fit on `examples` (each with `label`) deterministically (needs scikit-learn)."""
+        import numpy as np
+        from scipy.sparse import hstack  # type: ignore[import-untyped]
+        from sklearn.calibration import CalibratedClassifierCV  # type: ignore[import-untyped]
+        from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
+            TfidfVectorizer,
+        )
+        from sklearn.svm import LinearSVC  # type: ignore[import-untyped]
+
         texts = [model_text(observe(context_of(e))) for e in examples]
         labels = [e["label"] for e in examples]
-        vectorizers = _vectorizers()
-        matrix = hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
-        counts = np.unique(labels, return_counts=True)[1]
-        folds = int(max(2, min(3, counts.min())))
+        vectorizers = [
+            (
+                "word",
+                TfidfVectorizer(
+                    analyzer=word_ngrams, sublinear_tf=True, max_features=WORD_FEATURES
+                ),
+            ),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer=char_ngrams,
+                    min_df=min(2, len(texts) - 1) or 1,
+                    sublinear_tf=True,
+                    max_features=CHAR_FEATURES,
+                ),
+            ),
+        ]
+        matrix = hstack([v.fit_transform(texts) for _, v in vectorizers]).tocsr()
+        classes, counts = np.unique(labels, return_counts=True)
         base = LinearSVC(C=0.5, max_iter=10000, random_state=RANDOM_STATE)
-        classifier = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
-        classifier.fit(matrix, labels)
-        return cls(vectorizers, classifier)
+        if len(classes) < 2:  # nothing to separate: the one class, always
+            coef, intercept = np.zeros((1, matrix.shape[1])), np.zeros(1)
+            a, b = [-1.0], [0.0]
+        elif counts.min() < 2:  # too few to calibrate on held-out folds: a fixed sigmoid
+            base.fit(matrix, labels)
+            coef, intercept = base.coef_, base.intercept_
+            if len(classes) == 2:  # scikit-learn keeps one row for two classes
+                coef, intercept = np.vstack([-coef, coef]), np.hstack([-intercept, intercept])
+            a, b = [-2.0] * len(classes), [0.0] * len(classes)
+        else:
+            folds = int(min(3, counts.min()))
+            classifier = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
+            classifier.fit(matrix, labels)
+            calibrated = classifier.calibrated_classifiers_[0]
+            coef, intercept = calibrated.estimator.coef_, calibrated.estimator.intercept_
+            a = [c.a_ for c in calibrated.calibrators]
+            b = [c.b_ for c in calibrated.calibrators]
+        digits = WEIGHT_DECIMALS
 
-    @classmethod
-    def from_corpus(cls) -> LocalModel:
-        """Train on the packaged corpus's training split (never on the held-out slice)."""
-        train, _ = split_corpus(load_corpus())
-        return cls.train(train)
+        def rounded(values: Any) -> list[float]:
+            return [round(float(v), digits) for v in values]
+
+        blocks = [
+            {
+                "kind": kind,
+                "vocabulary": {str(t): int(i) for t, i in sorted(v.vocabulary_.items())},
+                "idf": rounded(v.idf_),
+            }
+            for kind, v in vectorizers
+        ]
+        params = {
+            "classes": [str(c) for c in classes],
+            "blocks": blocks,
+            "weights": [rounded(row) for row in coef],
+            "bias": rounded(intercept),
+            "a": rounded(a),
+            "b": rounded(b),
+        }
+        return cls(params)
 
     def predict(self, obs: Observed, *, explain: bool = False) -> ModelAnswer:
         """The calibrated class probabilities for one observed error."""
+        import numpy as np
+
         text = model_text(obs)
         features: dict[int, float] = {}
         for block in self._blocks:
@@ -168,9 +235,7 @@ def decide(answer: ModelAnswer, obs: Observed, *, green_allowed: bool = True) ->
     if answer.probability < MIN_PROBABILITY:
         return ErrorClass.UNKNOWN
     if info(answer.error_class).safety is Safety.GREEN:
-        status_ok = (
-            obs.status is None or obs.status in GREEN_COMPATIBLE_STATUS or (obs.status >= 500)
-        )
-        if not (green_allowed and status_ok and answer.probability >= GREEN_MIN_PROBABILITY):
+        backed = answer.error_class in TEXT_ONLY_GREEN or structural_green(obs)
+        if not (green_allowed and backed and answer.probability >= GREEN_MIN_PROBABILITY):
             return ErrorClass.UNKNOWN
     return answer.error_class

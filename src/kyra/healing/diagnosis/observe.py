@@ -36,6 +36,47 @@ CODE_KEYS = frozenset(
         "statuscode",
     }
 )
+KEY_RANK = {
+    "decline_code": 0,
+    "subcode": 0,
+    "error_subcode": 0,
+    "reason": 1,
+    "code": 1,
+    "error_code": 1,
+    "errorcode": 1,
+    "__type": 1,
+    "error": 2,
+    "errorname": 2,
+    "type": 3,
+    "error_type": 3,
+    "errortype": 3,
+    "status": 3,
+    "statuscode": 3,
+    "category": 4,
+    "title": 4,
+}
+"""How specific a code is by the key it came under: `code` beats `type` (Stripe sends
+`type: invalid_request_error` with the telling `code: parameter_missing`)."""
+GRPC_STATUS = frozenset(
+    {
+        "cancelled",
+        "unknown",
+        "invalid_argument",
+        "deadline_exceeded",
+        "not_found",
+        "already_exists",
+        "permission_denied",
+        "resource_exhausted",
+        "failed_precondition",
+        "aborted",
+        "out_of_range",
+        "unimplemented",
+        "internal",
+        "unavailable",
+        "data_loss",
+        "unauthenticated",
+    }
+)
 MAX_CODE_LENGTH = 64
 MAX_TEXT = 4096
 
@@ -70,7 +111,15 @@ _STATUS_IN_TEXT = [
     re.compile(r"\bstatus(?: code)?[:= ]+(\d{3})\b"),
 ]
 _SDK_CODE = re.compile(r"an error occurred \(([\w.]{2,64})\) when calling", re.IGNORECASE)
-_XML_CODE = re.compile(r"<code>([\w.]{2,64})</code>", re.IGNORECASE)
+_XML_CODE = re.compile(
+    r"<(?:\w+:)?(code|faultcode|errorcode|error_code|reason|value|subcode)>\s*"
+    r"(?:\w+:)?([\w.-]{2,64})\s*</",
+    re.IGNORECASE,
+)
+_SQLSTATE = re.compile(
+    r"\b(?:sqlstate|pgcode|sql state)\b[\s:=\[('\"]*([0-9A-Z]{5})\b", re.IGNORECASE
+)
+_GRPC = re.compile(r"\bStatusCode\.([A-Z_]{2,24})\b")
 _SMTP_CODE = re.compile(r"\((\d{3}), b?['\"](\d\.\d{1,3}\.\d{1,3})?")
 _SMTP_PLAIN = re.compile(r"^(\d{3})[ -](\d\.\d{1,3}\.\d{1,3})?")
 _EXC_NAME = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:Error|Exception|Timeout|Refused|Disconnected))\b")
@@ -92,6 +141,11 @@ class Observed:
     message: str = ""
     body: str = ""
     raw_types: list[str] = field(default_factory=list)
+    code_ranks: dict[str, int] = field(default_factory=dict)
+    """Code -> how specific it is, lower is more: KEY_RANK of its key x 10, less depth."""
+    structural_types: set[str] = field(default_factory=set)
+    """Exception types a client library raised (`error_type`), or named in a message no
+    remote text reached (no status, no body): evidence, unlike a name inside prose."""
 
 
 def normalise_provider(provider: str | None, step_action: str | None) -> str:
@@ -131,8 +185,11 @@ def parse_structured(text: str) -> Any:
         return None
 
 
-def collect_codes(value: Any, out: set[str], depth: int = 0) -> None:
-    """Error codes and reasons: short scalar values under code-like keys, at any depth."""
+def collect_codes(
+    value: Any, out: set[str], depth: int = 0, ranks: dict[str, int] | None = None
+) -> None:
+    """Error codes and reasons: short scalar values under code-like keys, at any depth
+    (`ranks`, when given, records how specific each code's key is)."""
     if depth > 6:
         return
     if isinstance(value, dict):
@@ -141,12 +198,18 @@ def collect_codes(value: Any, out: set[str], depth: int = 0) -> None:
                 if isinstance(item, bool):
                     continue
                 if isinstance(item, int | str) and 0 < len(str(item)) <= MAX_CODE_LENGTH:
-                    out.add(str(item).strip().lower())
+                    code = str(item).strip().lower()
+                    out.add(code)
+                    if ranks is not None:
+                        # deeper is more specific: Discord's `errors.content._errors[].code`
+                        # says more than its top-level `code: 50035` (Invalid Form Body)
+                        rank = KEY_RANK.get(key.lower(), 5) * 10 + max(0, 6 - depth)
+                        ranks[code] = min(rank, ranks.get(code, rank))
             if isinstance(item, dict | list):
-                collect_codes(item, out, depth + 1)
+                collect_codes(item, out, depth + 1, ranks)
     elif isinstance(value, list):
         for item in value[:20]:
-            collect_codes(item, out, depth + 1)
+            collect_codes(item, out, depth + 1, ranks)
 
 
 def _status_from(body_json: Any, text: str) -> int | None:
@@ -178,6 +241,30 @@ def _types(ctx: ErrorContext, message: str) -> tuple[set[str], list[str]]:
     return names, raw
 
 
+def _codes(
+    ctx: ErrorContext, message: str, body: str, body_json: Any, message_json: Any
+) -> tuple[set[str], dict[str, int]]:
+    """Provider codes from JSON bodies, SDK messages, XML/SOAP, SQLSTATEs and gRPC names."""
+    codes: set[str] = set()
+    ranks: dict[str, int] = {}
+    collect_codes(body_json, codes, ranks=ranks)
+    collect_codes(message_json, codes, ranks=ranks)
+    for source in (message, body):
+        for found in _SDK_CODE.findall(source):
+            codes.add(found.lower())
+            ranks[found.lower()] = 10
+        for key, found in _XML_CODE.findall(source):
+            codes.add(found.lower())
+            ranks.setdefault(found.lower(), KEY_RANK.get(key.lower(), 1) * 10)
+        for found in _SQLSTATE.findall(source):
+            codes.add(f"sqlstate:{found.lower()}")
+    for source in (ctx.error_type or "", message):
+        for found in _GRPC.findall(source):
+            if found.lower() in GRPC_STATUS:
+                codes.add(f"grpc:{found.lower()}")
+    return codes, ranks
+
+
 def observe(ctx: ErrorContext) -> Observed:
     """Read an `ErrorContext` once into the normalised `Observed` facts."""
     message = (ctx.error_message or "")[:MAX_TEXT]
@@ -185,12 +272,7 @@ def observe(ctx: ErrorContext) -> Observed:
     headers = {k.lower(): v for k, v in ctx.headers.items()}
     body_json = parse_structured(body) if body else None
     message_json = parse_structured(message) if "{" in message or "[" in message else None
-    codes: set[str] = set()
-    collect_codes(body_json, codes)
-    collect_codes(message_json, codes)
-    for source in (message, body):
-        codes.update(m.lower() for m in _SDK_CODE.findall(source))
-        codes.update(m.lower() for m in _XML_CODE.findall(source))
+    codes, ranks = _codes(ctx, message, body, body_json, message_json)
     smtp = _SMTP_CODE.search(message) or _SMTP_PLAIN.match(message.strip())
     if smtp:
         codes.add(f"smtp:{smtp.group(1)}")
@@ -206,6 +288,9 @@ def observe(ctx: ErrorContext) -> Observed:
         status = _status_from(body_json if body_json is not None else message_json, text)
         from_text = status is not None
     types, raw_types = _types(ctx, message)
+    structural = {ctx.error_type.strip().rsplit(".", 1)[-1].lower()} if ctx.error_type else set()
+    if ctx.status_code is None and not body:
+        structural |= types
     return Observed(
         status=status,
         status_from_text=from_text,
@@ -218,4 +303,6 @@ def observe(ctx: ErrorContext) -> Observed:
         message=message,
         body=body,
         raw_types=raw_types,
+        code_ranks=ranks,
+        structural_types=structural,
     )
