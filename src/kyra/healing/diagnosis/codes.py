@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from kyra.healing.diagnosis.observe import GRPC_STATUS, Observed
+from kyra.healing.diagnosis.observe import GRPC_STATUS, SMTP_REPLIES, Observed
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
 SHARED_MIN_AGREEMENT = 0.75
@@ -33,7 +33,8 @@ _SQLSTATE = re.compile(r"^[0-9][0-9a-z]{4}$")
 def namespaced(code: str, sector: str) -> str | None:
     """The protocol-wide name of a provider code, when its shape and the provider's
     sector say which protocol it belongs to: `550` of a mail service is `smtp:550`."""
-    if _SMTP_ENHANCED.match(code) or (sector == "email" and _SMTP_REPLY.match(code)):
+    reply = sector == "email" and _SMTP_REPLY.match(code) and int(code) in SMTP_REPLIES
+    if _SMTP_ENHANCED.match(code) or reply:
         return f"smtp:{code}"
     if sector == "database" and _SQLSTATE.match(code):
         return f"sqlstate:{code}"

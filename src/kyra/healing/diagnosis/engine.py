@@ -43,9 +43,9 @@ LLM_THRESHOLD = 70
 """Below this confidence (or for `unknown`) the LLM is consulted, when configured."""
 LLM_MAX_CONFIDENCE = 90
 MODEL_MAX_CONFIDENCE = 92
-PROVIDER_CODE = (95, 30)
+PROVIDER_CODE = (95, 0)
 """(confidence, priority) of a code the step's provider documents: it outranks text."""
-SHARED_CODE = (88, 5)
+SHARED_CODE = (88, 0)
 """(confidence, priority) of a code other providers document with one meaning."""
 LOOSE_KEY_RANK = 30
 LOOSE_KEY_PENALTY = 10

@@ -77,6 +77,11 @@ GRPC_STATUS = frozenset(
         "unauthenticated",
     }
 )
+SMTP_REPLIES = frozenset(
+    {421, 450, 451, 452, 454, 455, 500, 501, 502, 503, 504, 521, 530, 534, 535, 538, 541}
+    | set(range(550, 558))
+)
+"""RFC 5321/4954 failure replies: other three-digit numbers at a message's head are not SMTP."""
 MAX_CODE_LENGTH = 64
 MAX_TEXT = 4096
 
@@ -274,10 +279,12 @@ def observe(ctx: ErrorContext) -> Observed:
     message_json = parse_structured(message) if "{" in message or "[" in message else None
     codes, ranks = _codes(ctx, message, body, body_json, message_json)
     smtp = _SMTP_CODE.search(message) or _SMTP_PLAIN.match(message.strip())
-    if smtp:
+    if smtp and int(smtp.group(1)) in SMTP_REPLIES:
         codes.add(f"smtp:{smtp.group(1)}")
+        ranks[f"smtp:{smtp.group(1)}"] = 20
         if smtp.group(2):
             codes.add(f"smtp:{smtp.group(2)}")
+            ranks[f"smtp:{smtp.group(2)}"] = 10  # the enhanced code says more
     amz = headers.get("x-amzn-errortype")
     if amz:
         codes.add(amz.split(":", 1)[0].strip().lower())
