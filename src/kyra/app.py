@@ -1,28 +1,35 @@
 """The application object: everything a command, a worker or the API needs, built once
-from `Settings` and passed around explicitly (no import-time globals)."""
+from `Settings` and passed around explicitly (no import-time globals).
+
+The parts a run needs (actions, templating, the HTTP client, the executor) are built and
+imported on first use: `kyra workflows list` reads the store and nothing else, and the
+CLI's start-up time is what an operator feels on every command.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import httpx
-
-from kyra.actions import default_registry
-from kyra.actions.base import ActionRegistry, ResponseLimits
-from kyra.actions.http import http_client
 from kyra.clock import Clock, SystemClock
-from kyra.engine.events import ExecutorObserver
-from kyra.engine.executor import Executor
-from kyra.engine.fleet import FleetGuard
 from kyra.settings import Settings
 from kyra.store import Store, open_store
 from kyra.store import secrets as secret_store
-from kyra.store.crypto import SecretBox, derive_key, load_key
 from kyra.store.tenants import TenantInfo, ensure_tenant
-from kyra.workflows.templating import RenderLimits, TemplateRenderer
 
-HTTP_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+if TYPE_CHECKING:
+    import httpx
+
+    from kyra.actions.base import ActionRegistry
+    from kyra.engine.events import ExecutorObserver
+    from kyra.engine.executor import Executor
+    from kyra.engine.fleet import FleetGuard
+    from kyra.store.crypto import SecretBox
+    from kyra.workflows.templating import TemplateRenderer
+
+HTTP_MAX_CONNECTIONS = 100
+HTTP_MAX_KEEPALIVE = 20
 
 
 class Kyra:
@@ -32,31 +39,54 @@ class Kyra:
         self.settings = settings
         self.store = store
         self.clock = clock or SystemClock()
-        self.registry: ActionRegistry = default_registry()
-        self.renderer = TemplateRenderer(
+
+    @cached_property
+    def registry(self) -> ActionRegistry:
+        from kyra.actions import default_registry
+
+        return default_registry()
+
+    @cached_property
+    def renderer(self) -> TemplateRenderer:
+        from kyra.workflows.templating import RenderLimits, TemplateRenderer
+
+        return TemplateRenderer(
             limits=RenderLimits(
-                timeout_seconds=settings.template_timeout_seconds,
-                max_output_chars=settings.template_max_output_chars,
+                timeout_seconds=self.settings.template_timeout_seconds,
+                max_output_chars=self.settings.template_max_output_chars,
             )
         )
 
     @cached_property
     def http(self) -> httpx.Client:
-        return http_client(limits=HTTP_LIMITS)
+        import httpx
+
+        from kyra.actions.http import http_client
+
+        limits = httpx.Limits(
+            max_connections=HTTP_MAX_CONNECTIONS, max_keepalive_connections=HTTP_MAX_KEEPALIVE
+        )
+        return http_client(limits=limits)
 
     @cached_property
     def fleet(self) -> FleetGuard:
         """Shared per-host pacing and circuit breakers (one per process)."""
+        from kyra.engine.fleet import FleetGuard
+
         return FleetGuard(self.store, self.clock)
 
     @cached_property
     def box(self) -> SecretBox:
+        from kyra.store.crypto import SecretBox, load_key
+
         key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
         return SecretBox(load_key(key, self.settings.key_file))
 
     def derived_key(self, purpose: str) -> bytes:
         """A key for one purpose, derived from the secret key (made on demand in the key
         file, 0600, when neither `KYRA_SECRET_KEY` nor the file exists yet)."""
+        from kyra.store.crypto import derive_key, load_key
+
         key = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
         return derive_key(load_key(key, self.settings.key_file, create=True), purpose)
 
@@ -73,6 +103,9 @@ class Kyra:
         return {name: box.decrypt(token) for name, token in encrypted}
 
     def executor(self, observers: list[ExecutorObserver] | None = None) -> Executor:
+        from kyra.actions.base import ResponseLimits
+        from kyra.engine.executor import Executor
+
         return Executor(
             store=self.store,
             registry=self.registry,
@@ -104,5 +137,9 @@ class Kyra:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Kyra:
     settings = settings or Settings()
-    store = open_store(settings.database_url, write_turns=settings.sqlite_write_turns)
+    store = open_store(
+        settings.require_database_url(),
+        run_migrations=settings.db_auto_migrate,
+        write_turns=settings.sqlite_write_turns,
+    )
     return Kyra(settings, store, clock=clock)

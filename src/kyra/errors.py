@@ -7,6 +7,8 @@
     ├── InputError                outside JSON unreadable, or beyond the depth/size limits
     ├── SecretError               an unknown secret, or a key that cannot decrypt
     ├── StoreError                database problems callers can act on
+    │   ├── SchemaOutOfDateError  the schema is behind (or ahead of) this Kyra
+    │   ├── NoProjectError        no kyra.toml found upward and no KYRA_DATABASE_URL
     │   ├── NotFoundError
     │   └── ConflictError         name clash, stale version
     │       └── WorkflowExistsError   a workflow of that name exists (and no replace)
@@ -59,6 +61,34 @@ class SecretError(KyraError):
 
 class StoreError(KyraError):
     """A database operation failed in a way the caller can report."""
+
+
+class SchemaOutOfDateError(StoreError):
+    """The database schema is not the one this Kyra needs: behind with auto-migration
+    off (`kyra db upgrade` fixes it), or `newer` than this version of Kyra."""
+
+    def __init__(self, current: str | None, head: str, *, newer: bool = False) -> None:
+        self.current = current
+        self.head = head
+        self.newer = newer
+        where = current or "empty"
+        if newer:
+            super().__init__(f"the database schema ({where}) is newer than this Kyra ({head})")
+        else:
+            super().__init__(
+                f"the database schema is at {where}, this Kyra needs {head}: run `kyra db upgrade`"
+            )
+
+
+class NoProjectError(StoreError):
+    """No database is named: no `kyra.toml` here or above, and no `KYRA_DATABASE_URL`."""
+
+    def __init__(self, where: object) -> None:
+        self.where = where
+        super().__init__(
+            f"no kyra.toml in {where} or a parent directory, and KYRA_DATABASE_URL is not "
+            "set: run `kyra init` here, or cd into your project"
+        )
 
 
 class NotFoundError(StoreError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kyra.app import Kyra
+from kyra.engine.states import WorkflowState, sources_of
 from kyra.errors import WorkflowDefinitionError
 from kyra.store import secrets as secret_store
 from kyra.store import workflows as wf_store
@@ -35,3 +36,22 @@ def apply_workflow(
     if problems:
         raise WorkflowDefinitionError(source or workflow.name, problems)
     return wf_store.save_workflow(kyra.store, tenant_id, workflow, replace=replace, source=source)
+
+
+def set_workflow_state(
+    kyra: Kyra, tenant_id: str, name: str, target: str, *, actor: str
+) -> WorkflowRecord:
+    """Activate or deactivate a workflow by hand (a no-op when it is already there);
+    the transition is recorded with who asked."""
+    state = WorkflowState(target)
+    record = wf_store.get_workflow(kyra.store, tenant_id, name)
+    if record.state != state:
+        wf_store.transition_state(
+            kyra.store,
+            record.id,
+            state,
+            allowed_from=sources_of(state),
+            reason=f"set {state} by {actor}",
+        )
+        record = wf_store.get_workflow(kyra.store, tenant_id, name)
+    return record

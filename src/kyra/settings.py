@@ -2,14 +2,21 @@
 
 Built once by the caller and passed in explicitly (`create_app(settings)`); nothing reads
 the environment at import time.
+
+Where a project lives: the nearest `kyra.toml` in the current directory or a parent
+(`kyra init` writes one). Relative paths (`home`, a SQLite file) are relative to that
+file's directory, so `kyra` run from a subdirectory uses the project's database instead
+of silently creating a new `kyra.db` wherever it runs. Without a `kyra.toml`, the
+database must be named (`KYRA_DATABASE_URL`); commands that need it say so.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -18,13 +25,30 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kyra.errors import NoProjectError
 from kyra.i18n import Lang
+
+CONFIG_FILE = "kyra.toml"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_PUBLIC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+_SQLITE_FILE = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(\?.*)?$")
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest `kyra.toml` in `start` (default: the current directory) or a parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 class Settings(BaseSettings):
     """Process settings; every field maps to `KYRA_<FIELD>` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="KYRA_", extra="ignore", toml_file="kyra.toml")
+    model_config = SettingsConfigDict(env_prefix="KYRA_", extra="ignore")
 
     @classmethod
     def settings_customise_sources(
@@ -35,13 +59,25 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Explicit arguments, then the environment, then ./kyra.toml, then defaults.
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        # Explicit arguments, then the environment, then the project's kyra.toml, then
+        # defaults.
+        config = find_config()
+        if config is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config))
 
-    database_url: str = "sqlite:///./kyra.db"
-    """SQLAlchemy URL; `postgresql+psycopg://...` for production."""
+    project_dir: Path | None = Field(default=None, exclude=True)
+    """The directory of the `kyra.toml` in use (found upward from the current one)."""
+    database_url: str = ""
+    """SQLAlchemy URL; `postgresql+psycopg://...` for production. Default: `kyra.db` next
+    to the project's `kyra.toml`."""
+    db_auto_migrate: bool = True
+    """Upgrade a schema that is behind when a process opens the database. Off, a process
+    refuses an out-of-date database and says to run `kyra db upgrade` (do that when
+    several processes start at once against PostgreSQL)."""
     home: Path = Path(".kyra")
-    """Where `kyra init` keeps the key file and example workflows."""
+    """Where `kyra init` keeps the key file and example workflows (relative: to the
+    project directory)."""
     secret_key: SecretStr | None = None
     """Fernet key for secrets at rest; otherwise read from `<home>/secret.key`."""
     tenant: str = "default"
@@ -54,6 +90,19 @@ class Settings(BaseSettings):
     """SQLite: processes take write turns (see `kyra.store.sqlite_turn`). Worth it when
     several processes write at once (`kyra serve --processes N` turns it on); a single
     process is a little faster without."""
+    public_url: str = DEFAULT_PUBLIC_URL
+    """Where people reach this Kyra (`https://kyra.example.com`): links in notifications
+    point at `<public_url>/dashboard/workflows/<name>`. Default: what `kyra serve` listens
+    on (it sets this from --host/--port when unset)."""
+    retention_days: float | None = Field(default=None, gt=0)
+    """Delete finished executions (and their steps) older than this many days, except
+    those a fix or an audit record names (`kyra db prune`; `kyra serve` and `kyra
+    scheduler` prune hourly). Unset: keep everything."""
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object per line on stderr (level, logger, message, execution and
+    workflow ids), for every process and the API's access log."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Default level of `kyra serve`, `kyra worker` and `kyra scheduler` (`--log-level`)."""
     broker_url: str | None = None
     """Celery broker (Redis or RabbitMQ) for the scale-out runtime."""
     max_retry_sleep_seconds: float = Field(default=300.0, ge=0)
@@ -81,6 +130,40 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.lower() if value.lower() in ("text", "json") else value.upper()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _project(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("project_dir") is None:
+            config = find_config()
+            data = {**data, "project_dir": config.parent if config is not None else None}
+        return data
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        base = self.project_dir or Path.cwd()
+        if not self.home.is_absolute():
+            self.home = base / self.home
+        if not self.database_url and self.project_dir is not None:
+            self.database_url = f"sqlite:///{self.project_dir / 'kyra.db'}"
+        elif match := _SQLITE_FILE.match(self.database_url):
+            prefix, path, query = match.groups()
+            if path and path != ":memory:" and not Path(path).is_absolute():
+                self.database_url = f"{prefix}{base / path}{query or ''}"
+        return self
+
+    def require_database_url(self) -> str:
+        """The database URL, or a `NoProjectError` saying how to name one."""
+        if not self.database_url:
+            raise NoProjectError(Path.cwd())
+        return self.database_url
 
     @property
     def key_file(self) -> Path:

@@ -45,6 +45,7 @@ def kyra(tmp_path: Path, clock: ManualClock) -> Iterator[Kyra]:
         database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
         home=tmp_path / ".kyra",
         secret_key=SecretStr(Fernet.generate_key().decode()),
+        public_url=DASHBOARD,
     )
     app = create_app(settings, clock=clock)
     secret_store.set_secret(app.store, app.box, app.tenant.id, "HOOK_KEY", SIGNING_KEY)
@@ -56,7 +57,6 @@ def kyra(tmp_path: Path, clock: ManualClock) -> Iterator[Kyra]:
 @pytest.fixture
 def notify_settings(webhook_receiver: WebhookReceiver) -> NotifySettings:
     return NotifySettings(
-        dashboard_url=DASHBOARD,
         pagerduty_events_url=f"{webhook_receiver.url}/pagerduty/v2/enqueue",
         timeout_seconds=2.0,
     )

@@ -69,7 +69,7 @@ def test_webhook_signature_verifies_with_the_key_and_only_with_it(
     assert body["version"] == 1 and body["event"] == "failure_detected"
     assert body["incident"] == "inc-1" and body["workflow"] == {"id": "wf-1", "name": "billing"}
     assert body["what_broke"] == {"step": "charge", "error": "HTTP 503"}
-    assert body["dashboard_url"] == f"{DASHBOARD}/workflows/billing"
+    assert body["dashboard_url"] == f"{DASHBOARD}/dashboard/workflows/billing"
     assert request.headers["x-kyra-delivery"] == str(body["delivery"])
 
 
@@ -101,7 +101,8 @@ def test_slack_blocks_and_teams_card_follow_the_documented_shapes(
     assert f"`kyra fixes rollback {fix.id[:8]}`" in context
     (actions,) = [b for b in blocks if b["type"] == "actions"]
     button = actions["elements"][0]
-    assert button["type"] == "button" and button["url"] == f"{DASHBOARD}/workflows/invoices"
+    assert button["type"] == "button"
+    assert button["url"] == f"{DASHBOARD}/dashboard/workflows/invoices"
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
 
     (teams,) = _at(webhook_receiver, "/teams")
@@ -122,7 +123,7 @@ def test_slack_blocks_and_teams_card_follow_the_documented_shapes(
         {
             "type": "Action.OpenUrl",
             "title": "Open in the dashboard",
-            "url": f"{DASHBOARD}/workflows/invoices",
+            "url": f"{DASHBOARD}/dashboard/workflows/invoices",
         }
     ]
 
@@ -163,7 +164,7 @@ def test_pagerduty_triggers_on_attention_and_resolves_when_fixed(
     assert len(payload["summary"]) <= 1024
     assert payload["custom_details"]["what_broke"] == {"step": "charge", "error": None}
     assert trigger["links"] == [
-        {"href": f"{DASHBOARD}/workflows/billing", "text": "Open in the dashboard"}
+        {"href": f"{DASHBOARD}/dashboard/workflows/billing", "text": "Open in the dashboard"}
     ]
     assert resolve == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": "inc-1"}
 

@@ -66,12 +66,12 @@ def test_auto_fix_sends_one_english_email_thread_with_the_diff(
         in text
     )
     assert f"How to undo: Run `kyra fixes rollback {fix.id[:8]}`" in text
-    assert f"{DASHBOARD}/workflows/invoices" in text
+    assert f"{DASHBOARD}/dashboard/workflows/invoices" in text
     assert "What broke: step 'post' — HTTP 400" in text
     assert "<h3>What Kyra changed (v1 → v2)</h3>" in html
     assert "steps.post.date_normalisers" in html and "%Y-%m-%d" in html
     assert f"kyra fixes rollback {fix.id[:8]}" in html
-    assert f'href="{DASHBOARD}/workflows/invoices"' in html
+    assert f'href="{DASHBOARD}/dashboard/workflows/invoices"' in html
     assert "&#34;field&#34;" in html or "&quot;field&quot;" in html, "values are escaped"
 
 

@@ -24,13 +24,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from kyra.workflows.model import WorkflowConfig
+
+
+def scalar_text(value: Any) -> Any:
+    """A number or boolean where text is expected, as text. `X-Id: "{{ inputs.n }}"`
+    renders to the number itself (a lone expression keeps its type), but a header, a
+    URL or a subject is text, so `7` means "7" (and `true` means "true")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(scalar_text)]
+"""`str` for action parameters: a templated number or boolean becomes its text."""
 
 
 class RequestPacer:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kyra.actions._httperrors import excerpt, status_error
-from kyra.actions.base import StepContext
+from kyra.actions.base import StepContext, Text
 from kyra.actions.http import check_http_url, send
 
 RESPONSE_TEXT_LIMIT = 2048
@@ -39,7 +39,7 @@ class SlackMessageParams(_Strict):
     """Parameters of `slack_message`."""
 
     webhook_url: str
-    text: str = Field(min_length=1)
+    text: Text = Field(min_length=1)
     """The message, and the notification fallback when `blocks` are given."""
     blocks: list[dict[str, Any]] | None = None
     username: str | None = None
@@ -56,8 +56,8 @@ class TeamsMessageParams(_Strict):
     """Parameters of `teams_message`: `text` and/or an Adaptive Card `card`."""
 
     webhook_url: str
-    text: str | None = None
-    title: str | None = None
+    text: Text | None = None
+    title: Text | None = None
     card: dict[str, Any] | None = None
     """An Adaptive Card (`{"type": "AdaptiveCard", "version": ..., "body": [...]}`)."""
 

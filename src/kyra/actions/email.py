@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kyra.actions.base import StepContext
+from kyra.actions.base import StepContext, Text
 from kyra.actions.providers import provider_for_host
 from kyra.errors import ActionInputError, RemoteStatusError, StepError, TransportError
 
@@ -52,15 +52,15 @@ class SendEmailParams(BaseModel):
     port: int | None = Field(default=None, ge=1, le=65535)
     """Defaults by security: 587 (starttls), 465 (ssl), 25 (none)."""
     security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password: str | None = None
+    username: Text | None = None
+    password: Text | None = None
     from_: str = Field(alias="from", min_length=3)
     to: str | list[str]
     cc: str | list[str] | None = None
     bcc: str | list[str] | None = None
-    subject: str = ""
-    body: str = ""
-    html: str | None = None
+    subject: Text = ""
+    body: Text = ""
+    html: Text | None = None
     """An HTML alternative; the message becomes multipart/alternative."""
     reply_to: str | None = None
 

@@ -36,7 +36,7 @@ from kyra.actions._httperrors import (
     map_http_exception,
     status_error,
 )
-from kyra.actions.base import StepContext
+from kyra.actions.base import StepContext, Text
 from kyra.actions.providers import resolve_provider
 from kyra.errors import ActionInputError, ResponseTooLargeError, TransportError
 
@@ -56,21 +56,21 @@ class _Strict(BaseModel):
 
 
 class BasicAuth(_Strict):
-    username: str
-    password: str
+    username: Text
+    password: Text
 
 
 class HeaderAuth(_Strict):
     """An API key sent in a named header, e.g. `X-Api-Key`."""
 
     name: str = Field(min_length=1)
-    value: str
+    value: Text
 
 
 class AuthParams(_Strict):
     """Exactly one of `bearer`, `basic`, `header`; values arrive rendered from secrets."""
 
-    bearer: str | None = None
+    bearer: Text | None = None
     basic: BasicAuth | None = None
     header: HeaderAuth | None = None
 
@@ -93,12 +93,12 @@ class HttpRequestParams(_Strict):
     """Parameters of `http_request`; unknown keys are errors (a typo must not pass)."""
 
     method: str = "GET"
-    url: str
-    headers: dict[str, str] = Field(default_factory=dict)
+    url: Text
+    headers: dict[str, Text] = Field(default_factory=dict)
     query: dict[str, QueryValue] = Field(default_factory=dict)
     json_: Any = Field(default=None, alias="json")
-    form: dict[str, str] | None = None
-    body: str | None = None
+    form: dict[str, Text] | None = None
+    body: Text | None = None
     auth: AuthParams | None = None
     expect_status: list[int] | None = None
     """Statuses that count as success; default: any status below 400."""

@@ -1,8 +1,4 @@
-"""API keys and dashboard sessions.
-
-A key is `kyra_<prefix>_<secret>`: the prefix (8 hex) finds the row, the SHA-256 of the
-whole key is compared in constant time. Keys are 256-bit random tokens, so a fast hash is
-right (a slow KDF protects guessable passwords, not these). The plaintext is shown once.
+"""API key checks and dashboard sessions (the key format lives in `kyra.apikeys`).
 
 The dashboard signs in with a key and gets a session cookie: `payload.signature`, HMAC-
 SHA256 with a key derived (HKDF) from the secret key, so every `kyra serve` sharing that
@@ -16,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -25,12 +20,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kyra.api.errors import ApiError
+from kyra.apikeys import create_api_key as create_api_key
+from kyra.apikeys import digest, key_prefix
 from kyra.app import Kyra
-from kyra.errors import ConflictError
 from kyra.store import api as api_store
 from kyra.store.api import ApiKeyInfo
 
-KEY_SCHEME = "kyra"
 SESSION_COOKIE = "kyra_session"
 SESSION_TTL = timedelta(hours=12)
 SESSION_KEY_PURPOSE = "kyra dashboard session v1"
@@ -49,30 +44,6 @@ class Principal:
     @property
     def actor(self) -> str:
         return f"apikey:{self.key_prefix}"
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def create_api_key(kyra: Kyra, tenant_id: str, name: str = "") -> tuple[ApiKeyInfo, str]:
-    """A new key for a tenant; returns (stored info, the plaintext key to show once)."""
-    for _ in range(3):
-        prefix = secrets.token_hex(4)
-        key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
-        try:
-            return api_store.add_api_key(kyra.store, tenant_id, prefix, digest(key), name), key
-        except ConflictError:
-            continue
-    raise ConflictError("could not find a free API key prefix; try again")
-
-
-def key_prefix(key: str) -> str | None:
-    scheme, sep, rest = key.partition("_")
-    prefix, sep2, secret = rest.partition("_")
-    if scheme != KEY_SCHEME or not sep or not sep2 or len(prefix) != 8 or not secret:
-        return None
-    return prefix
 
 
 def verify_api_key(kyra: Kyra, key: str) -> ApiKeyInfo | None:

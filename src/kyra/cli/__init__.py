@@ -1,51 +1,100 @@
 """The `kyra` command. Each command group lives in its own module and registers itself
-here; commands stay thin (parse, call a service function, render)."""
+when it is run; commands stay thin (parse, call a service function, render).
+
+The root group is lazy: `kyra --help` lists the commands from the table below without
+importing them, and `kyra workflows list` imports the workflows module only. Importing
+every command up front cost 3–4 s of CPU (scikit-learn, FastAPI, Alembic...), and made
+the core install (no `[api]` extra) fail on commands that never serve anything.
+"""
 
 from __future__ import annotations
 
-import typer
+from importlib import import_module
+from typing import Any
 
-from kyra.cli import demo as _demo
-from kyra.cli import diagnose as _diagnose
-from kyra.cli import executions as _executions
-from kyra.cli import fixes as _fixes
-from kyra.cli import init as _init
-from kyra.cli import notify as _notify
-from kyra.cli import rules as _rules
-from kyra.cli import run as _run
-from kyra.cli import secrets as _secrets
-from kyra.cli import serve as _serve
-from kyra.cli import status as _status
-from kyra.cli import tenants as _tenants
-from kyra.cli import worker as _worker
-from kyra.cli import workflows as _workflows
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+import kyra
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # command: (module that registers it, the one line `kyra --help` shows)
+    "init": ("kyra.cli.init", "Create kyra.toml, the secret key, an example and the database."),
+    "workflows": ("kyra.cli.workflows", "Define and inspect workflows."),
+    "secrets": ("kyra.cli.secrets", "Encrypted secrets."),
+    "run": ("kyra.cli.run", "Run a workflow now."),
+    "executions": ("kyra.cli.executions", "Inspect executions."),
+    "fixes": ("kyra.cli.fixes", "Fixes Kyra applied or proposes."),
+    "killswitch": ("kyra.cli.fixes", "Stop every automatic change at once."),
+    "audit": ("kyra.cli.fixes", "The audit trail of automatic and manual changes."),
+    "notify": ("kyra.cli.notify", "Notification channels."),
+    "tenants": ("kyra.cli.tenants", "Tenants and their tiers."),
+    "apikeys": ("kyra.cli.tenants", "API keys."),
+    "rules": ("kyra.cli.rules", "Custom healing rules (enterprise)."),
+    "serve": ("kyra.cli.serve", "Run scheduler, workers, healing, API and dashboard."),
+    "worker": ("kyra.cli.worker", "Start a Celery worker (scale-out runtime)."),
+    "scheduler": ("kyra.cli.worker", "Fire triggers for the Celery workers (scale-out)."),
+    "status": ("kyra.cli.status", "What runs, what is queued, worker and host health."),
+    "db": ("kyra.cli.db", "Database schema and retention."),
+    "diagnose": ("kyra.cli.diagnose", "Diagnose failures (JSON lines in, JSON lines out)."),
+    "eval": ("kyra.cli.diagnose", "Evaluate Kyra's engines on labelled data."),
+    "demo": ("kyra.cli.demo", "Run the self-healing demo against a local faulty API."),
+}
+
+
+def load_command(name: str) -> Any:
+    """The real command `name` (a Typer command or group), from the module that
+    registers it."""
+    module = import_module(COMMANDS[name][0])
+    holder = typer.Typer()
+    module.register(holder)
+    holder.callback()(lambda: None)  # a group even when the module adds one command
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+class LazyGroup(TyperGroup):
+    """Lists placeholders (name + one line of help); imports a command when it is run
+    or completed."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, (_module, short) in COMMANDS.items():
+            self.commands[name] = TyperCommand(name, help=short, short_help=short)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        name = args[0] if args else None
+        if name in COMMANDS and not hasattr(self.commands[name], "_kyra_loaded"):
+            command = load_command(name)
+            command._kyra_loaded = True  # type: ignore[attr-defined]
+            self.commands[name] = command
+        return super().resolve_command(ctx, args)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kyra {kyra.__version__}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="kyra",
+    cls=LazyGroup,
     help="Kyra: workflows that heal themselves. / Flujos de trabajo que se reparan solos.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-for _module in (
-    _init,
-    _workflows,
-    _secrets,
-    _run,
-    _executions,
-    _fixes,
-    _notify,
-    _tenants,
-    _rules,
-    _serve,
-    _worker,
-    _status,
-    _diagnose,
-    _demo,
-):
-    _module.register(app)
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Kyra: workflows that heal themselves. / Flujos de trabajo que se reparan solos."""
 
 
 def main() -> None:
-    app()
+    app(prog_name="kyra")

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from kyra.app import Kyra, create_app
 from kyra.cli.messages import MESSAGES
-from kyra.errors import KyraError, WorkflowDefinitionError
+from kyra.errors import (
+    KyraError,
+    NoProjectError,
+    SchemaOutOfDateError,
+    WorkflowDefinitionError,
+)
 from kyra.i18n import Lang, default_lang, translate
 from kyra.settings import Settings
+
+if TYPE_CHECKING:
+    from kyra.app import Kyra
 
 EXIT_OK = 0
 EXIT_WORKFLOW_FAILED = 1
@@ -51,6 +58,10 @@ def handled() -> Iterator[None]:
         for problem in exc.problems:
             err_console.print(f"  {problem}", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+    except SchemaOutOfDateError as exc:
+        fail(schema_message(exc))
+    except NoProjectError as exc:
+        fail(_escape(t("no_project", where=exc.where)))
     except KyraError as exc:
         fail(_escape(str(exc)))
     except (ValueError, OSError) as exc:
@@ -61,14 +72,42 @@ def _escape(text: str) -> str:
     return text.replace("[", "\\[")
 
 
+def schema_message(exc: SchemaOutOfDateError) -> str:
+    key = "db.newer" if exc.newer else "db.behind" if exc.current else "db.empty"
+    return t(key, current=exc.current, head=exc.head)
+
+
 @contextmanager
 def kyra_app() -> Iterator[Kyra]:
+    from kyra.app import create_app
+
     with handled():
         app = create_app(settings())
         try:
             yield app
         finally:
             app.close()
+
+
+def require_extra(command: str, extra: str, modules: Sequence[str], hint: str = "") -> None:
+    """Exit 2 with one line naming the pip extra when `command` needs packages the core
+    install leaves out (the check imports nothing)."""
+    from importlib.util import find_spec
+
+    if all(find_spec(module) is not None for module in modules):
+        return
+    message = t("extra.missing", command=command, extra=extra)
+    if hint:
+        message += " " + t("extra.hint", hint=hint)
+    fail(_escape(message))
+
+
+def log_level_option() -> Any:
+    return typer.Option(
+        None,
+        "--log-level",
+        help="DEBUG, INFO, WARNING or ERROR (default KYRA_LOG_LEVEL, INFO).",
+    )
 
 
 def print_json(data: Any) -> None:

@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from kyra.cli.common import ago, console, kyra_app, print_json, t
-from kyra.cli.timeline import ProgressPrinter, cli_healer
-from kyra.healing.driver import HealingDriver
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import GLOBAL_SCOPE, FixInfo
@@ -135,7 +133,52 @@ def show(
     if as_json:
         print_json(data)
         return
-    console.print_json(data=data)
+    _print_fix(fix, data["audit"])
+
+
+def _print_fix(fix: FixInfo, trail: list[dict[str, Any]]) -> None:
+    """One fix for a person: what broke, what Kyra concluded, what changed, who did what."""
+    style = STATUS_STYLE.get(fix.status, "")
+    console.print(
+        f"[bold]{t('fix.title', fix=fix.id[:8], workflow=fix.workflow_name)}[/]  "
+        f"[{style}]{fix.status}[/]"
+    )
+    rows = [
+        (t("fix.class"), f"{fix.error_class} ({fix.safety}, {fix.confidence}%, {fix.tier})"),
+        (t("col.step"), fix.step_name or "-"),
+        (t("fix.reason"), fix.reason or "-"),
+        (t("fix.explanation"), str(fix.diagnosis.get("explanation") or "-")),
+        (t("fix.versions"), _versions(fix)),
+        (t("fix.outcome"), fix.outcome or "-"),
+        (t("fix.decided_by"), fix.decided_by or "-"),
+        (t("fix.executions"), f"{fix.execution_id or '-'} → {fix.rerun_execution_id or '-'}"),
+        (t("col.when"), fix.created_at.strftime("%Y-%m-%d %H:%M:%S")),
+    ]
+    facts = Table.grid(padding=(0, 2))
+    for label, value in rows:
+        facts.add_row(f"[dim]{label}[/]", value)
+    console.print(facts)
+    changes = fix.diff.get("changes", [])
+    if changes:
+        table = Table(t("fix.path"), t("fix.before"), t("fix.after"), title=t("fix.change"))
+        for c in changes:
+            table.add_row(str(c.get("path", "")), _value(c.get("before")), _value(c.get("after")))
+        console.print(table)
+    if trail:
+        table = Table(t("col.when"), t("audit.kind"), t("audit.actor"), t("audit.summary"))
+        for a in trail:
+            table.add_row(str(a["at"])[:19].replace("T", " "), a["kind"], a["actor"], a["summary"])
+        console.print(table)
+
+
+def _versions(fix: FixInfo) -> str:
+    if fix.from_version is None and fix.to_version is None:
+        return "-"
+    return f"v{fix.from_version or '-'} → v{fix.to_version or '-'}"
+
+
+def _value(value: Any) -> str:
+    return "-" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 @app.command("approve")
@@ -145,8 +188,12 @@ def approve(
         None, "--value", help="Use this value instead (JSON or text)."
     ),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the re-run now and wait."),
+    as_json: bool = typer.Option(False, "--json", help="Print the fix as JSON."),
 ) -> None:
     """Apply a proposed fix as a new config version and re-run from the failed step."""
+    from kyra.cli.timeline import ProgressPrinter, cli_healer
+    from kyra.healing.driver import HealingDriver
+
     parsed: Any = None
     if value is not None:
         try:
@@ -154,11 +201,16 @@ def approve(
         except ValueError:
             parsed = value
     with kyra_app() as kyra:
-        healer = cli_healer(kyra)
+        healer = cli_healer(kyra, show=not as_json)
         outcome = healer.approve(fix_id, value=parsed, tenant_id=kyra.tenant.id)
         if wait:
-            HealingDriver(kyra, healer, [ProgressPrinter()]).resume(outcome.rerun_execution_id)
+            printers = [] if as_json else [ProgressPrinter()]
+            HealingDriver(kyra, healer, printers).resume(outcome.rerun_execution_id)
         state = wf_store.get_workflow_by_id(kyra.store, outcome.workflow_id or "").state
+        fix = heal_store.get_fix(kyra.store, outcome.fix_id or "", tenant_id=kyra.tenant.id)
+    if as_json:
+        print_json({**fix_json(fix), "workflow_state": state})
+        return
     console.print(t("fix.approved", fix=(outcome.fix_id or "")[:8], state=state))
 
 
@@ -166,10 +218,16 @@ def approve(
 def reject(
     fix_id: str = typer.Argument(..., help="Fix id (or a unique prefix)."),
     reason: str = typer.Option("", "--reason", help="Why (kept in the audit trail)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the fix as JSON."),
 ) -> None:
     """Reject a proposed fix; nothing changes and the workflow keeps needing attention."""
+    from kyra.cli.timeline import cli_healer
+
     with kyra_app() as kyra:
         fix = cli_healer(kyra, show=False).reject(fix_id, reason=reason, tenant_id=kyra.tenant.id)
+    if as_json:
+        print_json(fix_json(fix))
+        return
     console.print(t("fix.rejected", fix=fix.id[:8]))
 
 
@@ -177,11 +235,17 @@ def reject(
 def rollback(
     fix_id: str = typer.Argument(..., help="Fix id (or a unique prefix)."),
     reason: str = typer.Option("", "--reason", help="Why (kept in the audit trail)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the fix as JSON."),
 ) -> None:
     """Restore the config from before a fix, as a new config version."""
+    from kyra.cli.timeline import cli_healer
+
     with kyra_app() as kyra:
         fix = cli_healer(kyra, show=False).rollback(fix_id, reason=reason, tenant_id=kyra.tenant.id)
         version = wf_store.get_workflow_by_id(kyra.store, fix.workflow_id).config_version
+    if as_json:
+        print_json({**fix_json(fix), "config_version": version})
+        return
     console.print(t("fix.rolled_back", fix=fix.id[:8], version=version))
 
 
@@ -235,8 +299,11 @@ def audit(
 def killswitch_on(
     all_tenants: bool = typer.Option(False, "--global", help="For every tenant."),
     reason: str = typer.Option("", "--reason", help="Why (shown with every blocked fix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Stop every automatic change now, including fixes in flight."""
+    from kyra.cli.timeline import cli_healer
+
     with kyra_app() as kyra:
         scope = GLOBAL_SCOPE if all_tenants else kyra.tenant.id
         heal_store.set_kill_switch(kyra.store, scope, enabled=True, reason=reason)
@@ -249,12 +316,16 @@ def killswitch_on(
             + (f": {reason}" if reason else ""),
         )
         stopped = cli_healer(kyra, show=False).stop_all(None if all_tenants else kyra.tenant.id)
+    if as_json:
+        print_json({**_switch_json(True, all_tenants, reason), "stopped_fixes": stopped})
+        return
     console.print(t("kill.on", count=len(stopped)))
 
 
 @killswitch_app.command("off")
 def killswitch_off(
     all_tenants: bool = typer.Option(False, "--global", help="The global switch."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Allow automatic fixes again."""
     with kyra_app() as kyra:
@@ -267,7 +338,14 @@ def killswitch_off(
             tenant_id=None if all_tenants else kyra.tenant.id,
             summary=f"kill switch off ({'global' if all_tenants else 'tenant'})",
         )
+    if as_json:
+        print_json(_switch_json(False, all_tenants, ""))
+        return
     console.print(t("kill.off"))
+
+
+def _switch_json(enabled: bool, all_tenants: bool, reason: str) -> dict[str, Any]:
+    return {"enabled": enabled, "scope": "global" if all_tenants else "tenant", "reason": reason}
 
 
 @killswitch_app.command("status")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from kyra.cli.common import console, handled, settings, t
-from kyra.store import open_store
+from kyra.settings import CONFIG_FILE
 from kyra.store.crypto import create_key_file
 
 CONFIG_TEMPLATE = """\
@@ -55,25 +55,38 @@ def register(root: typer.Typer) -> None:
 
 def _write_once(path: Path, text: str) -> None:
     if path.exists():
-        console.print(t("init.kept", path=path))
+        console.print(t("init.kept", path=_shown(path.resolve())))
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    console.print(t("init.config", path=path))
+    console.print(t("init.config", path=_shown(path.resolve())))
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the current directory when it is below it (what to type)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def init() -> None:
-    """Create kyra.toml, the secret key, an example workflow and the database."""
+    """Create kyra.toml, the secret key, an example workflow, the database and the
+    default tenant."""
+    from kyra.app import create_app
+
     with handled():
-        _write_once(Path("kyra.toml"), CONFIG_TEMPLATE)
+        _write_once(Path(CONFIG_FILE), CONFIG_TEMPLATE)
         cfg = settings()
         if create_key_file(cfg.key_file):
-            console.print(t("init.created_key", path=cfg.key_file))
+            console.print(t("init.created_key", path=_shown(cfg.key_file)))
         else:
-            console.print(t("init.kept_key", path=cfg.key_file))
+            console.print(t("init.kept_key", path=_shown(cfg.key_file)))
         example = cfg.home / "workflows" / "hello-kyra.yaml"
         _write_once(example, EXAMPLE_WORKFLOW)
-        store = open_store(cfg.database_url)
-        store.close()
-        console.print(t("init.database", url=cfg.database_url))
-        console.print(t("init.next", example=example, name="hello-kyra"))
+        with create_app(cfg) as app:
+            tenant = app.tenant  # created now, so `kyra apikeys create --tenant NAME` works
+            url = app.store.engine.url.render_as_string(hide_password=True)
+        console.print(t("init.database", url=url))
+        console.print(t("init.tenant", name=tenant.name, tier=tenant.tier))
+        console.print(t("init.next", example=_shown(example), name="hello-kyra"))

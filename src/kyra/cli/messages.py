@@ -20,6 +20,39 @@ MESSAGES: Catalog = {
         "en": "Database ready: {url}",
         "es": "Base de datos lista: {url}",
     },
+    "extra.missing": {
+        "en": "kyra {command} needs the {extra} extra: pip install 'kyra-autofix[{extra}]'",
+        "es": "kyra {command} necesita el extra {extra}: pip install 'kyra-autofix[{extra}]'",
+    },
+    "extra.hint": {"en": "(or run it with {hint})", "es": "(o ejecútalo con {hint})"},
+    "db.behind": {
+        "en": "the database schema is at revision {current}, this Kyra needs {head}: run "
+        "`kyra db upgrade` (or set KYRA_DB_AUTO_MIGRATE=1)",
+        "es": "el esquema de la base de datos está en la revisión {current}, este Kyra necesita "
+        "{head}: ejecuta `kyra db upgrade` (o define KYRA_DB_AUTO_MIGRATE=1)",
+    },
+    "db.empty": {
+        "en": "the database has no schema yet: run `kyra db upgrade` (or set "
+        "KYRA_DB_AUTO_MIGRATE=1)",
+        "es": "la base de datos aún no tiene esquema: ejecuta `kyra db upgrade` (o define "
+        "KYRA_DB_AUTO_MIGRATE=1)",
+    },
+    "no_project": {
+        "en": "no kyra.toml in {where} or a parent directory, and KYRA_DATABASE_URL is not "
+        "set: run `kyra init` here, or cd into your project",
+        "es": "no hay kyra.toml en {where} ni en un directorio superior, y KYRA_DATABASE_URL no "
+        "está definido: ejecuta `kyra init` aquí o entra en tu proyecto",
+    },
+    "db.newer": {
+        "en": "the database schema (revision {current}) is newer than this Kyra ({head}): "
+        "upgrade Kyra",
+        "es": "el esquema de la base de datos (revisión {current}) es más nuevo que este Kyra "
+        "({head}): actualiza Kyra",
+    },
+    "init.tenant": {
+        "en": "Tenant '{name}' ready ({tier}).",
+        "es": "Tenant '{name}' listo ({tier}).",
+    },
     "init.next": {
         "en": "Next: kyra workflows apply {example} && kyra run {name}",
         "es": "Siguiente: kyra workflows apply {example} && kyra run {name}",
@@ -31,6 +64,15 @@ MESSAGES: Catalog = {
     "wf.updated": {
         "en": "Workflow '{name}' updated (config v{version}).",
         "es": "Workflow '{name}' actualizado (config v{version}).",
+    },
+    "wf.valid": {"en": "{source}: valid ({name}).", "es": "{source}: válido ({name})."},
+    "wf.empty_dir": {
+        "en": "no .yaml, .yml or .json files in {path}",
+        "es": "no hay ficheros .yaml, .yml ni .json en {path}",
+    },
+    "wf.state": {
+        "en": "Workflow '{name}' is now {state}.",
+        "es": "El workflow '{name}' está ahora {state}.",
     },
     "wf.none": {
         "en": "No workflows yet. Add one with: kyra workflows apply FILE",
@@ -108,6 +150,16 @@ MESSAGES: Catalog = {
     "fix.none": {"en": "No fixes yet.", "es": "Aún no hay reparaciones."},
     "fix.class": {"en": "Error class", "es": "Clase de error"},
     "fix.change": {"en": "Change", "es": "Cambio"},
+    "fix.title": {"en": "Fix {fix} of {workflow}", "es": "Reparación {fix} de {workflow}"},
+    "fix.reason": {"en": "Reason", "es": "Motivo"},
+    "fix.explanation": {"en": "Diagnosis", "es": "Diagnóstico"},
+    "fix.versions": {"en": "Config", "es": "Configuración"},
+    "fix.outcome": {"en": "Outcome", "es": "Resultado"},
+    "fix.decided_by": {"en": "Decided by", "es": "Decidido por"},
+    "fix.executions": {"en": "Failed → re-run", "es": "Fallida → reejecución"},
+    "fix.path": {"en": "Setting", "es": "Ajuste"},
+    "fix.before": {"en": "Before", "es": "Antes"},
+    "fix.after": {"en": "After", "es": "Después"},
     "fix.approved": {
         "en": "Fix {fix} approved; workflow is now {state}.",
         "es": "Reparación {fix} aprobada; el workflow está ahora {state}.",

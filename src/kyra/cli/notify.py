@@ -14,6 +14,7 @@ from rich.table import Table
 from kyra.cli.common import EXIT_WORKFLOW_FAILED, console, fail, kyra_app, lang, print_json
 from kyra.i18n import Catalog, translate
 from kyra.notify import Notifier, parse_config, parse_events
+from kyra.notify.notifier import DeliveryResult
 from kyra.notify.routing import events_for
 from kyra.store import notify as notify_store
 
@@ -88,6 +89,7 @@ def add_channel(
     ),
     severity: str | None = typer.Option(None, "--severity", help="PagerDuty severity."),
     channel_lang: str | None = typer.Option(None, "--lang", help="en | es (default: tenant's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Add a notification channel."""
     options: dict[str, Any] = {
@@ -108,10 +110,27 @@ def add_channel(
     with kyra_app() as kyra:
         config = build_config(kind, options)
         routed = parse_events(events.split(",")) if events else None
-        notify_store.add_channel(
+        channel = notify_store.add_channel(
             kyra.store, kyra.tenant.id, name=name, kind=kind, config=config, events=routed
         )
+    if as_json:
+        print_json(_channel_json(channel))
+        return
     console.print(_t("added", name=name, kind=kind))
+
+
+def _channel_json(c: Any) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "kind": c.kind,
+        "events": sorted(events_for(c)),
+        "default_events": c.events is None,
+        "config": c.config,
+    }
+
+
+def _result_json(r: DeliveryResult) -> dict[str, Any]:
+    return {"channel": r.channel, "status": r.status, "attempts": r.attempts, "error": r.error}
 
 
 @app.command("list")
@@ -119,16 +138,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     """List channels and the events routed to each (configs hold secret names only)."""
     with kyra_app() as kyra:
         channels = notify_store.list_channels(kyra.store, kyra.tenant.id)
-    rows: list[dict[str, Any]] = [
-        {
-            "name": c.name,
-            "kind": c.kind,
-            "events": sorted(events_for(c)),
-            "default_events": c.events is None,
-            "config": c.config,
-        }
-        for c in channels
-    ]
+    rows: list[dict[str, Any]] = [_channel_json(c) for c in channels]
     if as_json:
         print_json(rows)
         return
@@ -143,18 +153,32 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 
 
 @app.command("remove")
-def remove(name: str = typer.Argument(..., help="Channel name.")) -> None:
+def remove(
+    name: str = typer.Argument(..., help="Channel name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Remove a channel (and its delivery history)."""
     with kyra_app() as kyra:
         notify_store.remove_channel(kyra.store, kyra.tenant.id, name)
+    if as_json:
+        print_json({"name": name, "removed": True})
+        return
     console.print(_t("removed", name=name))
 
 
 @app.command("test")
-def test(name: str = typer.Argument(..., help="Channel name.")) -> None:
+def test(
+    name: str = typer.Argument(..., help="Channel name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Send a test message to one channel; exit code 1 when it could not be delivered."""
     with kyra_app() as kyra:
         result = Notifier(kyra).send_test(kyra.tenant.id, name)
+    if as_json:
+        print_json(_result_json(result))
+        if result.status != "sent":
+            raise typer.Exit(EXIT_WORKFLOW_FAILED)
+        return
     if result.status != "sent":
         fail(
             _t(
@@ -169,9 +193,12 @@ def test(name: str = typer.Argument(..., help="Channel name.")) -> None:
 
 
 @app.command("retry")
-def retry() -> None:
+def retry(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Send again the deliveries that failed (a channel that was down, a missing secret)."""
     with kyra_app() as kyra:
         results = Notifier(kyra).retry_failed(tenant_id=kyra.tenant.id)
+    if as_json:
+        print_json([_result_json(r) for r in results])
+        return
     sent = sum(1 for r in results if r.status in ("sent", "skipped"))
     console.print(_t("retried", sent=sent, total=len(results)))

@@ -30,12 +30,21 @@ def _read_value(name: str) -> str:
     return value
 
 
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
+
+
 @app.command("set")
-def set_(name: str = typer.Argument(..., help="Secret name, e.g. SLACK_WEBHOOK.")) -> None:
+def set_(
+    name: str = typer.Argument(..., help="Secret name, e.g. SLACK_WEBHOOK."),
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Store a secret, reading its value from standard input or a hidden prompt."""
     value = _read_value(name)
     with kyra_app() as kyra:
         created = secret_store.set_secret(kyra.store, kyra.box, kyra.tenant.id, name, value)
+    if as_json:
+        print_json({"name": name, "created": created})
+        return
     console.print(t("secret.saved" if created else "secret.updated", name=name))
 
 
@@ -54,8 +63,13 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 
 
 @app.command("delete")
-def delete(name: str = typer.Argument(..., help="Secret name.")) -> None:
+def delete(
+    name: str = typer.Argument(..., help="Secret name."), as_json: bool = JSON_OPTION
+) -> None:
     """Delete a secret."""
     with kyra_app() as kyra:
         secret_store.delete_secret(kyra.store, kyra.tenant.id, name)
+    if as_json:
+        print_json({"name": name, "deleted": True})
+        return
     console.print(t("secret.deleted", name=name))

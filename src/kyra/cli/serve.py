@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 
-from kyra.api import create_api
-from kyra.app import Kyra
-from kyra.cli.common import console, err_console, fail, kyra_app, lang, settings
+from kyra import logconfig
+from kyra.cli.common import (
+    console,
+    err_console,
+    fail,
+    kyra_app,
+    lang,
+    log_level_option,
+    require_extra,
+    settings,
+)
 from kyra.i18n import Catalog, translate
-from kyra.runtime.embedded import EmbeddedRuntime
-from kyra.runtime.handlers import FailureHandlers
-from kyra.runtime.heal import with_healing
-from kyra.runtime.processes import WorkerProcesses, parent_pid
-from kyra.runtime.settings import RuntimeSettings
-from kyra.store.db import sqlite_in_memory
+from kyra.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PUBLIC_URL
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from kyra.app import Kyra
+    from kyra.runtime.embedded import EmbeddedRuntime
 
 MESSAGES: Catalog = {
     "serve.started": {
@@ -28,6 +36,10 @@ MESSAGES: Catalog = {
         "{scheduler}, base de datos {db}. Detén con Ctrl+C o SIGTERM.",
     },
     "serve.on": {"en": "on", "es": "activo"},
+    "serve.bad_level": {
+        "en": "--log-level {level}: choose one of {levels}",
+        "es": "--log-level {level}: elige uno de {levels}",
+    },
     "serve.api": {
         "en": "API and Workflow Health Center: {url}/dashboard (API docs: {url}/docs)",
         "es": "API y Centro de Salud de Workflows: {url}/dashboard (docs de la API: {url}/docs)",
@@ -63,21 +75,39 @@ def register(root: typer.Typer) -> None:
     root.command("serve")(serve)
 
 
-def _start_api(app: Kyra, runtime: EmbeddedRuntime, host: str, port: int) -> uvicorn.Server:
+def _start_api(
+    app: Kyra, runtime: EmbeddedRuntime, host: str, port: int, level: str
+) -> uvicorn.Server:
     """The API and dashboard on a thread; the runtime keeps the main thread and its
-    signal handlers (uvicorn installs none off the main thread)."""
-    api = create_api(app, runtime_check=runtime.problems)
-    server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning"))
+    signal handlers (uvicorn installs none off the main thread). Its error and access
+    logs use Kyra's format (`KYRA_LOG_FORMAT`)."""
+    import uvicorn
+
+    from kyra.api import create_api
+
+    config = uvicorn.Config(
+        create_api(app, runtime_check=runtime.problems),
+        host=host,
+        port=port,
+        log_config=logconfig.uvicorn_log_config(app.settings.log_format, level),
+        log_level=level.lower(),
+        access_log=True,
+    )
+    server = uvicorn.Server(config)
     threading.Thread(target=server.run, name="kyra-api", daemon=True).start()
     console.print(t("serve.api", url=f"http://{host}:{port}"), soft_wrap=True)
     return server
 
 
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def configure_logging(verbose: bool, level: str | None) -> str:
+    """Configure this process's logs (`KYRA_LOG_FORMAT`); returns the level in force:
+    `--log-level`, else `--verbose` (DEBUG), else `KYRA_LOG_LEVEL`."""
+    current = settings()
+    chosen = (level or ("DEBUG" if verbose else current.log_level)).upper()
+    if chosen not in logconfig.LEVELS:
+        fail(t("serve.bad_level", level=level, levels=", ".join(logconfig.LEVELS)))
+    logconfig.configure(current.log_format, chosen)
+    return chosen
 
 
 def serve(
@@ -99,22 +129,39 @@ def serve(
         True, "--heal/--no-heal", envvar="KYRA_HEAL", help="Heal failed runs."
     ),
     api: bool = typer.Option(True, "--api/--no-api", help="Serve the API and dashboard."),
-    host: str = typer.Option("127.0.0.1", "--host", help="API and dashboard address."),
-    port: int = typer.Option(8765, "--port", min=1, max=65535, help="API and dashboard port."),
+    host: str = typer.Option(DEFAULT_HOST, "--host", help="API and dashboard address."),
+    port: int = typer.Option(
+        DEFAULT_PORT, "--port", min=1, max=65535, help="API and dashboard port."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    log_level: str = log_level_option(),
 ) -> None:
     """Run the scheduler, a worker pool, healing, the API and the dashboard in one process
     until SIGTERM/SIGINT, then drain."""
-    configure_logging(verbose)
+    if api:
+        require_extra("serve", "api", ("fastapi", "uvicorn"), hint="--no-api")
+    level = configure_logging(verbose, log_level)
+    from kyra.runtime.embedded import EmbeddedRuntime
+    from kyra.runtime.handlers import FailureHandlers
+    from kyra.runtime.heal import with_healing
+    from kyra.runtime.processes import WorkerProcesses, parent_pid
+    from kyra.runtime.retention import start_retention
+    from kyra.runtime.settings import RuntimeSettings
+    from kyra.store.db import sqlite_in_memory
+
     overrides = {"concurrency": concurrency, "processes": processes}
     runtime_settings = RuntimeSettings(**{k: v for k, v in overrides.items() if v})
+    if api and "KYRA_PUBLIC_URL" not in os.environ and settings().public_url == DEFAULT_PUBLIC_URL:
+        # Links in notifications point at this server unless told otherwise.
+        os.environ["KYRA_PUBLIC_URL"] = f"http://{host}:{port}"
     process_settings = settings()
     if runtime_settings.processes > 1:
         if sqlite_in_memory(process_settings.database_url):
             fail(t("serve.memory_processes"))
         # Several processes write the SQLite file at once: take turns (inherited by the
-        # worker processes through the environment).
+        # worker processes through the environment, as is the log level).
         os.environ["KYRA_SQLITE_WRITE_TURNS"] = "1"
+        os.environ["KYRA_LOG_LEVEL"] = level
         process_settings = settings()
     if process_settings.broker_url:
         err_console.print(t("serve.broker_set"), soft_wrap=True)
@@ -125,7 +172,8 @@ def serve(
         runtime = EmbeddedRuntime(
             app, runtime_settings, handlers=handlers, schedule=not no_scheduler
         )
-        server = _start_api(app, runtime, host, port) if api else None
+        server = _start_api(app, runtime, host, port, level) if api else None
+        retention = start_retention(app) if parent_pid() is None else None
         extra = None
         if runtime_settings.processes > 1 and parent_pid() is None:
             extra = WorkerProcesses(
@@ -148,6 +196,8 @@ def serve(
         left = runtime.serve(
             parent=parent_pid(), on_stopping=extra.terminate if extra is not None else None
         )
+        if retention is not None:
+            retention.stop()
         if extra is not None:
             extra.wait(runtime_settings.drain_seconds)
         if server is not None:

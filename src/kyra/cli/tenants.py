@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from kyra.api.auth import create_api_key
+from kyra.apikeys import create_api_key
 from kyra.cli.common import console, err_console, fail, kyra_app, lang, print_json
 from kyra.errors import NotFoundError
 from kyra.i18n import Catalog, translate
@@ -69,6 +69,7 @@ def create(
     name: str = typer.Argument(..., help="Tenant name."),
     tier: str = typer.Option("free", "--tier", help="free | pro | enterprise"),
     tenant_lang: str = typer.Option("en", "--lang", help="en | es"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a tenant."""
     _check_tier(tier)
@@ -77,7 +78,10 @@ def create(
             get_tenant(kyra.store, name)
         except NotFoundError:
             info = ensure_tenant(kyra.store, name, tier=tier, lang=tenant_lang)
-            console.print(t("tenant.created", name=info.name, tier=info.tier))
+            if as_json:
+                print_json({"name": info.name, "tier": info.tier, "lang": info.lang})
+            else:
+                console.print(t("tenant.created", name=info.name, tier=info.tier))
             return
     fail(t("tenant.exists", name=name))
 
@@ -110,7 +114,10 @@ def set_(
     manual_hours: float | None = typer.Option(
         None, "--manual-repair-hours", min=0, help="Hours a person needs to repair by hand."
     ),
-    base_url: str | None = typer.Option(None, "--dashboard-url", help="Public dashboard URL."),
+    base_url: str | None = typer.Option(
+        None, "--dashboard-url", help="This tenant's public Kyra URL (links in notifications)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Change a tenant's tier, language or Health Center settings."""
     _check_tier(tier)
@@ -123,6 +130,19 @@ def set_(
             manual_repair_hours=manual_hours,
             dashboard_base_url=base_url,
         )
+        extra = api_store.tenant_settings(kyra.store, info.id)
+    if as_json:
+        print_json(
+            {
+                "name": info.name,
+                "tier": info.tier,
+                "lang": info.lang,
+                "downtime_value_per_hour": extra.downtime_value_per_hour,
+                "manual_repair_hours": extra.manual_repair_hours,
+                "dashboard_base_url": extra.dashboard_base_url,
+            }
+        )
+        return
     console.print(t("tenant.updated", name=name))
 
 
@@ -130,10 +150,22 @@ def set_(
 def create_key(
     tenant: str = typer.Option(..., "--tenant", help="Tenant name."),
     name: str = typer.Option("", "--name", help="A label, e.g. ci or grafana."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (with the key)."),
 ) -> None:
-    """Create an API key and print it once."""
+    """Create an API key and print it once (alone on standard output)."""
     with kyra_app() as kyra:
         info, key = create_api_key(kyra, get_tenant(kyra.store, tenant).id, name)
+    if as_json:
+        print_json(
+            {
+                "tenant": info.tenant_name,
+                "prefix": info.prefix,
+                "name": info.name,
+                "created_at": info.created_at.isoformat(),
+                "key": key,
+            }
+        )
+        return
     err_console.print(t("key.created", tenant=info.tenant_name))
     typer.echo(key)
     err_console.print(t("key.use"))
@@ -179,8 +211,12 @@ def list_keys(
 def revoke(
     prefix: str = typer.Argument(..., help="The key's prefix (kyra_<prefix>_...)."),
     tenant: str = typer.Option(..., "--tenant", help="Tenant name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Revoke a key: requests and dashboard sessions using it stop at once."""
     with kyra_app() as kyra:
         api_store.revoke_api_key(kyra.store, get_tenant(kyra.store, tenant).id, prefix)
+    if as_json:
+        print_json({"prefix": prefix, "revoked": True})
+        return
     console.print(t("key.revoked", prefix=prefix))

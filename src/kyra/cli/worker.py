@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from kyra.cli.common import console, fail, kyra_app, lang, settings
+from kyra.cli.common import (
+    console,
+    fail,
+    kyra_app,
+    lang,
+    log_level_option,
+    require_extra,
+    settings,
+)
 from kyra.cli.serve import configure_logging
 from kyra.i18n import Catalog, translate
-from kyra.runtime.celery_app import make_celery, worker_argv
-from kyra.runtime.dispatch import Dispatcher
-from kyra.runtime.handlers import FailureHandlers
-from kyra.runtime.heal import with_healing
-from kyra.runtime.settings import RuntimeSettings
 
 MESSAGES: Catalog = {
     "worker.no_broker": {
@@ -42,7 +45,8 @@ def register(root: typer.Typer) -> None:
     root.command("scheduler")(scheduler)
 
 
-def _check() -> None:
+def _check(command: str) -> None:
+    require_extra(command, "celery", ("celery", "psycopg"))
     current = settings()
     if not current.broker_url:
         fail(t("worker.no_broker"))
@@ -54,13 +58,20 @@ def worker(
     concurrency: int = typer.Option(
         None, "--concurrency", "-c", min=1, help="Threads (KYRA_RUNTIME_CONCURRENCY)."
     ),
-    loglevel: str = typer.Option("WARNING", "--loglevel", "-l", help="Celery log level."),
+    loglevel: str = typer.Option("WARNING", "--loglevel", "-l", help="Celery's own log level."),
     heal: bool = typer.Option(
         True, "--heal/--no-heal", envvar="KYRA_HEAL", help="Heal failed runs."
     ),
+    log_level: str = log_level_option(),
 ) -> None:
     """Start a Celery worker that runs Kyra executions and healing jobs."""
-    _check()
+    _check("worker")
+    configure_logging(False, log_level)
+    from kyra.runtime.celery_app import make_celery, worker_argv
+    from kyra.runtime.handlers import FailureHandlers
+    from kyra.runtime.heal import with_healing
+    from kyra.runtime.settings import RuntimeSettings
+
     runtime = RuntimeSettings()
     handlers = with_healing(FailureHandlers.from_paths(runtime.failure_handlers), enabled=heal)
     celery = make_celery(settings(), runtime, handlers)
@@ -69,11 +80,17 @@ def worker(
 
 def scheduler(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    log_level: str = log_level_option(),
 ) -> None:
     """Fire triggers and send due executions to the Celery workers (run one; a second
     one started by mistake fires nothing twice)."""
-    _check()
-    configure_logging(verbose)
+    _check("scheduler")
+    configure_logging(verbose, log_level)
+    from kyra.runtime.celery_app import make_celery
+    from kyra.runtime.dispatch import Dispatcher
+    from kyra.runtime.retention import start_retention
+    from kyra.runtime.settings import RuntimeSettings
+
     runtime = RuntimeSettings()
     current = settings()
     celery = make_celery(current, runtime)
@@ -82,7 +99,12 @@ def scheduler(
             t("scheduler.started", queue=runtime.queue, broker=_safe(current.broker_url or "")),
             soft_wrap=True,
         )
-        Dispatcher(app, runtime, celery).serve()
+        retention = start_retention(app)
+        try:
+            Dispatcher(app, runtime, celery).serve()
+        finally:
+            if retention is not None:
+                retention.stop()
     console.print(t("scheduler.stopped"))
 
 

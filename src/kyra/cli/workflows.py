@@ -1,18 +1,36 @@
-"""`kyra workflows apply|list|show`."""
+"""`kyra workflows apply|validate|schema|list|show|activate|deactivate`."""
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from kyra.cli.common import console, kyra_app, print_json, t
-from kyra.service import apply_workflow
+from kyra.cli.common import (
+    EXIT_USAGE,
+    console,
+    err_console,
+    fail,
+    handled,
+    kyra_app,
+    print_json,
+    settings,
+    t,
+)
+from kyra.errors import WorkflowDefinitionError
 from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
-from kyra.workflows.loader import load_workflow_file
+
+if TYPE_CHECKING:
+    from kyra.workflows.model import Workflow
+
+SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
 
 app = typer.Typer(
     help="Define and inspect workflows. / Define e inspecciona workflows.", no_args_is_help=True
@@ -55,27 +73,157 @@ def summary(record: WorkflowRecord) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Loaded:
+    source: str
+    workflow: Workflow | None
+    error: WorkflowDefinitionError | None
+
+
+def _sources(target: str) -> list[tuple[str, str]]:
+    """(source name, text) of `-` (standard input), a file, or every workflow file of a
+    directory (sorted, not recursive)."""
+    from kyra.workflows._document import MAX_FILE_BYTES
+    from kyra.workflows.loader import read_document
+
+    if target == STDIN:
+        return [("<stdin>", sys.stdin.read())]
+    path = Path(target)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+        if not files:
+            fail(t("wf.empty_dir", path=path))
+        return [(str(p), read_document(p, MAX_FILE_BYTES)) for p in files]
+    return [(target, read_document(path, MAX_FILE_BYTES))]
+
+
+def _load_all(target: str) -> list[_Loaded]:
+    """Every document of `target`, each parsed and validated (no database needed)."""
+    from kyra.actions import default_registry
+    from kyra.workflows.loader import load_workflow_text
+
+    registry = default_registry()
+    fastest = settings().min_trigger_interval_seconds
+    loaded = []
+    for source, text in _sources(target):
+        try:
+            workflow = load_workflow_text(text, source, registry, min_trigger_interval=fastest)
+            loaded.append(_Loaded(source, workflow, None))
+        except WorkflowDefinitionError as exc:
+            loaded.append(_Loaded(source, None, exc))
+    return loaded
+
+
+def _report_invalid(loaded: list[_Loaded]) -> None:
+    """Print every problem of every invalid document; exit 2 if there was one."""
+    bad = [item.error for item in loaded if item.error is not None]
+    if not bad:
+        return
+    for error in bad:
+        err_console.print(f"[bold red]{t('error')}:[/] {error.source}", soft_wrap=True)
+        for problem in error.problems:
+            err_console.print(f"  {problem}", markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
 @app.command("apply")
 def apply(
-    file: Path = typer.Argument(..., help="Workflow YAML or JSON file."),
-    replace: bool = typer.Option(False, "--replace", help="Update a workflow of the same name."),
+    target: str = typer.Argument(
+        ..., help="A workflow YAML/JSON file, a directory of them, or - for standard input."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Update workflows of the same name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Create (or with --replace, update) a workflow from a file."""
+    """Create (or with --replace, update) workflows from a file, a directory or stdin.
+    Every document is checked first: if one is invalid, none is applied."""
+    from kyra.service import apply_workflow
+
+    with handled():
+        loaded = _load_all(target)
+    _report_invalid(loaded)
+    results = []
     with kyra_app() as kyra:
-        workflow = load_workflow_file(
-            file,
-            kyra.registry,
-            min_trigger_interval=kyra.settings.min_trigger_interval_seconds,
-        )
-        record, created = apply_workflow(
-            kyra, kyra.tenant.id, workflow, replace=replace, source=str(file)
-        )
+        for item in loaded:
+            assert item.workflow is not None
+            record, created = apply_workflow(
+                kyra, kyra.tenant.id, item.workflow, replace=replace, source=item.source
+            )
+            results.append({**summary(record), "created": created, "source": item.source})
+            if not as_json:
+                key = "wf.created" if created else "wf.updated"
+                console.print(t(key, name=record.name, version=record.config_version))
     if as_json:
-        print_json({**summary(record), "created": created})
+        print_json(results if Path(target).is_dir() else results[0])
+
+
+@app.command("validate")
+def validate(
+    target: str = typer.Argument(
+        ..., help="A workflow YAML/JSON file, a directory of them, or - for standard input."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check workflow files without saving anything (exit 2 if one is invalid)."""
+    with handled():
+        loaded = _load_all(target)
+    if as_json:
+        print_json(
+            [
+                {
+                    "source": item.source,
+                    "valid": item.error is None,
+                    "name": item.workflow.name if item.workflow else None,
+                    "problems": item.error.problems if item.error else [],
+                }
+                for item in loaded
+            ]
+        )
+        if any(item.error for item in loaded):
+            raise typer.Exit(EXIT_USAGE)
         return
-    key = "wf.created" if created else "wf.updated"
-    console.print(t(key, name=record.name, version=record.config_version))
+    for item in loaded:
+        if item.workflow is not None:
+            console.print(t("wf.valid", source=item.source, name=item.workflow.name))
+    _report_invalid(loaded)
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of workflow files (for editors: save it and point the YAML
+    extension at it, or add `# yaml-language-server: $schema=...` to a file)."""
+    from kyra.actions import default_registry
+    from kyra.workflows.json_schema import workflow_schema
+
+    typer.echo(json.dumps(workflow_schema(default_registry()), indent=2, ensure_ascii=False))
+
+
+def _set_state(name: str, target: str, as_json: bool) -> None:
+    from kyra.service import set_workflow_state
+
+    with kyra_app() as kyra:
+        record = set_workflow_state(kyra, kyra.tenant.id, name, target, actor="cli")
+    if as_json:
+        print_json(summary(record))
+        return
+    console.print(t("wf.state", name=record.name, state=record.state))
+
+
+@app.command("activate")
+def activate(
+    name: str = typer.Argument(..., help="Workflow name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Let the workflow's triggers fire again (also clears needs_attention)."""
+    _set_state(name, "active", as_json)
+
+
+@app.command("deactivate")
+def deactivate(
+    name: str = typer.Argument(..., help="Workflow name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Pause the workflow: no trigger fires it until it is activated."""
+    _set_state(name, "inactive", as_json)
 
 
 @app.command("list")

@@ -12,6 +12,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +36,7 @@ from kyra.engine.fleet import FleetGuard
 from kyra.engine.retry import retry_delay
 from kyra.engine.states import ON_RUN_FAILED, ON_RUN_SUCCEEDED, WorkflowState
 from kyra.errors import ActionInputError, IllegalTransitionError, StepError, TemplateError
+from kyra.logconfig import log_context
 from kyra.redaction import Redactor
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
@@ -73,6 +75,16 @@ class _Run:
     rerun_indices: frozenset[int] = frozenset()
     """Steps recorded by an interrupted earlier attempt of this same execution."""
     """The execution's outcome is already stored (with its last step)."""
+
+
+def _log_context(execution_id: str, record: WorkflowRecord) -> AbstractContextManager[None]:
+    """Every log line of the run names its execution and workflow (JSON logs)."""
+    return log_context(
+        execution_id=execution_id,
+        workflow_id=record.id,
+        workflow=record.name,
+        tenant_id=record.tenant_id,
+    )
 
 
 class Executor:
@@ -129,7 +141,8 @@ class Executor:
             status="running",
             config_version=record.config_version,
         )
-        return self._execute(execution_id, record, inputs, trigger)
+        with _log_context(execution_id, record):
+            return self._execute(execution_id, record, inputs, trigger)
 
     def execute(self, execution_id: str) -> RunResult:
         """Run a stored execution (queued, waiting, or interrupted while running)."""
@@ -147,15 +160,16 @@ class Executor:
         recorded = []
         if execution.has_steps:
             recorded = exec_store.recorded_steps(self.store, execution_id)
-        return self._execute(
-            execution_id,
-            record,
-            execution.inputs,
-            execution.trigger,
-            start_step=execution.start_step,
-            resume_of=execution.resume_of,
-            recorded=recorded,
-        )
+        with _log_context(execution_id, record):
+            return self._execute(
+                execution_id,
+                record,
+                execution.inputs,
+                execution.trigger,
+                start_step=execution.start_step,
+                resume_of=execution.resume_of,
+                recorded=recorded,
+            )
 
     def _current_record(self, execution: exec_store.Runnable) -> WorkflowRecord:
         """The workflow with its current config; validated once per version, not per run."""

@@ -217,7 +217,8 @@ def _broke(note: Notification) -> str:
 
 
 def dashboard_link(base_url: str, workflow: str) -> str:
-    return f"{base_url.rstrip('/')}/workflows/{quote(workflow, safe='')}"
+    """The workflow's page in the Health Center (`/dashboard/workflows/<name>`)."""
+    return f"{base_url.rstrip('/')}/dashboard/workflows/{quote(workflow, safe='')}"
 
 
 def show_value(value: Any, lang: Lang) -> str:

@@ -30,6 +30,7 @@ from kyra.notify.incident import event_from_json, event_to_json, incident_facts,
 from kyra.notify.messages import Facts, Notification, render
 from kyra.notify.routing import ChannelConfigError, routes
 from kyra.notify.settings import NotifySettings
+from kyra.store import api as api_store
 from kyra.store import notify as notify_store
 from kyra.store.notify import ChannelInfo, Delivery
 from kyra.store.tenants import get_tenant_by_id
@@ -74,9 +75,14 @@ class _EventContext:
 
     @property
     def dashboard_url(self) -> str:
+        """Where Kyra is reached from outside: the tenant's own base URL, else
+        `KYRA_PUBLIC_URL`; links go to `<base>/dashboard/workflows/<name>`."""
         custom = self.notifier._dashboard_url
         base = custom(self.event.tenant_id) if custom else None
-        return base or self.notifier.settings.dashboard_url
+        if base is None:
+            base = api_store.tenant_settings(self.notifier.store, self.event.tenant_id)
+            base = base.dashboard_base_url
+        return base or self.notifier.kyra.settings.public_url
 
     @property
     def secrets(self) -> Mapping[str, str]:
@@ -93,8 +99,8 @@ class Notifier(HealListener):
         settings: timeouts, retries and links; default `NotifySettings()` (environment).
         sleep: how to wait between retries; default the app clock's (tests pass a
             ManualClock, so nothing really waits).
-        dashboard_url: tenant id -> dashboard base URL, for per-tenant dashboards;
-            default `settings.dashboard_url` for every tenant.
+        dashboard_url: tenant id -> Kyra's public base URL, for per-tenant dashboards;
+            default the tenant's `dashboard_base_url`, else `KYRA_PUBLIC_URL`.
     """
 
     def __init__(

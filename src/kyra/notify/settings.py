@@ -23,8 +23,6 @@ class NotifySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KYRA_NOTIFY_", extra="ignore")
 
     enabled: bool = True
-    dashboard_url: str = "http://127.0.0.1:8080"
-    """Base URL of the dashboard; messages link to `<dashboard_url>/workflows/<name>`."""
     pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
     """Events API v2 endpoint (a channel's `url` overrides it, e.g. the EU region)."""
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)

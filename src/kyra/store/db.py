@@ -1,21 +1,20 @@
-"""Engine creation, SQLite tuning, automatic migrations and the `Store` facade."""
+"""Engine creation, SQLite tuning, schema migrations and the `Store` facade."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from kyra.errors import StoreError
+from kyra.errors import SchemaOutOfDateError, StoreError
 from kyra.store.sqlite_turn import WriterTurns
 
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -111,13 +110,51 @@ def make_engine(url: str | URL, *, write_turns: bool = False) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+_MIGRATION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
+
+
+def head_revision() -> str:
+    """The newest migration, read from the file names (`NNNN_what.py` holds revision
+    "NNNN"; a test holds Alembic to it). Importing Alembic costs ~0.3 s of CPU, so a
+    command only pays it when the schema is actually behind."""
+    versions = files("kyra.store") / "migrations" / "versions"
+    numbers = [m.group(1) for p in versions.iterdir() if (m := _MIGRATION_FILE.match(p.name))]
+    return max(numbers)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at; None for an empty database."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (run automatically on start)."""
+    """Bring the schema to the newest revision (`kyra db upgrade`, or on open when
+    `KYRA_DB_AUTO_MIGRATE` is on)."""
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(files("kyra.store") / "migrations"))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def ensure_schema(engine: Engine, *, auto_migrate: bool) -> None:
+    """Upgrade a schema that is behind (when allowed) or say which command does it; a
+    database newer than this Kyra is refused rather than written with old code."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    if current is not None and current > head:
+        raise SchemaOutOfDateError(current, head, newer=True)
+    if not auto_migrate:
+        raise SchemaOutOfDateError(current, head)
+    migrate(engine)
 
 
 class Store:
@@ -139,10 +176,11 @@ class Store:
 
 
 def open_store(url: str | URL, *, run_migrations: bool = True, write_turns: bool = False) -> Store:
+    """Open the database; `run_migrations=False` refuses a schema that is behind instead of
+    upgrading it (`KYRA_DB_AUTO_MIGRATE=0`)."""
     try:
         engine = make_engine(url, write_turns=write_turns)
-        if run_migrations:
-            migrate(engine)
+        ensure_schema(engine, auto_migrate=run_migrations)
     except StoreError:
         raise
     except Exception as exc:
