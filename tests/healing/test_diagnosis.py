@@ -267,3 +267,15 @@ def test_percentile() -> None:
     assert percentile([], 95) == 0.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
     assert percentile(list(map(float, range(1, 101))), 95) == 95.0
+
+
+def test_ambiguous_date_is_yellow_with_both_readings(diagnoser: Diagnoser) -> None:
+    message = "time data '03/12/2026' does not match format '%Y-%m-%d'"
+    result = diagnoser.diagnose(ctx(error_type="ValueError", error_message=message))
+    assert result.error_class is ErrorClass.INVALID_DATE_FORMAT
+    assert result.safety is Safety.YELLOW and not result.auto_reparable
+    assert result.facts.date_candidates == ["2026-12-03", "2026-03-12"]
+    clear = diagnoser.diagnose(
+        ctx(error_type="ValueError", error_message=message.replace("03/12", "26/11"))
+    )
+    assert clear.safety is Safety.GREEN and clear.facts.date_candidates is None

@@ -27,7 +27,7 @@ from kyra.healing.settings import HealingSettings
 from kyra.healing.taxonomy import ErrorClass
 from kyra.i18n import Catalog, Lang, translate
 from kyra.store.workflows import WorkflowRecord
-from kyra.workflows.dates import infer_strftime, parse_date
+from kyra.workflows.dates import ambiguous_readings, infer_strftime, parse_date
 from kyra.workflows.model import Backoff, Step, WorkflowConfig, effective_config
 from kyra.workflows.params import get_path
 
@@ -141,6 +141,12 @@ TEXT: Catalog = {
     "fail.unreadable_date": {
         "en": "the value at {path} is not a date Kyra can read",
         "es": "el valor en {path} no es una fecha que Kyra sepa leer",
+    },
+    "fail.ambiguous_date": {
+        "en": "the value at {path} ({value}) reads as {first} or as {second}: a person must "
+        "say which before it is normalised",
+        "es": "el valor en {path} ({value}) se lee como {first} o como {second}: una persona "
+        "debe decir cuál antes de normalizarlo",
     },
     "fail.no_field": {
         "en": "the error does not say which field is missing",
@@ -302,6 +308,10 @@ def _date_format(case: _Case) -> Remedy:
         return RemedyFailed("fail.no_date_field")
     fmt = _expected_format(case, path)
     sample = _sample_value(case, path)
+    readings = ambiguous_readings(sample) if isinstance(sample, str) else None
+    if readings is not None:
+        values = {"path": path, "value": sample, "first": readings[0], "second": readings[1]}
+        return RemedyFailed("fail.ambiguous_date", values)
     if isinstance(sample, str):
         try:
             parse_date(sample)

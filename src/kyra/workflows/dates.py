@@ -109,6 +109,28 @@ def _parse_dateparser(text: str, *, dayfirst: bool, languages: tuple[str, ...]) 
         return None
 
 
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\s*$")
+
+
+def ambiguous_readings(text: str) -> tuple[str, str] | None:
+    """Both ISO readings of a numeric date that is valid day-first AND month-first
+    (`03/12/2026`: 3 December or 12 March), else None. Nothing may pick one silently."""
+    match = _NUMERIC_DATE.match(text)
+    if not match:
+        return None
+    first, second, year = (int(g) for g in match.groups())
+    if len(match.group(3)) == 2:
+        year += 2000
+    if first == second or first > 12 or second > 12 or not (first and second):
+        return None
+    try:
+        day_first = date(year, second, first)
+        month_first = date(year, first, second)
+    except ValueError:
+        return None
+    return day_first.isoformat(), month_first.isoformat()
+
+
 def format_date(value: date | datetime, fmt: str) -> str:
     """Format a date with a validated format; a literal trailing `Z` means UTC."""
     fmt = validate_strftime(fmt)

@@ -290,6 +290,13 @@ class Diagnoser:
             and verdict.confidence >= AUTO_FIX_MIN_CONFIDENCE
             and verdict.tier is not Tier.LLM
         )
+        safety = row.safety
+        if facts.date_candidates:
+            # `03/12/2026` is 3 December or 12 March: a person picks, nothing is auto-fixed
+            safety, auto = Safety.YELLOW, False
+            verdict.evidence.notes.append(
+                "ambiguous date: " + " or ".join(facts.date_candidates) + "; not GREEN"
+            )
         steps = allowed_steps(verdict.error_class, verdict.steps or _steps_for(verdict, facts))
         text = explain(
             verdict.error_class,
@@ -303,7 +310,7 @@ class Diagnoser:
         )
         return Diagnosis(
             error_class=verdict.error_class,
-            safety=row.safety,
+            safety=safety,
             classification=row.classification,
             severity=row.severity,
             auto_reparable=auto,

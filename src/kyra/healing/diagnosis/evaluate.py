@@ -74,9 +74,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def is_dangerous(label: ErrorClass, predicted: ErrorClass, auto_reparable: bool) -> bool:
+def is_dangerous(
+    label: ErrorClass, predicted: ErrorClass, auto_reparable: bool, safety: Safety | None = None
+) -> bool:
+    """A truly non-GREEN error diagnosed GREEN (or auto-repaired)."""
     truth = info(label).safety
-    if truth is not Safety.GREEN and info(predicted).safety is Safety.GREEN:
+    said = safety if safety is not None else info(predicted).safety
+    if truth is not Safety.GREEN and said is Safety.GREEN:
         return True
     return auto_reparable and truth is not Safety.GREEN
 
@@ -119,7 +123,7 @@ def score(examples: list[dict[str, Any]], results: list[Diagnosis]) -> EvalRepor
         latencies.setdefault("all", []).append(result.latency_ms)
         tiers[result.tier.value] += 1
         cost += result.estimated_cost
-        danger = is_dangerous(label, result.error_class, result.auto_reparable)
+        danger = is_dangerous(label, result.error_class, result.auto_reparable, result.safety)
         dangerous += danger
         if result.error_class is not label:
             mistakes.append(

@@ -15,6 +15,7 @@ from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis.observe import Observed
 from kyra.healing.diagnosis.types import Facts
 from kyra.healing.taxonomy import ErrorClass
+from kyra.workflows.dates import ambiguous_readings
 
 _DURATION = re.compile(
     r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
@@ -220,6 +221,18 @@ def expected_format(obs: Observed) -> str | None:
     return None
 
 
+_DATE_TOKEN = re.compile(r"(?<![\d/.-])\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?![\d/.-])")
+
+
+def date_candidates(obs: Observed) -> list[str] | None:
+    """Both readings of the first ambiguous numeric date the error quotes, if any."""
+    for token in _DATE_TOKEN.findall(f"{obs.message}\n{obs.body}"):
+        readings = ambiguous_readings(token)
+        if readings is not None:
+            return list(readings)
+    return None
+
+
 def extract(ctx: ErrorContext, obs: Observed, error_class: ErrorClass, code: str | None) -> Facts:
     """The facts relevant to `error_class`, validated; irrelevant ones are not extracted."""
     values: dict[str, Any] = {"provider_code": code}
@@ -235,6 +248,7 @@ def extract(ctx: ErrorContext, obs: Observed, error_class: ErrorClass, code: str
         values["field"] = missing_field(obs)
     if error_class is ErrorClass.INVALID_DATE_FORMAT:
         values["expected_format"] = expected_format(obs)
+        values["date_candidates"] = date_candidates(obs)
     if error_class in (ErrorClass.API_VERSION_MISMATCH, ErrorClass.API_DEPRECATED):
         match = _VERSION.search(obs.message) or _VERSION.search(obs.body)
         values["api_version"] = match.group(1) if match else None

@@ -54,6 +54,7 @@ KEY_RANK = {
     "statuscode": 3,
     "category": 4,
     "title": 4,
+    "name": 2,
 }
 """How specific a code is by the key it came under: `code` beats `type` (Stripe sends
 `type: invalid_request_error` with the telling `code: parameter_missing`)."""
@@ -198,8 +199,10 @@ def collect_codes(
     if depth > 6:
         return
     if isinstance(value, dict):
+        # `name` is an error code only beside a message (Mandrill, PayPal, Resend envelopes)
+        named = "message" in value or "error" in value
         for key, item in value.items():
-            if isinstance(key, str) and key.lower() in CODE_KEYS:
+            if isinstance(key, str) and (key.lower() in CODE_KEYS or (named and key == "name")):
                 if isinstance(item, bool):
                     continue
                 if isinstance(item, int | str) and 0 < len(str(item)) <= MAX_CODE_LENGTH:

@@ -23,6 +23,7 @@ STRFTIME_TOKENS = frozenset("YymdHIMSfpbBaAjzZ")
 STRFTIME_LITERALS = frozenset("-/:. T,")
 API_VERSION = re.compile(r"^(?:v?\d{1,4}(?:\.\d{1,4}){0,2}|\d{4}-\d{2}(?:-\d{2})?(?:\.\w{1,12})?)$")
 MAX_RETRY_AFTER_SECONDS = 86_400.0
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Tier(StrEnum):
@@ -66,6 +67,15 @@ class Facts(BaseModel):
     """An API version the provider named (`v2`, `2024-06-20`)."""
     provider_code: str | None = Field(default=None, max_length=64, pattern=r"^[\w.:-]+$")
     """The provider's own error code or reason, when one decided."""
+    date_candidates: list[str] | None = Field(default=None, min_length=2, max_length=2)
+    """Both ISO readings of an ambiguous date in the error (`03/12/2026`): not GREEN."""
+
+    @field_validator("date_candidates")
+    @classmethod
+    def _iso_dates(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not all(ISO_DATE.match(v) for v in value):
+            raise ValueError("date candidates must be ISO dates")
+        return value
 
     @field_validator("field")
     @classmethod
