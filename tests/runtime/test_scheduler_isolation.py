@@ -58,9 +58,11 @@ def _scheduled(kyra: Kyra, tenant: str, name: str, trigger: dict[str, object]) -
 
 def _corrupt_definition(kyra: Kyra, workflow_id: str, trigger: dict[str, object]) -> None:
     with kyra.store.engine.begin() as conn:
-        definition = conn.execute(
-            WorkflowRow.__table__.select().where(WorkflowRow.id == workflow_id)
-        ).one()._mapping["definition"]
+        definition = (
+            conn.execute(WorkflowRow.__table__.select().where(WorkflowRow.id == workflow_id))
+            .one()
+            ._mapping["definition"]
+        )
         conn.execute(
             update(WorkflowRow)
             .where(WorkflowRow.id == workflow_id)

@@ -9,6 +9,7 @@ by `json` and only borrows line numbers from the YAML composer.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from types import NoneType
 from typing import Any
@@ -95,7 +96,22 @@ def path_text(loc: Loc) -> str:
 
 class _SafeTextLoader(yaml.SafeLoader):
     """Safe loading without implicit timestamps: `2026-11-26` stays the text the user
-    wrote (parameters are JSON-like; a `datetime.date` would not serialise)."""
+    wrote (parameters are JSON-like; a `datetime.date` would not serialise), and nesting
+    bounded while composing: PyYAML's composer recurses once per level and its scanner
+    slows quadratically with flow depth, so `[` × 1,500 would cost a second of CPU
+    before RecursionError; past `MAX_NESTING` levels composing stops at once."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING + 1:
+                line = self.peek_event().start_mark.line + 1
+                raise Abort(Problem(line, 0, "", MESSAGES["too_deep"].format(limit=MAX_NESTING)))
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
 
 
 _SafeTextLoader.yaml_implicit_resolvers = {
@@ -181,8 +197,25 @@ class _Builder:
         return str(node.value)
 
 
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _check_flow_depth(text: str) -> None:
+    """Refuse flow collections (`[`, `{`) nested past `MAX_NESTING` before PyYAML reads
+    them: its scanner looks ahead up to 1,024 characters per unresolved flow level, so
+    `[` × 1,000 costs half a second of CPU. Brackets inside strings count too, which
+    only matters for text holding more than 64 unclosed brackets in a row."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_NESTING:
+            line = text.count("\n", 0, match.start()) + 1
+            raise Abort(Problem(line, 0, "", MESSAGES["too_deep"].format(limit=MAX_NESTING)))
+
+
 def compose(text: str) -> tuple[Any, _Builder]:
     """Parse YAML (or JSON, which is YAML) into data plus line numbers."""
+    _check_flow_depth(text)
     loader: _SafeTextLoader | None = None
     try:
         # The reader checks for unprintable characters (NUL, ...) on construction.
