@@ -167,6 +167,26 @@ def test_sigterm_past_drain_hands_work_back(embedded: Harness, fault_server: Fau
     assert info.status == "succeeded" and [s.step_index for s in info.steps] == [0, 1, 2]
 
 
+def test_a_second_signal_cuts_the_drain_short_and_hands_work_back(
+    embedded: Harness, fault_server: FaultServer
+) -> None:
+    runtime = embedded
+    record = runtime.workflow(
+        {"name": "cut", "steps": http_steps(fault_server.url, "/ok", "/slow?delay=60", "/ok")}
+    )
+    proc = runtime.start_worker(KYRA_RUNTIME_DRAIN_SECONDS="120")
+    execution_id = runtime.submit(record)
+    wait_for(lambda: _in_slow_step(runtime, execution_id), 30, "the slow step")
+    os.kill(proc.pid, signal.SIGTERM)
+    wait_for(lambda: "signal again" in runtime.logs(), 15, "the drain to start")
+    os.kill(proc.pid, signal.SIGINT)  # Ctrl+C after a SIGTERM: either signal counts
+    # Without the cut the process would wait for the 60 s step (a 120 s drain)
+    assert proc.wait(timeout=20) == 0
+    assert runtime.status(execution_id) == "queued"  # handed back, not lost
+    state = queue.execution_status(runtime.app.store, execution_id)
+    assert state is not None and state[1] is None  # no lease left on it
+
+
 @pytest.mark.rabbitmq
 def test_rabbitmq_broker_runs_and_survives_a_killed_worker(
     celery_amqp: Harness, fault_server: FaultServer

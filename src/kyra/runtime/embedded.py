@@ -44,6 +44,9 @@ from kyra.store import workers
 from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
 
+HEALER_STOP_SECONDS = 10.0
+"""How long a stopping runtime waits for the failure handler running at that moment."""
+
 log = logging.getLogger("kyra.runtime")
 
 
@@ -124,11 +127,14 @@ class Healer:
             heapq.heappush(self._jobs, retry)
             self._cond.notify()
 
-    def stop(self) -> None:
+    def stop(self, wait: float) -> None:
+        """Stop after the handler running now, waiting up to `wait` seconds for it (its
+        failure is healed again on the next start if it is cut off)."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=wait)
 
 
 class EmbeddedRuntime:
@@ -254,14 +260,14 @@ class EmbeddedRuntime:
                 found.append(f"scheduler has not ticked for {since:.0f}s")
         return found
 
-    def stop(self, drain: float | None = None) -> list[str]:
-        """Stop taking work, let running executions finish for up to `drain` seconds,
-        hand the rest back to the queue; returns the ids handed back."""
+    def stop(self, drain: float | None = None, cut: threading.Event | None = None) -> list[str]:
+        """Stop taking work, let running executions finish for up to `drain` seconds (or
+        until `cut` is set), hand the rest back to the queue; returns the ids handed back."""
         self._stop.set()
         if self._scheduler_thread is not None:
             self._scheduler_thread.join(timeout=10)
-        left = self.pool.stop(self.settings.drain_seconds if drain is None else drain)
-        self.healer.stop()
+        left = self.pool.stop(self.settings.drain_seconds if drain is None else drain, cut)
+        self.healer.stop(0.0 if cut is not None and cut.is_set() else HEALER_STOP_SECONDS)
         self.keeper.stop()
         self.started = False
         return left
@@ -273,15 +279,19 @@ class EmbeddedRuntime:
         parent: int | None = None,
         on_stopping: Callable[[], None] | None = None,
     ) -> list[str]:
-        """Run until SIGTERM or SIGINT (a second signal skips the drain), or, for a worker
-        process of `kyra serve --processes`, until its `parent` is gone. `on_stopping`
-        runs before the drain (to stop worker processes draining alongside)."""
+        """Run until SIGTERM or SIGINT, or, for a worker process of `kyra serve
+        --processes`, until its `parent` is gone. A second signal, at any time during the
+        drain, cuts it short: what is still running is handed back to the queue at once.
+        `on_stopping` runs before the drain and again on the second signal (to stop
+        worker processes, then cut their drains short too)."""
         stop = threading.Event()
         force = threading.Event()
 
         def _on_signal(signum: int, frame: FrameType | None) -> None:
             if stop.is_set():
                 force.set()
+                if on_stopping is not None:
+                    on_stopping()
             stop.set()
 
         if install_signals:
@@ -294,7 +304,15 @@ class EmbeddedRuntime:
                 break
         if on_stopping is not None:
             on_stopping()
-        return self.stop(0.0 if force.is_set() else None)
+        running = len(self.pool.running)
+        if running and not force.is_set():
+            log.warning(
+                "stopping: %d execution(s) running get up to %.0f s to finish; "
+                "signal again to hand them back now",
+                running,
+                self.settings.drain_seconds,
+            )
+        return self.stop(0.0 if force.is_set() else None, cut=force)
 
     # -- work --------------------------------------------------------------------------
 

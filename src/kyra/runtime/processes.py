@@ -89,7 +89,8 @@ class WorkerProcesses:
                 self.procs[n] = self._spawn()
 
     def terminate(self) -> None:
-        """SIGTERM to every worker process: each stops claiming and drains."""
+        """SIGTERM to every worker process: each stops claiming and drains (called again,
+        a second SIGTERM: each hands its work back at once)."""
         self._stopping.set()
         for proc in self.procs:
             if proc.poll() is None:

@@ -31,6 +31,9 @@ from kyra.store.workers import WorkerBeat
 
 log = logging.getLogger("kyra.runtime.worker")
 
+DRAIN_CHECK_SECONDS = 0.05
+"""How often a draining pool looks whether a second signal cut the drain short."""
+
 
 class LeaseKeeper:
     """Renews this process's leases, records its heartbeat, and (optionally) reclaims
@@ -171,15 +174,22 @@ class WorkerPool:
             self._pending = True
             self._cond.notify_all()
 
-    def stop(self, drain: float) -> list[str]:
-        """Stop claiming; wait up to `drain` seconds for running executions; hand the
-        rest (and anything claimed but not started) back to the queue. Returns the ids
-        handed back."""
+    def stop(self, drain: float, cut: threading.Event | None = None) -> list[str]:
+        """Stop claiming; wait up to `drain` seconds for running executions, or until
+        `cut` is set (a second SIGTERM/SIGINT); hand the rest (and anything claimed but
+        not started) back to the queue. Returns the ids handed back."""
         self._stopping.set()
         self.wake()
         deadline = self.app.clock.monotonic() + drain
+        cut = cut or threading.Event()
         for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - self.app.clock.monotonic()))
+            # Short waits on `cut` rather than one join: a signal handler can only set an
+            # event, and the drain must end as soon as it does.
+            while thread.is_alive() and not cut.is_set():
+                left = deadline - self.app.clock.monotonic()
+                if left <= 0:
+                    break
+                thread.join(timeout=min(left, DRAIN_CHECK_SECONDS))
         unstarted = []
         while self._ready:
             unstarted.append(self._ready.popleft().id)
