@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from kyra.clock import Clock, SystemClock
 from kyra.settings import Settings
 from kyra.store import Store, open_store
-from kyra.store import secrets as secret_store
 from kyra.store.tenants import TenantInfo, ensure_tenant
 
 if TYPE_CHECKING:
@@ -96,6 +95,8 @@ class Kyra:
 
     def secrets_of(self, tenant_id: str) -> Mapping[str, str]:
         """Decrypted secrets of a tenant; no key is needed while a tenant has none."""
+        from kyra.store import secrets as secret_store
+
         encrypted = secret_store.encrypted_secrets(self.store, tenant_id)
         if not encrypted:
             return {}

@@ -83,6 +83,15 @@ def _access_fields(args: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted (a test runner or a
+    daemon may swap it after configuration)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def formatter(fmt: LogFormat) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
 
@@ -96,13 +105,18 @@ def configure(fmt: LogFormat = "text", level: str = "INFO") -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_kyra", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler(sys.stderr)
     handler.setFormatter(formatter(fmt))
     handler._kyra = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+
+
+def configured() -> bool:
+    """Whether `configure` ran in this process."""
+    return any(getattr(h, "_kyra", False) for h in logging.getLogger().handlers)
 
 
 def uvicorn_log_config(fmt: LogFormat, level: str) -> dict[str, Any]:

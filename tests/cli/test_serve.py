@@ -107,3 +107,51 @@ def test_processes_refuse_a_database_they_cannot_share(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "SQLite en memoria es privada de un proceso" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_logs_json_lines_with_an_access_log(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "KYRA_DATABASE_URL": f"sqlite:///{tmp_path / 'kyra.db'}",
+        "KYRA_HOME": str(tmp_path / ".kyra"),
+        "KYRA_LANG": "en",
+        "KYRA_LOG_FORMAT": "json",
+    }
+    assert _kyra(env, "init").returncode == 0
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kyra", "serve", "--no-scheduler", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+
+        def login() -> httpx.Response | None:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/login?next=x", timeout=5)
+            except httpx.TransportError:
+                return None
+
+        assert wait_for(login, 60, "the dashboard answering").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 0, errors
+    records = [json.loads(line) for line in errors.splitlines() if line.strip()]
+    assert records and all({"ts", "level", "logger", "message"} <= set(r) for r in records)
+    access = [r for r in records if r["logger"] == "uvicorn.access"]
+    assert any(
+        r["method"] == "GET" and r["path"] == "/login?next=x" and r["status"] == 200
+        for r in access
+    ), access
+    assert not any(r["logger"].startswith(("httpx", "httpcore")) for r in records)
+
+
+def test_serve_refuses_an_unknown_log_level(tmp_path: Path) -> None:
+    env = {**os.environ, "KYRA_DATABASE_URL": "sqlite:///:memory:", "KYRA_LANG": "es"}
+    done = _kyra({**env, "KYRA_HOME": str(tmp_path / ".kyra")}, "serve", "--log-level", "LOUD")
+    assert done.returncode == 2 and "--log-level LOUD" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from kyra import logconfig
 from kyra.cli.messages import MESSAGES
 from kyra.errors import (
     KyraError,
@@ -18,7 +21,7 @@ from kyra.errors import (
     WorkflowDefinitionError,
 )
 from kyra.i18n import Lang, default_lang, translate
-from kyra.settings import Settings
+from kyra.settings import Settings, find_config
 
 if TYPE_CHECKING:
     from kyra.app import Kyra
@@ -32,6 +35,21 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def settings() -> Settings:
+    """The process settings, built once per (directory, kyra.toml and its mtime, KYRA_*
+    environment): every translated message asks for the language, and building settings
+    parses kyra.toml."""
+    config = find_config()
+    key = (
+        os.getcwd(),
+        config,
+        config.stat().st_mtime_ns if config is not None else None,
+        tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("KYRA_"))),
+    )
+    return _settings_for(key)
+
+
+@lru_cache(maxsize=8)
+def _settings_for(_key: object) -> Settings:
     return Settings()
 
 
@@ -82,7 +100,11 @@ def kyra_app() -> Iterator[Kyra]:
     from kyra.app import create_app
 
     with handled():
-        app = create_app(settings())
+        current = settings()
+        if current.log_format == "json" and not logconfig.configured():
+            # Warnings of any command as JSON lines too (servers configure their own).
+            logconfig.configure("json", "WARNING")
+        app = create_app(current)
         try:
             yield app
         finally:

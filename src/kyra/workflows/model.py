@@ -12,7 +12,6 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
-from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -173,6 +172,8 @@ class Trigger(_Strict):
         if self.kind is TriggerKind.CRON:
             if not self.cron:
                 raise ValueError("a cron trigger needs a cron expression")
+            from croniter import croniter  # only cron workflows pay for it (~50 ms)
+
             if not croniter.is_valid(self.cron):
                 raise ValueError(f"invalid cron expression {self.cron!r}")
         if self.kind is TriggerKind.INTERVAL and self.interval is None:
