@@ -9,7 +9,7 @@ import httpx
 from tenacity import RetryCallState, retry
 
 from kyra.demo import FaultServer
-from kyra.integrations.pacing import Pacer
+from kyra.integrations.pacing import OUTAGE_STREAK, PROBE_BASE_SECONDS, Pacer
 from kyra.integrations.tenacity import healing_retry
 
 
@@ -36,7 +36,7 @@ def test_a_retry_after_holds_back_other_callers_first_attempts(fault_server: Fau
         return response.status_code
 
     a = _in_thread(lambda: call("a", "/flaky/pa?fail=1&status=429&retry_after=1"))
-    assert first_failure.wait(10)
+    assert first_failure.wait(60)
     assert call("b", "/ok") == 200
     a.join(10)
     assert len(sent_at["a"]) == 2 and len(sent_at["b"]) == 1
@@ -60,14 +60,22 @@ def test_after_a_lone_failure_one_caller_probes_and_the_others_wait_for_it() -> 
 def test_failures_in_a_row_close_the_gate_for_the_backoff() -> None:
     pacer = Pacer()
     pacer.failed("k", 0.3, announced=False)
-    pacer.before("k")  # the probe...
-    pacer.failed("k", 0.3, announced=False)  # ...failed too: everyone waits the backoff
-    assert pacer.before("k") >= 0.29
+    for _ in range(OUTAGE_STREAK - 2):
+        assert pacer.before("k") < 0.2  # a probe goes at once...
+        pacer.failed("k", 0.3, announced=False)  # ...and fails: not yet an outage
+    pacer.before("k")
+    pacer.failed("k", 0.2, announced=False)  # the streak makes it an outage
+    assert pacer.before("k") >= 0.19
+    pacer.failed("k", 30.0, announced=False)  # a long own backoff is capped for the others
+    assert PROBE_BASE_SECONDS <= pacer.before("k") < 5.0
 
 
 def test_a_failure_that_says_nothing_about_the_key_frees_the_probe() -> None:
     pacer = Pacer()
     pacer.failed("k", 5.0, announced=False)
     pacer.before("k")
+    assert pacer.closed_for("k") > 0  # a probe is out: others would wait
+    assert pacer.before("k", timeout=0.1) is None
     pacer.released("k")  # the probe met a 401: let the next caller probe
+    assert pacer.closed_for("k") == 0
     assert pacer.before("k") < 1.0

@@ -18,17 +18,22 @@ retry settles the same fix. Needs the `celery` extra.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 from celery import Task
 from celery.exceptions import Ignore, Reject, Retry
 
 from kyra.integrations.heal import backoff
+from kyra.integrations.pacing import PROBE_POLL_SECONDS, Pacer
 from kyra.integrations.recorder import CallLog, recorder_from
 from kyra.integrations.verdict import Verdict, judge
 
 HEADER = "kyra_record"
+PACER = Pacer()
+"""One per worker process: its tasks share what each learns about a pacing key."""
+BLOCK_SECONDS = 1.0
+"""Longest wait for a pacing gate inside a task; a longer one re-sends the task."""
 
 
 class HealingTask(Task):  # type: ignore[misc]
@@ -44,26 +49,57 @@ class HealingTask(Task):  # type: ignore[misc]
     """A longer Retry-After fails the task instead of parking it for hours."""
     kyra_database_url: ClassVar[str | None] = None
     """Where to record; default `KYRA_DATABASE_URL` in the worker's environment."""
+    kyra_pace_key: ClassVar[Callable[[Any, tuple[Any, ...], dict[str, Any]], Hashable] | None] = (
+        None
+    )
+    """`(task, args, kwargs) -> key` turns on learned pacing (`kyra.integrations.pacing`)
+    among the tasks of one worker process (use `--pool threads` to share it widely)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        pace = type(self).kyra_pace_key
+        key = (self.name, pace(self, args, kwargs)) if pace is not None else None
+        if key is not None:
+            self._wait_for_gate(key)
         try:
             result = super().__call__(*args, **kwargs)
         except (Retry, Ignore, Reject):
             raise
         except Exception as exc:
-            self._failed(exc)
+            self._failed(exc, key)
             raise
+        if key is not None:
+            PACER.succeeded(key)
         if self.request.retries:  # a retried call succeeded: settle its fix
             log = self._log()
             if log is not None and log.fix_id is not None:
                 log.finish(True)
         return result
 
-    def _failed(self, exc: Exception) -> None:
+    def _wait_for_gate(self, key: Hashable) -> None:
+        """Go when the key's gate lets this task through. A short wait (a probe's round
+        trip, a gate about to open) is waited here; a long one hands the worker slot back
+        and comes back later (re-sent with a countdown, not counted as a retry): blocking
+        for seconds would starve the worker's other tasks."""
+        if self.request.is_eager or self.request.called_directly:
+            PACER.before(key)
+            return
+        if PACER.before(key, timeout=BLOCK_SECONDS) is not None:
+            return
+        countdown = max(PACER.closed_for(key), PROBE_POLL_SECONDS)
+        self.signature_from_request(self.request, countdown=countdown).apply_async()
+        raise Ignore()
+
+    def _failed(self, exc: Exception, key: Hashable | None) -> None:
         """Retry (raises `Retry`) when GREEN and retries are left; else record and return."""
         verdict = judge(exc, provider=self.kyra_provider, step=self.name)
         retries = int(self.request.retries or 0)
         countdown = self._countdown(verdict, retries)
+        if key is not None:
+            if verdict.retryable:
+                wait = countdown if countdown is not None else verdict.delay(0.0)
+                PACER.failed(key, wait, announced=verdict.retry_after is not None)
+            else:
+                PACER.released(key)
         log = self._log()
         if log is not None:
             log.failure(verdict, retrying=countdown is not None, delay=countdown)
