@@ -9,6 +9,7 @@ CLI's start-up time is what an operator feels on every command.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from kyra.engine.events import ExecutorObserver
     from kyra.engine.executor import Executor
     from kyra.engine.fleet import FleetGuard
+    from kyra.engine.lease import ProcessLease
     from kyra.store.crypto import SecretBox
     from kyra.workflows.templating import TemplateRenderer
 
@@ -103,7 +105,27 @@ class Kyra:
         box = self.box
         return {name: box.decrypt(token) for name, token in encrypted}
 
-    def executor(self, observers: list[ExecutorObserver] | None = None) -> Executor:
+    @cached_property
+    def inline_lease(self) -> ProcessLease:
+        """The lease of executions this process runs itself (`kyra run`, the API's
+        `run?wait=true`), on the runtime's lease and heartbeat settings."""
+        from kyra.engine.lease import ProcessLease
+        from kyra.runtime.settings import RuntimeSettings  # plain settings, no runtime code
+
+        runtime = RuntimeSettings()
+        return ProcessLease(
+            self.store,
+            self.clock,
+            lease=runtime.lease,
+            heartbeat=timedelta(seconds=runtime.heartbeat),
+        )
+
+    def executor(
+        self,
+        observers: list[ExecutorObserver] | None = None,
+        *,
+        lease: ProcessLease | None = None,
+    ) -> Executor:
         from kyra.actions.base import ResponseLimits
         from kyra.engine.executor import Executor
 
@@ -122,6 +144,7 @@ class Kyra:
             ),
             max_retry_sleep=self.settings.max_retry_sleep_seconds,
             guard=self.fleet,
+            lease=lease,
         )
 
     def close(self) -> None:

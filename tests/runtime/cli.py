@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import typer
 
-from kyra.cli import serve, status, worker
+from kyra.cli import run, serve, status, worker
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-for module in (serve, worker, status):
+for module in (serve, worker, status, run):
     module.register(app)
 
 if __name__ == "__main__":

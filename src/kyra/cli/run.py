@@ -52,7 +52,7 @@ def run(
             result = drive.final
             outcomes = [o.action for o in drive.outcomes]
         else:
-            result = kyra.executor(observers).run(record, inputs)
+            result = kyra.executor(observers, lease=kyra.inline_lease).run(record, inputs)
             outcomes = []
         state = wf_store.get_workflow(kyra.store, kyra.tenant.id, name).state
     if as_json:

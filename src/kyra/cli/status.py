@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import typer
@@ -13,6 +14,7 @@ from kyra.i18n import Catalog, translate
 from kyra.runtime.settings import RuntimeSettings
 from kyra.runtime.status import RuntimeStatus, runtime_status
 from kyra.store import fleet as fleet_store
+from kyra.store.queue import QueuedExecution
 
 MESSAGES: Catalog = {
     "status.counts": {
@@ -32,6 +34,13 @@ MESSAGES: Catalog = {
     "status.healthy": {"en": "healthy", "es": "sano"},
     "status.stopped": {"en": "stopped", "es": "detenido"},
     "status.silent": {"en": "silent for {ago}", "es": "sin señal hace {ago}"},
+    "when.in": {"en": "in {ago}", "es": "en {ago}"},
+    "when.due": {"en": "due {ago} ago", "es": "pendiente hace {ago}"},
+    "when.running": {"en": "for {ago}", "es": "desde hace {ago}"},
+    "when.lease_expired": {
+        "en": "{owner} (lease expired {ago} ago)",
+        "es": "{owner} (concesión vencida hace {ago})",
+    },
     "col.id": {"en": "ID", "es": "ID"},
     "col.workflow": {"en": "Workflow", "es": "Workflow"},
     "col.status": {"en": "Status", "es": "Estado"},
@@ -163,6 +172,23 @@ def status_json(report: RuntimeStatus) -> dict[str, Any]:
     }
 
 
+def when(e: QueuedExecution, now: datetime) -> str:
+    """Words, not a signed offset ("-4m" read as a time in the past for a run that was
+    still going): how long it has run, or when it is due."""
+    seconds = (e.run_at - now).total_seconds()
+    if e.status == "running":
+        return t("when.running", ago=ago(max(0.0, -seconds)))
+    return t("when.in", ago=ago(seconds)) if seconds > 0 else t("when.due", ago=ago(-seconds))
+
+
+def holder(e: QueuedExecution, now: datetime) -> str:
+    """The lease owner, flagged when its lease ran out (a dead process not yet reclaimed)."""
+    if e.lease_owner is None or e.lease_until is None or e.lease_until >= now:
+        return e.lease_owner or ""
+    expired = ago((now - e.lease_until).total_seconds())
+    return t("when.lease_expired", owner=e.lease_owner, ago=expired)
+
+
 def render(report: RuntimeStatus) -> None:
     c = report.counts
     console.print(
@@ -181,14 +207,8 @@ def render(report: RuntimeStatus) -> None:
         for col in ("col.id", "col.workflow", "col.status", "col.trigger", "col.when", "col.owner"):
             table.add_column(t(col))
         for e in rows:
-            when = e.run_at - now
             table.add_row(
-                e.id[:8],
-                e.workflow_name,
-                e.status,
-                e.trigger,
-                ("+" if when.total_seconds() > 0 else "-") + ago(abs(when.total_seconds())),
-                e.lease_owner or "",
+                e.id[:8], e.workflow_name, e.status, e.trigger, when(e, now), holder(e, now)
             )
         console.print(table)
     if report.upcoming:

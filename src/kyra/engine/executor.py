@@ -33,6 +33,7 @@ from kyra.clock import Clock, SystemClock
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, Observers, RunInfo, RunResult
 from kyra.engine.fleet import FleetGuard
+from kyra.engine.lease import ProcessLease
 from kyra.engine.retry import retry_delay
 from kyra.engine.states import ON_RUN_FAILED, ON_RUN_SUCCEEDED, WorkflowState
 from kyra.errors import ActionInputError, IllegalTransitionError, StepError, TemplateError
@@ -107,8 +108,10 @@ class Executor:
         max_retry_sleep: float = 300.0,
         rng: random.Random | None = None,
         guard: FleetGuard | None = None,
+        lease: ProcessLease | None = None,
     ) -> None:
         self.store = store
+        self.lease = lease
         self.registry = registry
         self.renderer = renderer
         self.http = http
@@ -132,6 +135,18 @@ class Executor:
     ) -> RunResult:
         """Create a durable execution for `record` and run it now."""
         inputs = dict(inputs or {})
+        if self.lease is None:
+            return self._run_now(record, inputs, trigger, None)
+        with self.lease:  # held by this process, renewed while it lives
+            return self._run_now(record, inputs, trigger, self.lease)
+
+    def _run_now(
+        self,
+        record: WorkflowRecord,
+        inputs: dict[str, Any],
+        trigger: str,
+        lease: ProcessLease | None,
+    ) -> RunResult:
         execution_id = exec_store.create_execution(
             self.store,
             tenant_id=record.tenant_id,
@@ -140,6 +155,8 @@ class Executor:
             trigger=trigger,
             status="running",
             config_version=record.config_version,
+            lease_owner=lease.owner if lease else None,
+            lease_until=lease.until() if lease else None,
         )
         with _log_context(execution_id, record):
             return self._execute(execution_id, record, inputs, trigger)

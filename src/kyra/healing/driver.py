@@ -8,10 +8,7 @@ claims it first, the driver waits for that worker's result instead.
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from kyra.app import Kyra
@@ -25,7 +22,6 @@ from kyra.store.workflows import WorkflowRecord
 
 MAX_ROUNDS = 12
 """A hard stop under the gate's own limits: the loop can never spin."""
-INLINE_LEASE = timedelta(hours=1)
 POLL_SECONDS = 0.5
 
 
@@ -48,8 +44,10 @@ class HealingDriver:
     def __init__(self, kyra: Kyra, healer: Healer, observers: list[ExecutorObserver] | None = None):
         self.kyra = kyra
         self.healer = healer
-        self.executor: Executor = kyra.executor(observers)
-        self.owner = f"inline:{socket.gethostname()}:{os.getpid()}"
+        # Runs and claimed re-runs are held under this process's lease, renewed while
+        # it lives: if it dies, they go back to the queue instead of staying `running`.
+        self.lease = kyra.inline_lease
+        self.executor: Executor = kyra.executor(observers, lease=self.lease)
 
     def run(
         self, record: WorkflowRecord, inputs: dict[str, Any] | None = None, *, wait: bool = True
@@ -89,11 +87,15 @@ class HealingDriver:
             clock.sleep(delay)
         if not self.healer.may_rerun(execution_id):
             return None
-        now = clock.now()
-        if queue.claim(self.kyra.store, execution_id, self.owner, now, now + INLINE_LEASE) is None:
-            self._wait_for(execution_id)
-            return None
-        return self.executor.execute(execution_id)
+        with self.lease:
+            now = clock.now()
+            claimed = queue.claim(
+                self.kyra.store, execution_id, self.lease.owner, now, self.lease.until()
+            )
+            if claimed is None:
+                self._wait_for(execution_id)
+                return None
+            return self.executor.execute(execution_id)
 
     def _wait_for(self, execution_id: str) -> None:
         while exec_store.get_execution(self.kyra.store, execution_id).status not in (

@@ -119,9 +119,12 @@ def create_execution(
     run_at: datetime | None = None,
     status: str = "queued",
     config_version: int | None = None,
+    lease_owner: str | None = None,
+    lease_until: datetime | None = None,
 ) -> str:
     """A durable row before anything runs: the execution exists even if we crash now.
-    `status="running"` (with the config version) is for a run that starts at once."""
+    `status="running"` (with the config version) is for a run that starts at once, held
+    from the start by `lease_owner` until `lease_until` (renewed by its heartbeat)."""
     execution_id = new_id()
     now = utcnow()
     with store.engine.begin() as conn:
@@ -141,6 +144,8 @@ def create_execution(
                 "created_at": now,
                 "config_version": config_version,
                 "started_at": now if status == "running" else None,
+                "lease_owner": lease_owner,
+                "lease_until": lease_until,
             },
         )
     return execution_id
