@@ -79,7 +79,7 @@ def init() -> None:
         _write_once(Path(CONFIG_FILE), CONFIG_TEMPLATE)
         cfg = settings()
         if create_key_file(cfg.key_file):
-            console.print(t("init.created_key", path=_shown(cfg.key_file)))
+            console.print(t("init.created_key", path=_shown(cfg.key_file)), soft_wrap=True)
         else:
             console.print(t("init.kept_key", path=_shown(cfg.key_file)))
         example = cfg.home / "workflows" / "hello-kyra.yaml"
@@ -89,4 +89,4 @@ def init() -> None:
             url = app.store.engine.url.render_as_string(hide_password=True)
         console.print(t("init.database", url=url))
         console.print(t("init.tenant", name=tenant.name, tier=tenant.tier))
-        console.print(t("init.next", example=_shown(example), name="hello-kyra"))
+        console.print(t("init.next", example=_shown(example), name="hello-kyra"), soft_wrap=True)
