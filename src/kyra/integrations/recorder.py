@@ -42,7 +42,7 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 def workflow_name(qualified: str) -> str:
     """`tasks.fetch_invoice`, `app.<locals>.f` → a valid workflow name (≤ 100 characters)."""
-    name = _UNSAFE_NAME.sub("_", qualified).strip("_.-") or "external"
+    name = _UNSAFE_NAME.sub("_", qualified.removeprefix("__main__.")).strip("_.-") or "external"
     return name[:100]
 
 
