@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     """Default level of `kyra serve`, `kyra worker` and `kyra scheduler` (`--log-level`)."""
     broker_url: str | None = None
     """Celery broker (Redis or RabbitMQ) for the scale-out runtime."""
+    metrics_token: SecretStr | None = None
+    """Operator token for `/metrics` (`Authorization: Bearer <token>`): one scrape covers
+    every tenant, each series labelled `tenant`, plus the runtime and process series.
+    Unset: `/metrics` answers tenant API keys only, each for its own tenant."""
     max_retry_sleep_seconds: float = Field(default=300.0, ge=0)
     """Longest in-process wait between retries; longer waits become scheduled re-runs."""
     min_trigger_interval_seconds: float = Field(default=1.0, gt=0, le=86_400)

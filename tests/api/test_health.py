@@ -90,16 +90,21 @@ def test_metrics_expose_executions_fixes_repair_time_diagnosis_cost_and_queue(
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     text = r.text
     for line in (
-        'kyra_executions_total{status="succeeded"} 1.0',
-        'kyra_executions_total{status="failed"} 1.0',
-        'kyra_queue_depth{status="queued"} 1.0',
-        'kyra_fixes_total{error_class="rate_limit_exceeded",outcome="succeeded",'
-        'status="applied"} 1.0',
-        "kyra_time_to_repair_seconds_count 1.0",
-        'kyra_diagnosis_latency_seconds_count{tier="rules"} 1.0',
-        'kyra_ai_tokens_total{tier="rules"} 0.0',
-        'kyra_ai_cost_usd_total{tier="rules"} 0.0',
-        'kyra_workflows{state="active"} 1.0',
+        'kyra_executions_total{status="succeeded",tenant="acme"} 1.0',
+        'kyra_executions_total{status="failed",tenant="acme"} 1.0',
+        'kyra_executions{status="queued",tenant="acme"} 1.0',
+        'kyra_executions{status="running",tenant="acme"} 0.0',
+        'kyra_queue_depth{status="queued",tenant="acme"} 1.0',
+        'kyra_fixes_total{error_class="rate_limit_exceeded",safety="GREEN",status="applied",'
+        'tenant="acme"} 1.0',
+        'kyra_fix_verifications_total{error_class="rate_limit_exceeded",outcome="succeeded",'
+        'safety="GREEN",tenant="acme"} 1.0',
+        'kyra_time_to_repair_seconds_count{tenant="acme"} 1.0',
+        'kyra_diagnosis_latency_seconds_count{tenant="acme",tier="rules"} 1.0',
+        'kyra_diagnoses_total{tenant="acme",tier="rules"} 1.0',
+        'kyra_workflows{state="active",tenant="acme"} 1.0',
+        'kyra_build_info{python="',
     ):
         assert line in text, line
+    assert "kyra_workers_live" not in text and "process_cpu_seconds_total" not in text
     assert acme.http.get("/metrics").status_code == 401

@@ -74,8 +74,9 @@ def zero_health(r: Response) -> None:
 
 def zero_metrics(r: Response) -> None:
     assert r.status_code == 200
-    assert 'kyra_workflows{state="needs_attention"} 0.0' in r.text
-    assert 'kyra_executions_total{status="failed"} 0.0' in r.text
+    assert 'kyra_workflows{state="needs_attention",tenant="rival"} 0.0' in r.text
+    assert 'kyra_executions{status="queued",tenant="rival"} 0.0' in r.text
+    assert 'tenant="acme"' not in r.text
     assert "missing_required_field" not in r.text
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from kyra.errors import ConflictError, NotFoundError
 from kyra.store.db import Store
+from kyra.store.metric_counts import bump
 from kyra.store.paging import Key, after
 from kyra.store.tables import ExecutionRow, StepRunRow, WorkflowRow, new_id
 from kyra.store.types import utcnow
@@ -80,7 +81,9 @@ _FINISH = (
         lease_owner=None,
         lease_until=None,
     )
+    .returning(_EXECUTIONS.c.tenant_id)
 )
+FINAL = frozenset({"succeeded", "failed", "cancelled"})
 
 
 def _info(
@@ -250,7 +253,7 @@ def _finish(
     failed_step: str | None,
     error_context: dict[str, Any] | None,
 ) -> None:
-    conn.execute(
+    tenant_id = conn.execute(
         _FINISH,
         {
             "b_id": execution_id,
@@ -259,7 +262,9 @@ def _finish(
             "b_failed_step": failed_step,
             "b_error_context": error_context,
         },
-    )
+    ).scalar()
+    if tenant_id is not None and status in FINAL:
+        bump(conn, tenant_id, "kyra_executions_total", {"status": status}, 1)
 
 
 def _steps(session: Session, execution_id: str) -> list[StepRun]:
@@ -461,12 +466,16 @@ def outcomes_before(store: Store, workflow_id: str, execution_id: str, limit: in
 def cancel_execution(store: Store, execution_id: str) -> bool:
     """Cancel an execution that has not started; False if it already runs or ran."""
     with store.engine.begin() as conn:
-        result = conn.execute(
+        tenant_id = conn.execute(
             update(ExecutionRow)
             .where(ExecutionRow.id == execution_id, ExecutionRow.status.in_(("queued", "waiting")))
             .values(status="cancelled", finished_at=utcnow())
-        )
-        return bool(result.rowcount)
+            .returning(ExecutionRow.tenant_id)
+        ).scalar()
+        if tenant_id is None:
+            return False
+        bump(conn, tenant_id, "kyra_executions_total", {"status": "cancelled"}, 1)
+        return True
 
 
 @dataclass(frozen=True)

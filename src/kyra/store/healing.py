@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from kyra.errors import NotFoundError
 from kyra.store.db import Store
 from kyra.store.healing_tables import AuditRow, FixRow, KillSwitchRow
+from kyra.store.metric_counts import LATENCY_BUCKETS, REPAIR_BUCKETS, bump, observe
 from kyra.store.paging import Key, after
-from kyra.store.tables import WorkflowRow
+from kyra.store.tables import ExecutionRow, WorkflowRow
 from kyra.store.types import utcnow
 
 GLOBAL_SCOPE = "global"
@@ -76,18 +77,60 @@ class AuditRecord:
     created_at: datetime
 
 
+def _fix_counted(
+    conn: Connection, tenant_id: str, error_class: str, safety: str, status: str
+) -> None:
+    labels = {"error_class": error_class, "safety": safety, "status": status}
+    bump(conn, tenant_id, "kyra_fixes_total", labels, 1)
+
+
 def create_fix(store: Store, **values: Any) -> str:
     with store.session.begin() as session:
         row = FixRow(**values)
         session.add(row)
         session.flush()
+        _fix_counted(session.connection(), row.tenant_id, row.error_class, row.safety, row.status)
         return row.id
 
 
 def update_fix(store: Store, fix_id: str, **changes: Any) -> None:
+    """Change a fix; a new status and a verification are counted for `/metrics` in the
+    same transaction."""
     changes.setdefault("updated_at", utcnow())
     with store.engine.begin() as conn:
-        conn.execute(update(FixRow).where(FixRow.id == fix_id).values(**changes))
+        row = conn.execute(
+            update(FixRow)
+            .where(FixRow.id == fix_id)
+            .values(**changes)
+            .returning(FixRow.tenant_id, FixRow.error_class, FixRow.safety, FixRow.execution_id)
+        ).first()
+        if row is None:
+            return
+        tenant_id, error_class, safety, execution_id = row
+        if "status" in changes:
+            _fix_counted(conn, tenant_id, error_class, safety, changes["status"])
+        if changes.get("outcome") in ("succeeded", "failed"):
+            labels = {"error_class": error_class, "safety": safety, "outcome": changes["outcome"]}
+            bump(conn, tenant_id, "kyra_fix_verifications_total", labels, 1)
+        verified_at = changes.get("verified_at")
+        if verified_at is not None and changes.get("outcome") == "succeeded" and execution_id:
+            failed_at = conn.scalar(
+                select(ExecutionRow.finished_at).where(ExecutionRow.id == execution_id)
+            )
+            if failed_at is not None:
+                seconds = max(0.0, (_aware(verified_at) - _aware(failed_at)).total_seconds())
+                observe(
+                    conn,
+                    tenant_id,
+                    "kyra_time_to_repair_seconds",
+                    {},
+                    seconds,
+                    REPAIR_BUCKETS,
+                )
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _fix_query() -> Any:
@@ -229,6 +272,8 @@ def add_audit(
     at: datetime | None = None,
 ) -> None:
     with store.session.begin() as session:
+        if kind == "diagnosis" and tenant_id is not None:
+            _diagnosis_counted(session.connection(), tenant_id, details or {}, cost)
         session.add(
             AuditRow(
                 tenant_id=tenant_id,
@@ -335,3 +380,22 @@ def kill_switches(store: Store) -> list[KillSwitch]:
 def audit_key(record: AuditRecord) -> Key:
     """The sort key of `list_audit`."""
     return (record.created_at, record.id)
+
+
+def _diagnosis_counted(
+    conn: Connection, tenant_id: str, details: dict[str, Any], cost: float
+) -> None:
+    """Diagnoses, LLM tokens, cost and latency by tier, for `/metrics`."""
+
+    def number(key: str) -> float:
+        value = details.get(key)
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    tier = {"tier": str(details.get("tier") or "rules")}
+    bump(conn, tenant_id, "kyra_diagnoses_total", tier, 1)
+    if number("tokens"):
+        bump(conn, tenant_id, "kyra_ai_tokens_total", tier, number("tokens"))
+    if cost:
+        bump(conn, tenant_id, "kyra_ai_cost_usd_total", tier, float(cost))
+    latency = number("latency_ms") / 1000
+    observe(conn, tenant_id, "kyra_diagnosis_latency_seconds", tier, latency, LATENCY_BUCKETS)

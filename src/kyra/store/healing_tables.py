@@ -21,6 +21,7 @@ class FixRow(Base):
         Index("ix_fixes_workflow_created", "workflow_id", "created_at"),
         Index("ix_fixes_tenant_created", "tenant_id", "created_at"),
         Index("ix_fixes_rerun_execution", "rerun_execution_id"),
+        Index("ix_fixes_status", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
