@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kyra.engine.fleet import FleetGuard
     from kyra.engine.lease import ProcessLease
     from kyra.store.crypto import SecretBox
+    from kyra.telemetry.spans import Tracing
     from kyra.workflows.templating import TemplateRenderer
 
 HTTP_MAX_CONNECTIONS = 100
@@ -106,6 +107,13 @@ class Kyra:
         return {name: box.decrypt(token) for name, token in encrypted}
 
     @cached_property
+    def tracing(self) -> Tracing | None:
+        """OpenTelemetry tracing when an OTLP endpoint is configured (`kyra.telemetry`)."""
+        from kyra.telemetry import tracing
+
+        return tracing()
+
+    @cached_property
     def inline_lease(self) -> ProcessLease:
         """The lease of executions this process runs itself (`kyra run`, the API's
         `run?wait=true`), on the runtime's lease and heartbeat settings."""
@@ -129,6 +137,9 @@ class Kyra:
         from kyra.actions.base import ResponseLimits
         from kyra.engine.executor import Executor
 
+        observers = list(observers or [])
+        if self.tracing is not None:
+            observers.append(self.tracing.executions)
         return Executor(
             store=self.store,
             registry=self.registry,

@@ -15,7 +15,10 @@ def make_healer(
     settings: HealingSettings | None = None,
 ) -> Healer:
     """A healer with settings from `KYRA_HEALING_*` and the LLM tier from `KYRA_LLM_*`
-    (off unless a model is configured)."""
+    (off unless a model is configured), traced when `kyra.telemetry` is on."""
+    listeners = list(listeners or [])
+    if kyra.tracing is not None:
+        listeners.append(kyra.tracing.healing)
     return Healer(
         kyra,
         settings=settings or HealingSettings(),

@@ -145,7 +145,13 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
                 record, ctx, diagnosis, status="blocked", reason=decision.reason, remedy=remedy
             )
             self._event(
-                "blocked", record, ctx, fix_id=fix_id, limit=decision.limit, reason=decision.reason
+                "blocked",
+                record,
+                ctx,
+                fix_id=fix_id,
+                limit=decision.limit,
+                reason=decision.reason,
+                gate=f"blocked:{decision.limit}",
             )
             return self._attention(
                 record, ctx, diagnosis, tenant, decision.reason, fix_id, action="blocked"
@@ -242,6 +248,7 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             from_version=record.config_version,
             to_version=version.number,
             summary=remedy.summary(tenant.lang_code),
+            gate="allowed:automatic",
         )
         self._event(
             "rerun_scheduled",
@@ -289,6 +296,7 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             fix_id=fix_id,
             fix=fix_id[:8],
             summary=remedy.summary(tenant.lang_code),
+            gate="allowed:approval",
         )
         reason = translate(MESSAGES, "waiting_approval", tenant.lang_code, fix=fix_id[:8])
         self._move(record, WorkflowState.NEEDS_ATTENTION, reason, ctx.execution_id)
