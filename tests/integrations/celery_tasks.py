@@ -6,6 +6,7 @@ Broker, backend and queue come from the environment the test gives the worker.
 from __future__ import annotations
 
 import os
+import time
 
 import httpx
 from celery import Celery
@@ -27,3 +28,18 @@ def fetch(self: HealingTask, url: str) -> int:
     response = httpx.get(url, timeout=5)
     response.raise_for_status()
     return response.status_code
+
+
+@app.task(
+    base=HealingTask,
+    bind=True,
+    name="kyra_tests.fetch_paced",
+    kyra_fallback=lambda n: 0.05,
+    kyra_pace_key=lambda task, args, kwargs: "fault-server",
+)
+def fetch_paced(self: HealingTask, url: str) -> float:
+    """Returns when (epoch seconds) its successful request was sent."""
+    sent = time.time()
+    response = httpx.get(url, timeout=5)
+    response.raise_for_status()
+    return sent

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,3 +137,20 @@ def test_a_401_fails_at_once_without_a_retry(worker: Worker, fault_server: Fault
         f.error_class != "invalid_credentials" for f in heal_store.list_fixes(worker.store, tenant)
     )
     assert api_stats.execution_counts(worker.store, tenant)["failed"] >= 1
+
+
+def test_paced_tasks_wait_for_a_retry_after_another_task_was_given(
+    worker: Worker, fault_server: FaultServer
+) -> None:
+    """A 429 with Retry-After: 2 closes the key's gate in the worker: a task on the same key
+    sent meanwhile is handed back and re-sent, and sends only after the 2 s."""
+    limited = celery_tasks.fetch_paced.delay(
+        fault_server.url + "/flaky/pace?fail=1&status=429&retry_after=2"
+    )
+    # RETRY is stored after the worker closed the gate (and just after the 429 came back)
+    wait_for(lambda: limited.state == "RETRY", 30, "the first task's retry")
+    failed_at = time.time()
+    other = celery_tasks.fetch_paced.delay(fault_server.url + "/ok")
+    assert other.get(timeout=30) - failed_at >= 1.0  # the gate held it (Retry-After 2 s)
+    assert limited.get(timeout=30) - failed_at >= 1.0
+    assert fault_server.stats()["paths"] == {"/flaky/pace": 2, "/ok": 1}
