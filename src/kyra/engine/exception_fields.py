@@ -78,7 +78,7 @@ def _fields(exc: BaseException, depth: int) -> Fields:
             inner = _fields(cause, depth + 1)
             inner.setdefault("error_type", type(cause).__name__)
             inner.setdefault("error_message", str(cause))
-            return {**inner, **{k: v for k, v in found.items() if v is not None}}
+            return {**inner, **{k: v for k, v in found.items() if v not in (None, {})}}
     return found
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
-from celery import Task
-from celery.exceptions import Ignore, Reject, Retry
+from celery import Task  # type: ignore[import-untyped]
+from celery.exceptions import Ignore, Reject, Retry  # type: ignore[import-untyped]
 
 from kyra.integrations.heal import backoff
 from kyra.integrations.pacing import PROBE_POLL_SECONDS, Pacer
