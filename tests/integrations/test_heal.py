@@ -4,6 +4,8 @@ real store what the Health Center and /metrics count."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -13,11 +15,13 @@ import kyra
 from kyra.api.health import snapshot
 from kyra.app import create_app
 from kyra.demo import FaultServer
+from kyra.integrations.heal import PACER
 from kyra.settings import Settings
 from kyra.store import Store, api_stats
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.tenants import ensure_tenant
+from tests.waiting import wait_for
 
 
 def _get(server: FaultServer, path: str) -> dict[str, object]:
@@ -152,3 +156,30 @@ def test_async_functions_are_healed_too(fault_server: FaultServer, sqlite_store:
     assert fault_server.stats()["paths"] == {"/flaky/x": 2, "/auth": 1}
     tenant = ensure_tenant(sqlite_store, "default").id
     assert api_stats.execution_counts(sqlite_store, tenant) == {"failed": 2, "succeeded": 1}
+
+
+def test_paced_calls_share_what_one_learns(fault_server: FaultServer) -> None:
+    """`pace=`: a Retry-After one call was given holds back another call on the same key."""
+    failed_at: list[float] = []
+    sent_at: list[float] = []
+
+    @kyra.heal(pace="fault-server")
+    def limited() -> dict[str, object]:
+        try:
+            return _get(fault_server, "/flaky/pl?fail=1&status=429&retry_after=1")
+        except httpx.HTTPStatusError:
+            failed_at.append(time.monotonic())
+            raise
+
+    @kyra.heal(pace=lambda path: "fault-server")
+    def other(path: str) -> dict[str, object]:
+        sent_at.append(time.monotonic())
+        return _get(fault_server, path)
+
+    first = threading.Thread(target=limited)
+    first.start()
+    wait_for(lambda: PACER.closed_for("fault-server") > 0, 30, "the first call's 429")
+    assert other("/ok")["ok"] is True
+    first.join(30)
+    assert sent_at[0] - failed_at[0] >= 0.9  # held for the Retry-After (1 s)
+    assert fault_server.stats()["paths"] == {"/flaky/pl": 2, "/ok": 1}

@@ -6,9 +6,11 @@
 Each failure is diagnosed: GREEN (429, 503, timeouts) is retried after the provider's
 Retry-After, else after `fallback(attempt)` seconds (default: exponential 1, 2, 4... capped
 at 32 s, full jitter); YELLOW, RED and `unknown` re-raise at once. A Retry-After longer
-than `max_wait` re-raises too: sleeping in-process for an hour helps nobody. With a
-database configured (`KYRA_DATABASE_URL`, or `store=`), diagnoses and outcomes are
-recorded for the Health Center and `/metrics` (see `kyra.integrations.recorder`).
+than `max_wait` re-raises too: sleeping in-process for an hour helps nobody. `pace="stripe"`
+(or a function of the call's arguments) shares learned pacing among every healed call of
+that key in the process (`kyra.integrations.pacing`). With a database configured
+(`KYRA_DATABASE_URL`, or `store=`), diagnoses and outcomes are recorded for the Health
+Center and `/metrics` (see `kyra.integrations.recorder`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import functools
 import inspect
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from kyra.integrations.pacing import Pacer
 from kyra.integrations.recorder import CallLog, recorder_from
 from kyra.integrations.verdict import judge
 
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_ATTEMPTS = 6
 BACKOFF_CAP_SECONDS = 32.0
+PACER = Pacer()
+"""Shared by every `heal`ed function of the process: one gate a pacing key."""
+PaceKey = Hashable | Callable[..., Hashable] | None
 
 
 def backoff(attempt: int) -> float:
@@ -51,15 +57,27 @@ class HealPolicy:
     store: Store | str | None = None
     tenant: str | None = None
     diagnoser: Diagnoser | None = None
+    pace: PaceKey = None
+
+    def pace_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable | None:
+        if self.pace is None:
+            return None
+        return self.pace(*args, **kwargs) if callable(self.pace) else self.pace
 
 
 class _Call:
     """One call's attempts: decides each retry and keeps its record."""
 
-    def __init__(self, policy: HealPolicy) -> None:
+    def __init__(self, policy: HealPolicy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.policy = policy
         self.log: CallLog | None = None
         self.failed = False
+        self.key = policy.pace_key(args, kwargs)
+
+    def before(self) -> None:
+        """Wait until the pacing key's gate lets this attempt go (no key: go)."""
+        if self.key is not None:
+            PACER.before(self.key)
 
     def delay_after(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to re-raise `exc`."""
@@ -70,6 +88,12 @@ class _Call:
             delay = verdict.delay(policy.fallback(attempt))
             if delay > policy.max_wait:
                 delay = None
+        if self.key is not None:
+            if verdict.retryable:
+                wait = delay if delay is not None else verdict.delay(0.0)
+                PACER.failed(self.key, wait, announced=verdict.retry_after is not None)
+            else:
+                PACER.released(self.key)
         self.failed = True
         if self.log is None:
             recorder = recorder_from(policy.store, policy.tenant)
@@ -81,6 +105,8 @@ class _Call:
         return delay
 
     def succeeded(self) -> None:
+        if self.key is not None:
+            PACER.succeeded(self.key)
         if self.log is not None:
             self.log.finish(True)
 
@@ -97,6 +123,7 @@ def heal(
     store: Store | str | None = None,
     tenant: str | None = None,
     diagnoser: Diagnoser | None = None,
+    pace: PaceKey = None,
 ) -> F | Callable[[F], F]:
     """Decorate `func` (plain or async) so GREEN failures retry and the rest raise at once.
 
@@ -110,6 +137,7 @@ def heal(
         provider: the service called (helps diagnosis: `stripe`, `google`, `smtp`).
         name: the workflow name its records appear under (default: module.qualname).
         store, tenant: where to record (default: `KYRA_DATABASE_URL`, `KYRA_TENANT`).
+        pace: a pacing key, or a function of the call's arguments giving one.
     """
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
@@ -125,6 +153,7 @@ def heal(
             store=store,
             tenant=tenant,
             diagnoser=diagnoser,
+            pace=pace,
         )
         if inspect.iscoroutinefunction(target):
             return _async_wrapper(target, policy)
@@ -147,9 +176,10 @@ def _fallback(fallback: Callable[[int], float] | float | None) -> Callable[[int]
 def _sync_wrapper(target: F, policy: HealPolicy) -> F:
     @functools.wraps(target)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _Call(policy)
+        call = _Call(policy, args, kwargs)
         attempt = 1
         while True:
+            call.before()
             try:
                 result = target(*args, **kwargs)
             except Exception as exc:
@@ -168,9 +198,11 @@ def _sync_wrapper(target: F, policy: HealPolicy) -> F:
 def _async_wrapper(target: F, policy: HealPolicy) -> F:
     @functools.wraps(target)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _Call(policy)
+        call = _Call(policy, args, kwargs)
         attempt = 1
         while True:
+            if call.key is not None:
+                await asyncio.to_thread(call.before)
             try:
                 result = await target(*args, **kwargs)
             except Exception as exc:
@@ -181,7 +213,7 @@ def _async_wrapper(target: F, policy: HealPolicy) -> F:
                 await asyncio.sleep(delay)
                 attempt += 1
                 continue
-            if call.log is not None:
+            if call.log is not None or call.key is not None:
                 await asyncio.to_thread(call.succeeded)
             return result
 
