@@ -10,9 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 import kyra
-from kyra.api.health import snapshot
+from kyra.api import create_api
+from kyra.api.auth import create_api_key
 from kyra.app import create_app
 from kyra.demo import FaultServer
 from kyra.integrations.heal import PACER
@@ -50,7 +52,7 @@ def test_a_green_failure_is_retried_and_recorded_as_a_verified_fix(
     assert repair.verified_at is not None and repair.failed_at is not None
 
 
-def test_the_health_center_counts_it(fault_server: FaultServer, tmp_path: Path) -> None:
+def test_the_health_center_and_metrics_count_it(fault_server: FaultServer, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kyra.db'}"
 
     @kyra.heal(fallback=0, store=url)
@@ -58,10 +60,20 @@ def test_the_health_center_counts_it(fault_server: FaultServer, tmp_path: Path) 
         return _get(fault_server, "/flaky/h?fail=1&status=503")
 
     sync()
-    with create_app(Settings(database_url=url)) as app:
-        snap = snapshot(app, app.tenant.id)
-    assert (snap.month.auto_fixes, snap.month.verified) == (1, 1)
-    assert [f.error_class for f in snap.recent] == ["service_temporarily_unavailable"]
+    with create_app(Settings(database_url=url, home=tmp_path / ".kyra")) as app:
+        _, key = create_api_key(app, app.tenant.id, "tests")
+        with TestClient(create_api(app)) as http:
+            auth = {"Authorization": f"Bearer {key}"}
+            health = http.get("/api/v1/health", headers=auth).json()
+            metrics = http.get("/metrics", headers=auth).text
+    assert (health["month"]["auto_fixes"], health["month"]["verified"]) == (1, 1)
+    assert [f["error_class"] for f in health["recent_fixes"]] == ["service_temporarily_unavailable"]
+    fixes = [line for line in metrics.splitlines() if line.startswith("kyra_fixes_total{")]
+    assert any('error_class="service_temporarily_unavailable"' in line for line in fixes)
+    assert any(
+        line.startswith("kyra_diagnoses_total{") and line.endswith(" 1.0")
+        for line in metrics.splitlines()
+    )
 
 
 def test_a_401_raises_at_once_and_is_recorded_without_a_fix(
