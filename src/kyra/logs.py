@@ -2,43 +2,37 @@
 
 Third-party libraries log too (httpx logs each request URL at INFO, query string and
 all), so a filter on Kyra's own loggers is not enough. Kyra wraps the log-record factory
-once per process; the executor registers the secret values it loads, and any record
-whose text contains one is rewritten before any handler sees it. This is a process-wide
-hook by necessity (logging itself is process-wide); it holds data, not configuration.
+once per process; the executor registers the secret values it loads (and credentials a
+step was given literally), and every record is passed through the one `Redactor` of
+`kyra.redaction` (derived forms of those secrets, credential-shaped query values and
+`Bearer ...` included) before any handler sees it. This is a process-wide hook by
+necessity (logging itself is process-wide); it holds data, not configuration.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import traceback
 from collections.abc import Iterable
 from typing import Any
 
-from kyra.redaction import MASK, MIN_SECRET_LENGTH
+from kyra.redaction import Redactor
 
 _lock = threading.Lock()
-_values: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+_redactor = Redactor()
 _installed = False
 
 
 def remember_secrets(values: Iterable[str]) -> None:
     """Add secret values to redact from every future log record."""
-    global _pattern
-    new = {v for v in values if v and len(v) >= MIN_SECRET_LENGTH} - _values
-    if not new:
-        return
+    global _redactor
     with _lock:
-        _values.update(new)
-        ordered = sorted(_values, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        _redactor = _redactor.learn(values)
 
 
 def redact_text(text: str) -> str:
-    pattern = _pattern
-    return pattern.sub(MASK, text) if pattern is not None else text
+    return _redactor.text(text)
 
 
 def install() -> None:
@@ -51,16 +45,15 @@ def install() -> None:
 
         def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
-            pattern = _pattern
-            if pattern is None:
-                return record
+            redactor = _redactor
             message = record.getMessage()
-            if pattern.search(message):
-                record.msg = pattern.sub(MASK, message)
+            cleaned = redactor.text(message)
+            if cleaned != message:
+                record.msg = cleaned
                 record.args = None
             if record.exc_info and record.exc_info[1] is not None:
                 text = "".join(traceback.format_exception(*record.exc_info))
-                record.exc_text = pattern.sub(MASK, text)
+                record.exc_text = redactor.text(text)
                 record.exc_info = None
             return record
 

@@ -135,7 +135,7 @@ def test_final_failure_captures_a_complete_redacted_error_context(
     assert ctx.status_code == 400 and ctx.error_type == "HTTPStatusError"
     assert ctx.provider == "127.0.0.1" and ctx.attempt == 1 and ctx.elapsed_seconds is not None
     assert ctx.header("content-type") is not None
-    assert ctx.body == "rejected ***" and SECRET not in ctx.error_message
+    assert ctx.body == "rejected [REDACTED]" and SECRET not in ctx.error_message
     assert ctx.execution_context["inputs"] == {"customer": "c-1"}
     assert ctx.execution_context["outputs"]["ok"]["status_code"] == 200
     assert [p["status"] for p in ctx.previous_executions] == ["failed"]
@@ -172,7 +172,7 @@ def test_secret_values_never_reach_the_database(kyra: Kyra, fault_server: FaultS
     assert result.status == "failed"
     dump = "\n".join(kyra.store.engine.raw_connection().driver_connection.iterdump())  # type: ignore[union-attr]
     assert "tok-Very-Secret" not in dump
-    assert "***" in dump
+    assert "[REDACTED]" in dump
 
 
 def test_workflow_state_returns_to_active_after_a_good_run(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from kyra.healing.diagnosis.redact import REDACTED, redact
+from kyra.redaction import MASK as REDACTED
+from kyra.redaction import redact
 
 
 def test_patterns_and_known_secrets_are_redacted_recursively() -> None:
@@ -14,7 +15,7 @@ def test_patterns_and_known_secrets_are_redacted_recursively() -> None:
         " mail ana@example.com tel +14155552671 url https://u:pw1234@host.example/x",
         "list": ["my-tenant-secret", ("nested my-tenant-secret",)],
     }
-    out = redact(value, secrets=["my-tenant-secret"])
+    out = redact(value, secrets=["my-tenant-secret"], personal=True)
     assert out["Authorization"] == REDACTED
     assert out["headers"]["X-Api-Key"] == REDACTED and out["headers"]["Cookie"] == REDACTED
     assert out["headers"]["Accept"] == "json"

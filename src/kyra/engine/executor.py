@@ -38,7 +38,7 @@ from kyra.engine.retry import retry_delay
 from kyra.engine.states import ON_RUN_FAILED, ON_RUN_SUCCEEDED, WorkflowState
 from kyra.errors import ActionInputError, IllegalTransitionError, StepError, TemplateError
 from kyra.logconfig import log_context
-from kyra.redaction import Redactor
+from kyra.redaction import Redactor, credentials_in
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
 from kyra.store.db import Store
@@ -299,6 +299,10 @@ class Executor:
         attempts = 0
         try:
             params = self._params(run, step, config)
+            literal = credentials_in(params)  # `auth: {bearer: "..."}` written in the YAML
+            if literal:
+                run.redactor = run.redactor.learn(literal)
+                logs.remember_secrets(literal)
             try:
                 action = self.registry.get(step.action)
             except UnknownActionError:

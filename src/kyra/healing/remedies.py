@@ -26,6 +26,7 @@ from kyra.healing.patches import (
 from kyra.healing.settings import HealingSettings
 from kyra.healing.taxonomy import ErrorClass
 from kyra.i18n import Catalog, Lang, translate
+from kyra.redaction import MASK
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.dates import ambiguous_readings, infer_strftime, parse_date
 from kyra.workflows.model import Backoff, Step, WorkflowConfig, effective_config
@@ -472,6 +473,6 @@ def _suggestions(case: _Case, path: str) -> list[Any]:
         found.append(default)
     for params in case.history(case.step.name):
         value = get_path(params, path, None)
-        if isinstance(value, str | int | float | bool) and value not in found and value != "***":
+        if isinstance(value, str | int | float | bool) and value not in found and value != MASK:
             found.append(value)
     return found[:5]

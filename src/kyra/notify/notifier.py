@@ -18,7 +18,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from kyra.app import Kyra
 from kyra.engine.retry import backoff_delay
@@ -30,6 +30,7 @@ from kyra.notify.incident import event_from_json, event_to_json, incident_facts,
 from kyra.notify.messages import Facts, Notification, render
 from kyra.notify.routing import ChannelConfigError, routes
 from kyra.notify.settings import NotifySettings
+from kyra.redaction import Redactor
 from kyra.store import api as api_store
 from kyra.store import notify as notify_store
 from kyra.store.notify import ChannelInfo, Delivery
@@ -60,6 +61,7 @@ class _EventContext:
         self._facts: Facts | None = None
         self._lang: Lang | None = None
         self._secrets: Mapping[str, str] | None = None
+        self._redactor: Redactor | None = None
 
     @property
     def facts(self) -> Facts:
@@ -89,6 +91,25 @@ class _EventContext:
         if self._secrets is None:
             self._secrets = self.notifier.kyra.secrets_of(self.event.tenant_id)
         return self._secrets
+
+    @property
+    def redactor(self) -> Redactor:
+        if self._redactor is None:
+            self._redactor = Redactor(self.secrets.values())
+        return self._redactor
+
+
+def _redacted(note: Notification, redactor: Redactor) -> Notification:
+    """The notification with the tenant's secrets (every derived form) and credential
+    shapes masked in each text field. What it is built from was redacted when stored;
+    this is the last look before it leaves the process (a webhook, a chat, a mailbox)."""
+    changes = {
+        f.name: redactor(value)
+        for f in fields(note)
+        if isinstance(value := getattr(note, f.name), str | dict | list)
+        or (isinstance(value, tuple) and all(isinstance(v, dict) for v in value))
+    }
+    return replace(note, **changes)
 
 
 class Notifier(HealListener):
@@ -235,6 +256,7 @@ class Notifier(HealListener):
                 dashboard_url=context.dashboard_url,
             )
             secrets = context.secrets
+            note = _redacted(note, context.redactor)
         except (ChannelConfigError, KyraError) as exc:
             return self._finish(info, delivery, "failed", attempts, str(exc))
         except Exception as exc:  # a rendering bug fails this delivery, not the others

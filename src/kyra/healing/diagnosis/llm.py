@@ -2,7 +2,8 @@
 
 OpenAI-compatible chat completions go through the official `openai` SDK (so a `base_url`
 reaches OpenAI, Azure, Ollama, vLLM or llama.cpp servers) and Anthropic through its SDK.
-Before anything is sent the context is redacted (`redact.py`). The prompt follows the
+Before anything is sent the context is redacted (`kyra.redaction`, personal data
+too). The prompt follows the
 spec's DIAGNOSTIC_PROMPT in the tenant's language; the answer must be the spec's JSON plus
 `error_class`, with `fix_steps` drawn from the closed `FixStep` vocabulary. Anything else
 (unparseable, schema-violating, timeout, transport error) is reported as a failure reason
@@ -21,9 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kyra.engine.error_context import ErrorContext
-from kyra.healing.diagnosis.redact import redact
 from kyra.healing.taxonomy import ErrorClass, FixStep
 from kyra.i18n import Lang
+from kyra.redaction import redact
 
 MAX_OUTPUT_TOKENS = 500
 CONTEXT_LIMIT = 1500
@@ -177,7 +178,7 @@ def build_prompt(ctx: ErrorContext, lang: Lang, secrets: tuple[str, ...] = ()) -
         "execution_context": ctx.execution_context,
         "previous_executions": ctx.previous_executions[-5:],
     }
-    cleaned = redact(fields, secrets)
+    cleaned = redact(fields, secrets, personal=True)
     data = "\n".join(
         f"- {k}: {_clip(v)}" for k, v in cleaned.items() if v not in (None, "", {}, [])
     )
