@@ -151,8 +151,10 @@ def install_error_handlers(app: FastAPI) -> None:
         status, code, details = _kyra_error(exc)
         if status >= 500:
             log.warning("store error: %s", exc)
-        exists = isinstance(exc, WorkflowExistsError)
-        message = API_EXISTS.format(name=exc.name) if exists else str(exc)
+        if isinstance(exc, WorkflowExistsError):
+            message = API_EXISTS.format(name=exc.name)
+        else:
+            message = str(exc)
         return error_response(status, code, message, details)
 
     @app.exception_handler(RequestValidationError)

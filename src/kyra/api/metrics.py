@@ -185,19 +185,19 @@ def _histograms(series: list[Count], names: dict[str, str]) -> Iterator[Metric]:
             if not c.name.startswith(name + "_"):
                 continue
             suffix = c.name[len(name) + 1 :]
-            labels = {k: v for k, v in c.labels.items() if k != "le"}
-            key = (names[c.tenant_id], tuple(sorted(labels.items())))
+            own = {k: v for k, v in c.labels.items() if k != "le"}
+            key = (names[c.tenant_id], tuple(sorted(own.items())))
             if suffix == "bucket":
                 buckets[key][c.labels["le"]] = c.value
             else:
                 parts[key][suffix] = c.value
         keys = sorted({k for (_, labels) in parts for k, _ in labels})
         family = HistogramMetricFamily(name, doc, labels=["tenant", *keys])
-        for (tenant, labels), sums in sorted(parts.items()):
-            own = dict(labels)
+        for (tenant, pairs), sums in sorted(parts.items()):
+            values = dict(pairs)
             family.add_metric(
-                [tenant, *(own.get(k, "") for k in keys)],
-                _cumulative(buckets[(tenant, labels)]),
+                [tenant, *(values.get(k, "") for k in keys)],
+                _cumulative(buckets[(tenant, pairs)]),
                 sums.get("sum", 0.0),
             )
         yield family

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from kyra.store.db import Store
 from kyra.store.fleet_tables import CircuitRow
@@ -22,11 +22,11 @@ PerTenant = dict[tuple[str, str], int]
 """(tenant id, label value) → count."""
 
 
-def _scoped(query: Select[Any], column: Any, tenant_ids: Collection[str] | None) -> Select[Any]:
+def _scoped(query: Any, column: Any, tenant_ids: Collection[str] | None) -> Any:
     return query if tenant_ids is None else query.where(column.in_(list(tenant_ids)))
 
 
-def _grouped(store: Store, query: Select[Any]) -> PerTenant:
+def _grouped(store: Store, query: Any) -> PerTenant:
     with store.engine.connect() as conn:
         return {(tenant, str(label)): int(n) for tenant, label, n in conn.execute(query)}
 
@@ -91,7 +91,7 @@ def scheduler_lag(store: Store, now: datetime) -> float:
         return 0.0
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)
-    return max(0.0, (now - oldest).total_seconds())
+    return max(0.0, float((now - oldest).total_seconds()))
 
 
 def live_workers(store: Store, now: datetime, grace: timedelta) -> dict[str, int]:
