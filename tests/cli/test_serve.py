@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from kyra.demo import FaultServer
 from tests.waiting import wait_for
@@ -43,6 +44,7 @@ def test_serve_heals_a_scheduled_workflow_and_serves_the_dashboard(
         "KYRA_DATABASE_URL": f"sqlite:///{tmp_path / 'kyra.db'}",
         "KYRA_HOME": str(tmp_path / ".kyra"),
         "KYRA_LANG": "en",
+        "KYRA_METRICS_TOKEN": "operator-token-0123456789",
     }
     flow = tmp_path / "flow.yaml"
     flow.write_text(f"""\
@@ -86,6 +88,20 @@ steps:
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "runtime": "ok"}
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        scrape = httpx.get(
+            f"http://127.0.0.1:{port}/metrics",
+            headers={"Authorization": "Bearer operator-token-0123456789"},
+            timeout=10,
+        ).text
+        assert 'kyra_workers_live{kind="embedded"} 1.0' in scrape
+        assert 'kyra_fix_verifications_total{error_class="invalid_date_format"' in scrape
+        finished = {
+            s.labels["status"]: s.value
+            for family in text_string_to_metric_families(scrape)
+            for s in family.samples
+            if s.name == "kyra_executions_total" and s.labels["tenant"] == "default"
+        }
+        assert finished["failed"] >= 1 and finished["succeeded"] >= 1, finished
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
