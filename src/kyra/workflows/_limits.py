@@ -34,6 +34,8 @@ MAX_INT_BITS = 65_536
 """Largest integer (in bits) `*` and `**` may produce (about 19,700 decimal digits)."""
 MAX_ITEMS = 1_000_000
 """Largest list or text `range`, `*` and the padding filters may build in one step."""
+MAX_SLOW_TEXT = 100_000
+"""Longest input of filters that walk text in Python (`wordwrap`, `urlize`, `pprint`)."""
 
 _WIDE_FORMAT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d{6,}|\d*\.(?:\*|\d{6,}))")
 _WIDE_SPEC = re.compile(r"\{[^{}]*:[^{}]*(?:\d{6,}|\{)")
@@ -116,12 +118,10 @@ _current: ContextVar[Budget | None] = ContextVar("kyra_template_budget", default
 
 
 def current() -> Budget:
-    """The budget of the rendering in progress (a default one outside the renderer)."""
+    """The budget of the rendering in progress (a fresh default one outside the
+    renderer, never stored: a thread's later renderings start their own)."""
     budget = _current.get()
-    if budget is None:
-        budget = Budget(_UNLIMITED)
-        _current.set(budget)
-    return budget
+    return budget if budget is not None else Budget(_UNLIMITED)
 
 
 def start(limits: RenderLimits) -> Any:
@@ -216,6 +216,20 @@ def _check_widths(operation: str, values: list[Any]) -> None:
 def check_widths(operation: str, values: list[Any]) -> None:
     """Padding filters (`center`, `indent`, `batch`, ...): no width above `MAX_PAD`."""
     _check_widths(operation, values)
+
+
+def check_slow_input(operation: str, value: Any) -> None:
+    """`wordwrap`, `urlize`, `indent` and `pprint` take seconds over megabytes of text."""
+    if isinstance(value, str):
+        size = len(value)
+    else:
+        try:
+            check_value_size(value, Budget(RenderLimits(max_output_chars=MAX_SLOW_TEXT)))
+            return
+        except LimitExceeded:
+            size = MAX_SLOW_TEXT + 1
+    if size > MAX_SLOW_TEXT:
+        raise LimitExceeded(MESSAGES["too_big"].format(operation=operation), "size")
 
 
 def check_format_spec(text: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -33,6 +33,10 @@ from kyra.workflows import _limits
 from kyra.workflows.dates import parse_date
 
 MAX_TEMPLATE_LENGTH = 65_536
+MAX_TEMPLATE_DEPTH = 48
+"""Deepest nesting of a template's syntax tree (filters chained, parentheses, blocks).
+Jinja's compiler slows quadratically with depth (300 chained filters: 11 s of CPU) and
+Python refuses more than 200 nested parentheses; real templates stay under 15."""
 
 MESSAGES = {
     "failed": "template {template!r} failed: {reason}",
@@ -271,23 +275,53 @@ def _format_check(args: Args, kwargs: dict[str, Any]) -> Args:
     return args
 
 
+def _text_input(name: str, position: int) -> FilterCheck:
+    """Filters that walk their text in Python (slow per character) take at most
+    `_limits.MAX_SLOW_TEXT` characters."""
+
+    def check(args: Args, kwargs: dict[str, Any]) -> Args:
+        if len(args) > position:
+            _limits.check_slow_input(name, args[position])
+        return args
+
+    return check
+
+
+def _both(first: FilterCheck, second: FilterCheck) -> FilterCheck:
+    return lambda args, kwargs: second(first(args, kwargs), kwargs)
+
+
 _FILTER_CHECKS: dict[str, FilterCheck] = {
     "center": _widths("center"),
-    "indent": _widths("indent"),
+    "indent": _both(_widths("indent"), _text_input("indent", 0)),
     "batch": _widths("batch"),
     "slice": _widths("slice"),
-    "wordwrap": _widths("wordwrap"),
+    "wordwrap": _both(_widths("wordwrap"), _text_input("wordwrap", 1)),
+    "urlize": _text_input("urlize", 1),
+    "pprint": _text_input("pprint", 0),
     "replace": _replace_check,
     "join": _join_check,
     "format": _format_check,
 }
-"""Filters that allocate in proportion to an argument, checked before they run."""
+"""Filters that allocate in proportion to an argument, or walk their input in Python,
+checked before they run."""
 
 
-def _checked(function: Callable[..., Any], check: FilterCheck) -> Callable[..., Any]:
+def _checked(function: Callable[..., Any], check: FilterCheck | None) -> Callable[..., Any]:
+    """Every filter: one tick of the budget, its own check, and a lazy result (`map`,
+    `select`, `batch`) iterated through the budget, so a chain of a thousand `map`s over
+    a long list is still stopped at the deadline."""
+
     @functools.wraps(function)  # keeps Jinja's pass_eval_context marker
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return function(*check(args, kwargs), **kwargs)
+        budget = _limits.current()
+        budget.tick()
+        if check is not None:
+            args = check(args, kwargs)
+        result = function(*args, **kwargs)
+        if isinstance(result, Iterator):
+            return budget.iterate(result)
+        return result
 
     return wrapper
 
@@ -309,8 +343,6 @@ def environment() -> _Sandbox:
     )
     env.globals.clear()
     env.globals.update({"range": safe_range, "dict": dict})
-    for name, check in _FILTER_CHECKS.items():
-        env.filters[name] = _checked(env.filters[name], check)
     env.filters.update(
         {
             "jmespath": _jmespath_filter,
@@ -319,6 +351,8 @@ def environment() -> _Sandbox:
             "tojson": _tojson_checked,
         }
     )
+    for name, function in list(env.filters.items()):
+        env.filters[name] = _checked(function, _FILTER_CHECKS.get(name))
     return env
 
 
@@ -363,6 +397,15 @@ def _unsafe_name_in(node: nodes.Node, assigned: set[str]) -> str | None:
     return next((name for name in candidates if _unsafe_attribute(name)), None)
 
 
+def _check_depth(tree: nodes.Template) -> None:
+    stack: list[tuple[nodes.Node, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TEMPLATE_DEPTH:
+            raise TemplateProblem(MESSAGES["too_deep"], kind="syntax", lineno=node.lineno)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+
+
 def parse(source: str) -> nodes.Template:
     if len(source) > MAX_TEMPLATE_LENGTH:
         raise TemplateProblem(MESSAGES["too_long"].format(limit=MAX_TEMPLATE_LENGTH), kind="syntax")
@@ -376,6 +419,7 @@ def parse(source: str) -> nodes.Template:
         ) from None
     except (RecursionError, MemoryError):
         raise TemplateProblem(MESSAGES["too_deep"], kind="syntax") from None
+    _check_depth(tree)
     _check_tree(tree)
     return tree
 
