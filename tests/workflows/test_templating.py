@@ -7,6 +7,7 @@ import pytest
 
 from kyra.errors import SecretError, TemplateError
 from kyra.workflows.templating import (
+    RenderLimits,
     TemplateContext,
     TemplateProblem,
     TemplateRenderer,
@@ -310,3 +311,20 @@ def test_compiled_templates_are_cached() -> None:
         renderer.render("{{ inputs.count }} items", context)
     info = renderer._compiled.cache_info()  # type: ignore[attr-defined]
     assert (info.hits, info.misses) == (2, 1)
+
+
+def test_lazy_filter_chains_and_slow_filters_are_bounded() -> None:
+    # No loop and no call: only the filters themselves can stop this chain.
+    renderer = TemplateRenderer(limits=RenderLimits(timeout_seconds=0.1))
+    chain = "{{ (range(100000) | list * 10)" + " | map('string')" * 40 + " | list | length }}"
+    with pytest.raises(TemplateProblem, match=r"took longer than 0.1s") as caught:
+        render(renderer, chain)
+    assert caught.value.kind == "limit"
+    with pytest.raises(TemplateProblem, match="'wordwrap' would be too large"):
+        render(renderer, "{{ ('a' * 1000000) | wordwrap(1) | length }}")
+
+
+def test_deeply_nested_templates_are_refused_before_compiling() -> None:
+    check_template("{{ x" + " | string" * 30 + " }}")
+    with pytest.raises(TemplateProblem, match="nested too deeply"):
+        check_template("{{ x" + " | string" * 60 + " }}")
