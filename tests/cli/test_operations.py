@@ -312,3 +312,54 @@ steps:
     assert paced and paced[0]["level"] == "INFO" and "pacing" in paced[0]["message"]
     assert paced[0]["execution_id"] == result.execution_id
     assert paced[0]["workflow"] == "limited" and paced[0]["workflow_id"] == record.id
+
+
+def test_the_background_pruner_of_serve_and_scheduler(kyra: Kyra) -> None:
+    from kyra.runtime.retention import start_retention
+    from tests.waiting import wait_for
+
+    kyra("workflows", "apply", ".kyra/workflows/hello-kyra.yaml")
+    for _ in range(2):
+        assert kyra("run", "hello-kyra").exit_code == 0
+    old = json.loads(kyra("executions", "list", "--json").stdout)[-1]["id"]
+    store = open_store(kyra.env["KYRA_DATABASE_URL"])
+    with store.session.begin() as session:
+        long_ago = utcnow() - timedelta(days=10)
+        session.execute(
+            update(ExecutionRow)
+            .where(ExecutionRow.id == old)
+            .values(created_at=long_ago, finished_at=long_ago)
+        )
+    store.close()
+    base = {"database_url": kyra.env["KYRA_DATABASE_URL"], "home": kyra.root / ".kyra"}
+    with create_app(Settings(**base)) as app:
+        assert start_retention(app) is None  # KYRA_RETENTION_DAYS unset: keep everything
+    with create_app(Settings(**base, retention_days=7)) as app:
+        loop = start_retention(app)
+        assert loop is not None
+        try:
+            wait_for(lambda: loop.pruned == 1, 30, "the first prune")
+        finally:
+            loop.stop()
+    left = [e["id"] for e in json.loads(kyra("executions", "list", "--json").stdout)]
+    assert len(left) == 1 and old not in left
+
+
+def test_every_cli_catalog_speaks_english_and_spanish() -> None:
+    from importlib import import_module
+
+    from kyra.cli import COMMANDS
+    from kyra.cli.messages import MESSAGES
+    from kyra.i18n import missing_translations
+
+    modules = {import_module(module) for module, _ in COMMANDS.values()}
+    catalogs = [MESSAGES]
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, dict) and value and all(
+                isinstance(texts, dict) and "en" in texts for texts in value.values()
+            ):
+                catalogs.append(value)
+    assert len(catalogs) > 8
+    for catalog in catalogs:
+        assert missing_translations(catalog) == []

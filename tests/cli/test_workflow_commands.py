@@ -114,6 +114,9 @@ def test_every_mutation_speaks_json(kyra: Kyra) -> None:
         assert result.exit_code == 0, (args, result.output)
         return json.loads(result.stdout)
 
+    again = js("init")
+    assert again["tenant"] == {"name": "default", "tier": "enterprise"}  # type: ignore[index]
+    assert again["config"]["created"] is False  # type: ignore[index]
     assert js("secrets", "set", "TOKEN", input="abcdef123") == {"name": "TOKEN", "created": True}
     assert js("secrets", "set", "TOKEN", input="abcdef456") == {"name": "TOKEN", "created": False}
     assert js("tenants", "create", "acme", "--tier", "pro") == {

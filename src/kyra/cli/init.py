@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
-from kyra.cli.common import console, handled, settings, t
+from kyra.cli.common import console, handled, print_json, settings, t
 from kyra.settings import CONFIG_FILE
 from kyra.store.crypto import create_key_file
 
@@ -53,13 +54,15 @@ def register(root: typer.Typer) -> None:
     root.command("init")(init)
 
 
-def _write_once(path: Path, text: str) -> None:
+def _write_once(path: Path, text: str, say: Callable[[str], None]) -> bool:
+    """Write `path` unless it exists; True when written."""
     if path.exists():
-        console.print(t("init.kept", path=_shown(path.resolve())))
-        return
+        say(t("init.kept", path=_shown(path.resolve())))
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    console.print(t("init.config", path=_shown(path.resolve())))
+    say(t("init.config", path=_shown(path.resolve())))
+    return True
 
 
 def _shown(path: Path) -> Path:
@@ -70,23 +73,38 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def init() -> None:
+def init(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Create kyra.toml, the secret key, an example workflow, the database and the
-    default tenant."""
+    default tenant (what exists already is kept)."""
     from kyra.app import create_app
 
+    def say(text: str) -> None:
+        if not as_json:
+            console.print(text, soft_wrap=True)
+
     with handled():
-        _write_once(Path(CONFIG_FILE), CONFIG_TEMPLATE)
+        config = Path(CONFIG_FILE)
+        wrote_config = _write_once(config, CONFIG_TEMPLATE, say)
         cfg = settings()
-        if create_key_file(cfg.key_file):
-            console.print(t("init.created_key", path=_shown(cfg.key_file)), soft_wrap=True)
-        else:
-            console.print(t("init.kept_key", path=_shown(cfg.key_file)))
+        created_key = create_key_file(cfg.key_file)
+        key_message = "init.created_key" if created_key else "init.kept_key"
+        say(t(key_message, path=_shown(cfg.key_file)))
         example = cfg.home / "workflows" / "hello-kyra.yaml"
-        _write_once(example, EXAMPLE_WORKFLOW)
+        wrote_example = _write_once(example, EXAMPLE_WORKFLOW, say)
         with create_app(cfg) as app:
             tenant = app.tenant  # created now, so `kyra apikeys create --tenant NAME` works
             url = app.store.engine.url.render_as_string(hide_password=True)
-        console.print(t("init.database", url=url))
-        console.print(t("init.tenant", name=tenant.name, tier=tenant.tier))
-        console.print(t("init.next", example=_shown(example), name="hello-kyra"), soft_wrap=True)
+    if as_json:
+        print_json(
+            {
+                "config": {"path": str(config.resolve()), "created": wrote_config},
+                "key_file": {"path": str(cfg.key_file), "created": created_key},
+                "example": {"path": str(example), "created": wrote_example},
+                "database": url,
+                "tenant": {"name": tenant.name, "tier": tenant.tier},
+            }
+        )
+        return
+    say(t("init.database", url=url))
+    say(t("init.tenant", name=tenant.name, tier=tenant.tier))
+    say(t("init.next", example=_shown(example), name="hello-kyra"))
