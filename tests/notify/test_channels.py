@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import Any
@@ -53,16 +54,21 @@ def test_webhook_signature_verifies_with_the_key_and_only_with_it(
     notifier.notify(_event(kyra, "failure_detected", step="charge", error="HTTP 503"))
 
     (request,) = webhook_receiver.requests
-    ts, signature = request.headers["x-kyra-timestamp"], request.headers["x-kyra-signature"]
+    h = request.headers
+    msg_id, ts, signature = h["webhook-id"], h["webhook-timestamp"], h["webhook-signature"]
     now = clock.now().timestamp()
     assert ts == str(int(now))
-    expected = hmac.new(SIGNING_KEY.encode(), f"{ts}.".encode() + request.body, hashlib.sha256)
-    assert signature == f"sha256={expected.hexdigest()}" == sign(SIGNING_KEY, ts, request.body)
-    assert verify_signature(SIGNING_KEY, request.body, ts, signature, now=now)
-    assert not verify_signature("another-key", request.body, ts, signature, now=now)
-    assert not verify_signature(SIGNING_KEY, request.body + b" ", ts, signature, now=now)
-    assert not verify_signature(SIGNING_KEY, request.body, ts, signature, now=now + 301)
-    assert not verify_signature(SIGNING_KEY, request.body, None, signature, now=now)
+    # Standard Webhooks, computed here as a receiver would: v1,<base64 HMAC(id.ts.body)>
+    mac = hmac.new(SIGNING_KEY.encode(), f"{msg_id}.{ts}.".encode() + request.body, hashlib.sha256)
+    expected = "v1," + base64.b64encode(mac.digest()).decode()
+    assert signature == expected == sign(SIGNING_KEY, msg_id, ts, request.body)
+    assert verify_signature(SIGNING_KEY, request.body, h, now=now) == msg_id
+    assert verify_signature("another-key", request.body, h, now=now) is None
+    assert verify_signature(SIGNING_KEY, request.body + b" ", h, now=now) is None
+    assert verify_signature(SIGNING_KEY, request.body, h, now=now + 301) is None
+    assert verify_signature(SIGNING_KEY, request.body, {**h, "webhook-id": "x"}, now=now) is None
+    no_ts = {k: v for k, v in h.items() if k != "webhook-timestamp"}
+    assert verify_signature(SIGNING_KEY, request.body, no_ts, now=now) is None
     assert request.headers["content-type"] == "application/json"
     assert request.headers["x-kyra-event"] == "failure_detected"
     body = request.json

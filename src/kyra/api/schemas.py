@@ -434,10 +434,10 @@ class WebhookCreated(_Out):
 
 
 class HookAccepted(_Out):
-    execution_id: str
-    """The queued execution."""
+    execution_id: str | None
+    """The queued execution (for a duplicate: the one its first delivery started)."""
     status: str
-    """Always `queued`."""
+    """`queued` (202), or `duplicate` (200) for a signed message id already accepted."""
 
 
 class Page(_Out):

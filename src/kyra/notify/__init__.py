@@ -1,7 +1,7 @@
 """Notifications: tell people (and their tools) what healing is doing.
 
 Channels: email (SMTP, text + HTML, one thread per incident), Slack and Microsoft Teams
-incoming webhooks, a generic webhook signed with HMAC-SHA256, and PagerDuty Events API
+incoming webhooks, a generic webhook signed the Standard Webhooks way, and PagerDuty Events API
 v2. `Notifier` is a `HealListener`; pass it to `make_healer(kyra, [Notifier(kyra)])`.
 """
 

@@ -15,7 +15,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kyra.errors import ConflictError, NotFoundError
-from kyra.store.api_tables import ApiKeyRow, InstallSecretRow, TenantSettingsRow, WebhookRow
+from kyra.store.api_tables import (
+    ApiKeyRow,
+    InstallSecretRow,
+    TenantSettingsRow,
+    WebhookReceiptRow,
+    WebhookRow,
+)
 from kyra.store.db import Store
 from kyra.store.paging import Key, after
 from kyra.store.tables import ExecutionRow, Tenant, WorkflowRow
@@ -266,3 +272,33 @@ def list_tenants(store: Store) -> list[TenantInfo]:
     with store.session() as session:
         rows = session.scalars(select(Tenant).order_by(Tenant.name)).all()
     return [TenantInfo(id=r.id, name=r.name, tier=r.tier, lang=r.lang) for r in rows]
+
+
+def accept_webhook_message(
+    store: Store, hook_id: str, message_id: str, now: datetime, expires_at: datetime
+) -> tuple[bool, str | None]:
+    """Record a signed message as accepted: (True, None) the first time; (False, the
+    execution it started) when it was accepted before (a retry or a replay). Expired
+    receipts are dropped on the way (their signatures can no longer verify)."""
+    try:
+        with store.session.begin() as session:
+            session.execute(delete(WebhookReceiptRow).where(WebhookReceiptRow.expires_at < now))
+            session.add(
+                WebhookReceiptRow(hook_id=hook_id, message_id=message_id, expires_at=expires_at)
+            )
+        return True, None
+    except IntegrityError:
+        pass
+    with store.session() as session:
+        row = session.get(WebhookReceiptRow, (hook_id, message_id))
+    return False, row.execution_id if row is not None else None
+
+
+def link_webhook_message(store: Store, hook_id: str, message_id: str, execution_id: str) -> None:
+    """The execution an accepted message started (what a retry of it is told)."""
+    with store.session.begin() as session:
+        session.execute(
+            update(WebhookReceiptRow)
+            .where(WebhookReceiptRow.hook_id == hook_id, WebhookReceiptRow.message_id == message_id)
+            .values(execution_id=execution_id)
+        )

@@ -66,3 +66,16 @@ class InstallSecretRow(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookReceiptRow(Base):
+    """Signed webhook messages already accepted, per hook: the replay cache, shared by
+    every process on the database. A row outlives the signature's tolerance window, so
+    a replay is either too old to verify or found here."""
+
+    __tablename__ = "webhook_receipts"
+
+    hook_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    execution_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

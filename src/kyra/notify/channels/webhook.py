@@ -1,70 +1,59 @@
-"""A generic JSON webhook, signed with HMAC-SHA256 the way Stripe and Slack sign theirs.
+"""A generic JSON webhook, signed the Standard Webhooks way (see `kyra.signatures`).
 
 Each POST carries:
 
     X-Kyra-Event: verified
-    X-Kyra-Delivery: 42                 stable across retries: receivers can deduplicate
-    X-Kyra-Timestamp: 1764158400        Unix seconds when this attempt was signed
-    X-Kyra-Signature: sha256=<hex>      HMAC-SHA256(key, "<timestamp>.<raw body>")
+    X-Kyra-Delivery: 42                 stable across retries
+    webhook-id: msg_42_<incident>       stable across retries: receivers deduplicate on it
+    webhook-timestamp: 1764158400       Unix seconds when this attempt was signed
+    webhook-signature: v1,<base64>      HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")
 
-To verify, a receiver recomputes the HMAC over the timestamp header, a dot and the raw
-request body (bytes, before any JSON parsing), compares it in constant time, and rejects
-timestamps older than a few minutes (replays)::
+To verify, a receiver recomputes the HMAC over the id, the timestamp and the raw request
+body (bytes, before any JSON parsing), compares it in constant time, rejects timestamps
+more than 5 minutes away, and rejects an id it has already accepted (replays)::
 
-    expected = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    ok = hmac.compare_digest(f"sha256={expected}", signature)
-         and abs(time.time() - int(timestamp)) <= 300
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
 
-`verify_signature` below does exactly that. The key is the value of the tenant secret the
+`verify_signature` below does the first three (any Standard Webhooks library does the
+same); the replay cache is the receiver's. The key is the value of the tenant secret the
 channel names in `signing_secret`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from kyra import signatures
 from kyra.notify.channels.base import Outgoing, Sent, post_json
 from kyra.notify.messages import Notification
 from kyra.notify.routing import WebhookConfig, resolve_secret
 
-SIGNATURE_HEADER = "X-Kyra-Signature"
-TIMESTAMP_HEADER = "X-Kyra-Timestamp"
-TOLERANCE_SECONDS = 300
 PAYLOAD_VERSION = 1
-
-
-def sign(key: str | bytes, timestamp: str, body: bytes) -> str:
-    """`sha256=<hex>` of HMAC-SHA256(key, "<timestamp>.<body>")."""
-    secret = key.encode() if isinstance(key, str) else key
-    digest = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+sign = signatures.sign
 
 
 def verify_signature(
     key: str | bytes,
     body: bytes,
-    timestamp: str | None,
-    signature: str | None,
+    headers: Mapping[str, str],
     *,
     now: float | None = None,
-    tolerance: float = TOLERANCE_SECONDS,
-) -> bool:
-    """True when `signature` signs `body` at `timestamp` with `key`, and the timestamp is
-    within `tolerance` seconds of `now` (default: the current time)."""
-    if not timestamp or not signature:
-        return False
-    try:
-        signed_at = int(timestamp)
-    except ValueError:
-        return False
+    tolerance: float = signatures.TOLERANCE_SECONDS,
+) -> str | None:
+    """The message id when `headers` (lower-case names) sign `body` with `key` within
+    `tolerance` seconds of `now` (default: the current time), else None. Remember the id
+    for longer than `tolerance` and refuse it when it comes again."""
     current = time.time() if now is None else now
-    if abs(current - signed_at) > tolerance:
-        return False
-    return hmac.compare_digest(sign(key, timestamp, body), signature.strip())
+    return signatures.verify(key, body, headers, now=current, tolerance=tolerance)
+
+
+def message_id(note: Notification, delivery_id: int) -> str:
+    """One id per delivery (the same on every retry of it), unique across incidents."""
+    return f"msg_{delivery_id}_{note.incident}"[:200]
 
 
 def webhook_payload(note: Notification, delivery_id: int) -> dict[str, Any]:
@@ -112,12 +101,12 @@ class WebhookChannel:
             separators=(",", ":"),
             default=str,
         ).encode()
-        timestamp = str(int(out.now.timestamp()))
         headers = {
             "X-Kyra-Event": out.note.kind,
             "X-Kyra-Delivery": str(out.delivery_id),
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(key, timestamp, body),
+            **signatures.signed_headers(
+                key, message_id(out.note, out.delivery_id), out.now.timestamp(), body
+            ),
         }
         post_json(out, url, None, what="the webhook", headers=headers, body=body)
         return Sent()
