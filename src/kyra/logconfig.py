@@ -110,6 +110,7 @@ def configure(fmt: LogFormat = "text", level: str = "INFO") -> None:
     handler._kyra = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(fmt == "json")  # a library's warning is a JSON line too
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
 

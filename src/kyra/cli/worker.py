@@ -74,8 +74,12 @@ def worker(
 
     runtime = RuntimeSettings()
     handlers = with_healing(FailureHandlers.from_paths(runtime.failure_handlers), enabled=heal)
-    celery = make_celery(settings(), runtime, handlers)
-    celery.worker_main(worker_argv(runtime, concurrency=concurrency, loglevel=loglevel))
+    current = settings()
+    celery = make_celery(current, runtime, handlers)
+    argv = worker_argv(runtime, concurrency=concurrency, loglevel=loglevel)
+    if current.log_format == "json":
+        argv.insert(0, "--quiet")  # no banner: stderr holds JSON lines only
+    celery.worker_main(argv)
 
 
 def scheduler(

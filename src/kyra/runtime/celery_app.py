@@ -118,6 +118,8 @@ def celery_config(settings: Settings, runtime: RuntimeSettings) -> dict[str, Any
         "task_serializer": "json",
         "accept_content": ["json"],
         "worker_hijack_root_logger": False,
+        # Kyra's own logging (KYRA_LOG_FORMAT) writes stderr; Celery must not swap it.
+        "worker_redirect_stdouts": False,
         "worker_send_task_events": False,
         "worker_enable_remote_control": False,
         "broker_heartbeat": 10,
