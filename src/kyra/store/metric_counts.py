@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kyra.store.db import Store
@@ -31,16 +31,31 @@ def _labels(labels: dict[str, str]) -> str:
     return json.dumps(labels, sort_keys=True)
 
 
+def _build_upsert(dialect: Any) -> Any:
+    insert = dialect.insert(_TABLE).values(
+        tenant_id=bindparam("m_tenant"),
+        name=bindparam("m_name"),
+        labels=bindparam("m_labels"),
+        value=bindparam("m_value"),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["tenant_id", "name", "labels"],
+        set_={"value": _TABLE.c.value + insert.excluded.value},
+    )
+
+
+# Built once per dialect: `bump` runs in the executor's hot path (every finished
+# execution), where building and cache-keying a statement per call would cost more than
+# executing it.
+_UPSERTS = {"postgresql": _build_upsert(postgresql), "sqlite": _build_upsert(sqlite)}
+
+
 def bump(conn: Connection, tenant_id: str, name: str, labels: dict[str, str], by: float) -> None:
     """Add `by` to one counter series (created at `by` on first use)."""
-    values = {"tenant_id": tenant_id, "name": name, "labels": _labels(labels), "value": by}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(_TABLE).values(**values)
+    statement = _UPSERTS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
     conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["tenant_id", "name", "labels"],
-            set_={"value": _TABLE.c.value + statement.excluded.value},
-        )
+        statement,
+        {"m_tenant": tenant_id, "m_name": name, "m_labels": _labels(labels), "m_value": by},
     )
 
 
