@@ -83,9 +83,11 @@ def test_help_lists_every_command_and_each_loads(kyra: Kyra) -> None:
     from kyra.cli import COMMANDS, load_command
 
     listing = kyra("--help").stdout
-    for name, (_module, short) in COMMANDS.items():
-        assert name in listing and short[:30] in listing
+    for name, (_module, english, _spanish) in COMMANDS.items():
+        assert name in listing and english[:30] in listing
         assert load_command(name).name == name
+    run = _python("-m", "kyra", "--help", cwd=kyra.root, env={"KYRA_LANG": "es"})
+    assert all(spanish[:30] in run.stdout for _m, _e, spanish in COMMANDS.values())
 
 
 def test_shell_completion_reaches_lazily_loaded_subcommands(kyra: Kyra) -> None:
@@ -352,7 +354,7 @@ def test_every_cli_catalog_speaks_english_and_spanish() -> None:
     from kyra.cli.messages import MESSAGES
     from kyra.i18n import missing_translations
 
-    modules = {import_module(module) for module, _ in COMMANDS.values()}
+    modules = {import_module(module) for module, _en, _es in COMMANDS.values()}
     catalogs = [MESSAGES]
     for module in modules:
         for value in vars(module).values():

@@ -16,29 +16,86 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 import kyra
+from kyra.i18n import default_lang
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    # command: (module that registers it, the one line `kyra --help` shows)
-    "init": ("kyra.cli.init", "Create kyra.toml, the secret key, an example and the database."),
-    "workflows": ("kyra.cli.workflows", "Define and inspect workflows."),
-    "secrets": ("kyra.cli.secrets", "Encrypted secrets."),
-    "run": ("kyra.cli.run", "Run a workflow now."),
-    "executions": ("kyra.cli.executions", "Inspect executions."),
-    "fixes": ("kyra.cli.fixes", "Fixes Kyra applied or proposes."),
-    "killswitch": ("kyra.cli.fixes", "Stop every automatic change at once."),
-    "audit": ("kyra.cli.fixes", "The audit trail of automatic and manual changes."),
-    "notify": ("kyra.cli.notify", "Notification channels."),
-    "tenants": ("kyra.cli.tenants", "Tenants and their tiers."),
-    "apikeys": ("kyra.cli.tenants", "API keys."),
-    "rules": ("kyra.cli.rules", "Custom healing rules (enterprise)."),
-    "serve": ("kyra.cli.serve", "Run scheduler, workers, healing, API and dashboard."),
-    "worker": ("kyra.cli.worker", "Start a Celery worker (scale-out runtime)."),
-    "scheduler": ("kyra.cli.worker", "Fire triggers for the Celery workers (scale-out)."),
-    "status": ("kyra.cli.status", "What runs, what is queued, worker and host health."),
-    "db": ("kyra.cli.db", "Database schema and retention."),
-    "diagnose": ("kyra.cli.diagnose", "Diagnose failures (JSON lines in, JSON lines out)."),
-    "eval": ("kyra.cli.diagnose", "Evaluate Kyra's engines on labelled data."),
-    "demo": ("kyra.cli.demo", "Run the self-healing demo against a local faulty API."),
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    # command: (module that registers it, the line `kyra --help` shows in English, Spanish)
+    "init": (
+        "kyra.cli.init",
+        "Create kyra.toml, the secret key, an example and the database.",
+        "Crea kyra.toml, la clave secreta, un ejemplo y la base de datos.",
+    ),
+    "workflows": (
+        "kyra.cli.workflows",
+        "Define and inspect workflows.",
+        "Define e inspecciona workflows.",
+    ),
+    "secrets": ("kyra.cli.secrets", "Encrypted secrets.", "Secretos cifrados."),
+    "run": ("kyra.cli.run", "Run a workflow now.", "Ejecuta un workflow ahora."),
+    "executions": ("kyra.cli.executions", "Inspect executions.", "Consulta ejecuciones."),
+    "fixes": (
+        "kyra.cli.fixes",
+        "Fixes Kyra applied or proposes.",
+        "Reparaciones aplicadas o propuestas.",
+    ),
+    "killswitch": (
+        "kyra.cli.fixes",
+        "Stop every automatic change at once.",
+        "Detiene todo cambio automático.",
+    ),
+    "audit": (
+        "kyra.cli.fixes",
+        "The audit trail of automatic and manual changes.",
+        "El registro de auditoría de cambios automáticos y manuales.",
+    ),
+    "notify": ("kyra.cli.notify", "Notification channels.", "Canales de notificación."),
+    "tenants": ("kyra.cli.tenants", "Tenants and their tiers.", "Tenants y sus tiers."),
+    "apikeys": ("kyra.cli.tenants", "API keys.", "Claves API."),
+    "rules": (
+        "kyra.cli.rules",
+        "Custom healing rules (enterprise).",
+        "Reglas de reparación propias (enterprise).",
+    ),
+    "serve": (
+        "kyra.cli.serve",
+        "Run scheduler, workers, healing, API and dashboard.",
+        "Ejecuta planificador, workers, reparación, API y panel.",
+    ),
+    "worker": (
+        "kyra.cli.worker",
+        "Start a Celery worker (scale-out runtime).",
+        "Arranca un worker de Celery (runtime distribuido).",
+    ),
+    "scheduler": (
+        "kyra.cli.worker",
+        "Fire triggers for the Celery workers (scale-out).",
+        "Dispara triggers para los workers de Celery (distribuido).",
+    ),
+    "status": (
+        "kyra.cli.status",
+        "What runs, what is queued, worker and host health.",
+        "Qué se ejecuta, qué espera, salud de workers y hosts.",
+    ),
+    "db": (
+        "kyra.cli.db",
+        "Database schema and retention.",
+        "Esquema y retención de la base de datos.",
+    ),
+    "diagnose": (
+        "kyra.cli.diagnose",
+        "Diagnose failures (JSON lines in, JSON lines out).",
+        "Diagnostica fallos (líneas JSON de entrada y de salida).",
+    ),
+    "eval": (
+        "kyra.cli.diagnose",
+        "Evaluate Kyra's engines on labelled data.",
+        "Evalúa los motores de Kyra con datos etiquetados.",
+    ),
+    "demo": (
+        "kyra.cli.demo",
+        "Run the self-healing demo against a local faulty API.",
+        "Ejecuta la demo de autorreparación contra una API local que falla.",
+    ),
 }
 
 
@@ -60,7 +117,9 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        for name, (_module, short) in COMMANDS.items():
+        spanish = default_lang() == "es"  # the environment's language: no settings read
+        for name, (_module, english, castilian) in COMMANDS.items():
+            short = castilian if spanish else english
             self.commands[name] = TyperCommand(name, help=short, short_help=short)
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
