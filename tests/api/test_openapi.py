@@ -51,6 +51,9 @@ def test_operation_ids_security_and_descriptions(http: TestClient) -> None:
     for method, path, op in _operations(schema):
         public = path in ("/healthz", "/readyz") or path.startswith("/hooks/")
         assert public or op.get("security") == [{"apiKey": []}], (method, path)
+    for method, path, op in _operations(schema):
+        for parameter in op.get("parameters", []):
+            assert parameter.get("description"), (method, path, parameter["name"])
     for name in ("ExecutionOut", "FixOut", "Problem", "WorkflowIn", "ExecutionPage"):
         props = schema["components"]["schemas"][name]["properties"]
         assert all(p.get("description") for p in props.values()), name

@@ -41,6 +41,17 @@ EXTRA = {
     "triggerHook": (413,),
     "diagnose": (413,),
 }
+PARAMETERS = {
+    "name": "The workflow's name.",
+    "execution_id": "An execution id, or a unique prefix of at least 6 characters.",
+    "fix_id": "A fix id, or a unique prefix of at least 6 characters.",
+    "prefix": "The API key's prefix (8 hex characters).",
+    "hook_id": "The webhook's id (from `POST /api/v1/workflows/{name}/webhook`).",
+    "days": "Days of history in the daily series.",
+    "x-kyra-token": "The webhook's token.",
+    "x-kyra-signature": "`sha256=<hex HMAC-SHA256 of the raw body>` keyed with the signing secret.",
+}
+"""Descriptions of parameters declared without one, by name (one place for all routes)."""
 PUBLIC = {"/healthz", "/readyz"}
 """Routes without a key and without errors of their own."""
 
@@ -76,6 +87,9 @@ def build(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     for path, item in schema["paths"].items():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                parameter.setdefault("description", PARAMETERS.get(parameter["name"], ""))
         if path in PUBLIC:
             continue
         for operation in item.values():
