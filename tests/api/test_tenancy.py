@@ -6,6 +6,8 @@ is added without a cross-tenant case here.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +15,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from kyra.app import Kyra
 from kyra.demo import FaultServer
 from kyra.store import api as api_store
+from kyra.store import healing as heal_store
 from tests.api.conftest import Response, Tenant, assert_problem, hooked, needs_email
 
 
@@ -235,3 +239,26 @@ def test_the_rival_sees_and_changes_nothing_of_acme(
     }
     assert after == before
     assert api_store.find_api_key(kyra.store, owned.key_prefix).revoked is False  # type: ignore[union-attr]
+
+
+def test_audit_ids_are_per_tenant_and_reveal_nothing_of_the_others(
+    kyra: Kyra, acme: Tenant, rival: Tenant
+) -> None:
+    """A global counter told a tenant how much every other tenant did (its first audit
+    id was the number of records before it): ids count within the tenant."""
+    for n in range(5):
+        heal_store.add_audit(
+            kyra.store, kind="diagnosis", actor="kyra", summary=f"acme {n}", tenant_id=acme.id
+        )
+    heal_store.add_audit(
+        kyra.store, kind="diagnosis", actor="kyra", summary="rival 0", tenant_id=rival.id
+    )
+    rival_ids = [r["id"] for r in rival.get("/api/v1/audit").json()["items"]]
+    assert rival_ids == [1]
+    page = acme.get("/api/v1/audit", params={"limit": 2}).json()
+    assert [r["id"] for r in page["items"]] == [5, 4]
+    # The cursor holds the tenant's own sequence too (it is readable base64 JSON)
+    raw = page["next_cursor"] + "=" * (-len(page["next_cursor"]) % 4)
+    assert json.loads(base64.urlsafe_b64decode(raw))[-1] == 4
+    rest = acme.get("/api/v1/audit", params={"cursor": page["next_cursor"]}).json()["items"]
+    assert [r["id"] for r in rest] == [3, 2, 1]

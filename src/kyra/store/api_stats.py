@@ -134,7 +134,9 @@ def _diagnosis(details: dict[str, Any], cost: float) -> DiagnosisRecord:
 def activity_stamp(store: Store, tenant_id: str) -> str:
     """Changes whenever something the dashboard shows changes (audit, state, runs)."""
     with store.session() as session:
-        audit = session.scalar(select(func.max(AuditRow.id)).where(AuditRow.tenant_id == tenant_id))
+        audit = session.scalar(
+            select(func.max(AuditRow.seq)).where(AuditRow.tenant_id == tenant_id)
+        )
         updated = session.scalar(
             select(func.max(WorkflowRow.updated_at)).where(WorkflowRow.tenant_id == tenant_id)
         )

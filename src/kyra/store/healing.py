@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from kyra.errors import NotFoundError
 from kyra.store.db import Store
@@ -61,9 +62,14 @@ def _fix(row: FixRow, workflow_name: str) -> FixInfo:
     )
 
 
+AUDIT_INSERT_TRIES = 5
+"""Tries to take the tenant's next audit seq when writers race (PostgreSQL)."""
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     id: int
+    """Per tenant (1, 2, 3...): never the global row id."""
     tenant_id: str | None
     workflow_id: str | None
     workflow_name: str | None
@@ -271,11 +277,48 @@ def add_audit(
     cost: float = 0.0,
     at: datetime | None = None,
 ) -> None:
+    for attempt in range(AUDIT_INSERT_TRIES):
+        try:
+            _add_audit(
+                store,
+                kind,
+                actor,
+                summary,
+                tenant_id,
+                workflow_id,
+                fix_id,
+                execution_id,
+                details,
+                cost,
+                at,
+            )
+            return
+        except IntegrityError:  # two writers took the same seq (PostgreSQL): again
+            if attempt == AUDIT_INSERT_TRIES - 1:
+                raise
+
+
+def _add_audit(
+    store: Store,
+    kind: str,
+    actor: str,
+    summary: str,
+    tenant_id: str | None,
+    workflow_id: str | None,
+    fix_id: str | None,
+    execution_id: str | None,
+    details: dict[str, Any] | None,
+    cost: float,
+    at: datetime | None,
+) -> None:
+    owner = AuditRow.tenant_id == tenant_id if tenant_id else AuditRow.tenant_id.is_(None)
     with store.session.begin() as session:
         if kind == "diagnosis" and tenant_id is not None:
             _diagnosis_counted(session.connection(), tenant_id, details or {}, cost)
+        last = session.scalar(select(func.max(AuditRow.seq)).where(owner))
         session.add(
             AuditRow(
+                seq=(last or 0) + 1,
                 tenant_id=tenant_id,
                 workflow_id=workflow_id,
                 fix_id=fix_id,
@@ -309,12 +352,12 @@ def list_audit(
         query = query.where(AuditRow.workflow_id == workflow_id)
     if fix_id is not None:
         query = query.where(AuditRow.fix_id == fix_id)
-    order = [(AuditRow.created_at, True), (AuditRow.id, True)]
+    order = [(AuditRow.created_at, True), (AuditRow.seq, True)]
     query = after(query, order, after_key).limit(limit)
     with store.session() as session:
         return [
             AuditRecord(
-                id=r.id,
+                id=r.seq or 0,
                 tenant_id=r.tenant_id,
                 workflow_id=r.workflow_id,
                 workflow_name=name,

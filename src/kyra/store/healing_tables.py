@@ -64,9 +64,13 @@ class AuditRow(Base):
     __table_args__ = (
         Index("ix_audit_tenant_created", "tenant_id", "created_at"),
         Index("ix_audit_workflow_created", "workflow_id", "created_at"),
+        Index("ux_audit_tenant_seq", "tenant_id", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """Internal only: a global counter would tell a tenant how busy the others are."""
+    seq: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The id a tenant sees: 1, 2, 3... within the tenant (global records: their own)."""
     tenant_id: Mapped[str | None] = mapped_column(String(36), default=None)
     workflow_id: Mapped[str | None] = mapped_column(String(36), default=None)
     fix_id: Mapped[str | None] = mapped_column(String(36), default=None)
