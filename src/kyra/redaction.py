@@ -49,15 +49,19 @@ credential words (`client_secret`, `X-Shopify-Access-Token`, `db_password`)."""
 # Bounded repeats and a start at a word's beginning: an unbounded `[\w-]*` in front of
 # the names would retry from every character of a long word (quadratic on a 1 MB body).
 _QUERY_NAME = rf"[\w.-]{{0,40}}?(?:{_KEY_PARTS}|auth|sig|signature|code_verifier)[\w.-]{{0,40}}"
-_TEXT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+_SCHEME_NEEDLES = ("earer", "asic", "oken", "igest", "pikey", "EARER", "ASIC", "OKEN", "PIKEY")
+_TEXT_RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    # (pattern, replacement, needles): a rule runs only on text holding one of its
+    # needles, so the common string (a name, an id, a date) costs a few `in` checks.
     # Passwords in URLs: scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{MASK}@"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{MASK}@", ("://",)),
     # Credential-shaped query parameters: ?token=..., &api_key=...
-    (re.compile(rf"(?i)([?&;]{_QUERY_NAME}=)[^&#\s\"'<>]+"), rf"\1{MASK}"),
+    (re.compile(rf"(?i)([?&;]{_QUERY_NAME}=)[^&#\s\"'<>]+"), rf"\1{MASK}", ("=",)),
     # Authorization schemes followed by a credential (headers echoed as text).
     (
         re.compile(r"(?i)\b(bearer|basic|token|digest|apikey)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{8,}"),
         rf"\1\2{MASK}",
+        _SCHEME_NEEDLES,
     ),
     # key=value / "key": "value" pairs with a credential-shaped name.
     (
@@ -67,6 +71,7 @@ _TEXT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
             r"(?!\[REDACTED\])[^\s\"'&,;}]{4,}"
         ),
         rf"\1{MASK}",
+        (":", "="),
     ),
 )
 
@@ -180,8 +185,9 @@ class Redactor:
         for form in self._forms:
             if form in value:
                 value = value.replace(form, MASK)
-        for pattern, replacement in _TEXT_RULES:
-            value = pattern.sub(replacement, value)
+        for pattern, replacement, needles in _TEXT_RULES:
+            if any(needle in value for needle in needles):
+                value = pattern.sub(replacement, value)
         if self.personal:
             for pattern, replacement in _PERSONAL_RULES:
                 value = pattern.sub(replacement, value)
