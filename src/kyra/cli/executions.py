@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from kyra.cli.common import EXIT_WORKFLOW_FAILED, ago, console, fail, kyra_app, print_json, t
-from kyra.cli.run import result_json
-from kyra.cli.timeline import ProgressPrinter
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
 from kyra.store.executions import ExecutionInfo
@@ -153,6 +151,9 @@ def retry(
 ) -> None:
     """Re-run a failed execution with the current config, from its failed step (the steps
     before it are not repeated: their saved outputs are reused)."""
+    from kyra.cli.run import result_json
+    from kyra.cli.timeline import ProgressPrinter
+
     with kyra_app() as kyra:
         failed = exec_store.get_execution(kyra.store, execution_id, tenant_id=kyra.tenant.id)
         if failed.status != "failed":
