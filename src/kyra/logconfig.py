@@ -7,8 +7,8 @@ the executor through `log_context`), and `exc` for a traceback. The API's access
 goes through the same formatter (uvicorn's `log_config`, see `uvicorn_log_config`) with
 the request as fields (`method`, `path`, `status`, `client`).
 
-httpx and httpcore log every request at INFO (with its URL); they are held at WARNING
-unless `--log-level DEBUG` asks for everything.
+httpx and httpcore log every request at INFO (with its URL), Alembic each plugin it
+loads; they are held at WARNING unless `--log-level DEBUG` asks for everything.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from kyra import logs
 LogFormat = Literal["text", "json"]
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-QUIET_LOGGERS = ("httpx", "httpcore")
+QUIET_LOGGERS = ("httpx", "httpcore", "alembic.runtime.plugins")
 _CONTEXT_FIELDS = ("execution_id", "workflow_id", "workflow", "tenant_id")
 
 _context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
