@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 import kyra as kyra_package
 from kyra.api import create_api
@@ -375,3 +375,26 @@ def test_every_cli_catalog_speaks_english_and_spanish() -> None:
     assert len(catalogs) > 8
     for catalog in catalogs:
         assert missing_translations(catalog) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("en", "invalid setting KYRA_LOG_FORMAT"), ("es", "ajuste no válido KYRA_LOG_FORMAT")],
+)
+def test_a_bad_setting_is_one_line(kyra: Kyra, lang: str, expected: str) -> None:
+    kyra.env["KYRA_LOG_FORMAT"] = "xml"
+    result = kyra("workflows", "list", lang=lang)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert expected in line
+
+
+def test_a_database_newer_than_kyra_is_refused(kyra: Kyra) -> None:
+    store = open_store(kyra.env["KYRA_DATABASE_URL"])
+    with store.session.begin() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.close()
+    for args in (("db", "upgrade"), ("workflows", "list")):
+        refused = kyra(*args)
+        assert refused.exit_code == 2 and "newer than this Kyra" in refused.stderr, args
+    assert kyra("db", "current").exit_code == 1

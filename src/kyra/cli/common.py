@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from kyra import logconfig
@@ -45,7 +46,18 @@ def settings() -> Settings:
         config.stat().st_mtime_ns if config is not None else None,
         tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("KYRA_"))),
     )
-    return _settings_for(key)
+    try:
+        return _settings_for(key)
+    except ValidationError as exc:
+        # A bad KYRA_* value or kyra.toml entry: one line, not a traceback (and no
+        # settings to ask the language from).
+        first = exc.errors()[0]
+        name = "KYRA_" + "_".join(str(part) for part in first["loc"]).upper()
+        text = translate(
+            MESSAGES, "settings.invalid", default_lang(), name=name, problem=first["msg"]
+        )
+        err_console.print(f"[bold red]Error:[/] {_escape(text)}", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 @lru_cache(maxsize=8)

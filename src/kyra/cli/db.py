@@ -53,14 +53,13 @@ def register(root: typer.Typer) -> None:
 @app.command("upgrade")
 def upgrade(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Bring the database schema to this version of Kyra."""
-    from kyra.store.db import current_revision, head_revision, make_engine, migrate
+    from kyra.store.db import current_revision, ensure_schema, make_engine
 
     with handled():
         engine = make_engine(settings().require_database_url())
         try:
             before = current_revision(engine)
-            if before != head_revision():
-                migrate(engine)
+            ensure_schema(engine, auto_migrate=True)  # refuses a schema newer than Kyra
             after = current_revision(engine)
         finally:
             engine.dispose()

@@ -20,6 +20,10 @@ MESSAGES: Catalog = {
         "en": "Database ready: {url}",
         "es": "Base de datos lista: {url}",
     },
+    "settings.invalid": {
+        "en": "invalid setting {name} (environment or kyra.toml): {problem}",
+        "es": "ajuste no válido {name} (entorno o kyra.toml): {problem}",
+    },
     "extra.missing": {
         "en": "kyra {command} needs the {extra} extra: pip install 'kyra-autofix[{extra}]'",
         "es": "kyra {command} necesita el extra {extra}: pip install 'kyra-autofix[{extra}]'",
