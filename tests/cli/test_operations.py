@@ -398,3 +398,11 @@ def test_a_database_newer_than_kyra_is_refused(kyra: Kyra) -> None:
         refused = kyra(*args)
         assert refused.exit_code == 2 and "newer than this Kyra" in refused.stderr, args
     assert kyra("db", "current").exit_code == 1
+
+
+def test_serve_links_to_itself_unless_told_otherwise() -> None:
+    from kyra.cli.serve import own_url
+
+    assert own_url("127.0.0.1", 9000) == "http://127.0.0.1:9000"
+    assert own_url("0.0.0.0", 8765) == "http://127.0.0.1:8765"
+    assert own_url("::1", 8080) == "http://[::1]:8080"

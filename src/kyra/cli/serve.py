@@ -99,6 +99,16 @@ def _start_api(
     return server
 
 
+def own_url(host: str, port: int) -> str:
+    """This server's URL for links: a wildcard address (0.0.0.0, ::) is reached on this
+    machine as 127.0.0.1 (set KYRA_PUBLIC_URL for the name people really use)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = DEFAULT_HOST
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
 def configure_logging(verbose: bool, level: str | None) -> str:
     """Configure this process's logs (`KYRA_LOG_FORMAT`); returns the level in force:
     `--log-level`, else `--verbose` (DEBUG), else `KYRA_LOG_LEVEL`."""
@@ -153,7 +163,7 @@ def serve(
     runtime_settings = RuntimeSettings(**{k: v for k, v in overrides.items() if v})
     if api and "KYRA_PUBLIC_URL" not in os.environ and settings().public_url == DEFAULT_PUBLIC_URL:
         # Links in notifications point at this server unless told otherwise.
-        os.environ["KYRA_PUBLIC_URL"] = f"http://{host}:{port}"
+        os.environ["KYRA_PUBLIC_URL"] = own_url(host, port)
     process_settings = settings()
     if runtime_settings.processes > 1:
         if sqlite_in_memory(process_settings.database_url):
