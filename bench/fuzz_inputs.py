@@ -220,7 +220,16 @@ class Tally:
             self.examples.append(f"{value[:200]!r}: {where[:300]}")
 
 
-def _run(strategy: st.SearchStrategy[str], cases: int, check: Callable[[str], None]) -> None:
+def _run(
+    tally: Tally,
+    strategy: st.SearchStrategy[str],
+    cases: int,
+    call: Callable[[str], object],
+    documented: tuple[type[Exception], ...] = (),
+) -> Tally:
+    """Feed `cases` generated values to `call`; count every exception that is not one
+    of the `documented` ones as a failure (and keep going)."""
+
     @settings(
         max_examples=cases,
         deadline=None,
@@ -230,30 +239,28 @@ def _run(strategy: st.SearchStrategy[str], cases: int, check: Callable[[str], No
     )
     @given(strategy)
     def run(value: str) -> None:
-        check(value)
-
-    run()
-
-
-def fuzz_loader(cases: int) -> Tally:
-    tally = Tally("loader")
-    registry = default_registry()
-
-    def check(text: str) -> None:
         tally.cases += 1
         try:
-            load_workflow_text(text, "fuzz.yaml", registry, min_trigger_interval=1.0)
-        except WorkflowDefinitionError:
+            call(value)
+        except documented:
             pass
         except Exception as exc:
-            tally.failed(text, exc)
+            tally.failed(value, exc)
 
-    _run(workflow_texts(), cases, check)
+    run()
     return tally
 
 
+def fuzz_loader(cases: int) -> Tally:
+    registry = default_registry()
+
+    def load(text: str) -> object:
+        return load_workflow_text(text, "fuzz.yaml", registry, min_trigger_interval=1.0)
+
+    return _run(Tally("loader"), workflow_texts(), cases, load, (WorkflowDefinitionError,))
+
+
 def fuzz_templates(cases: int) -> Tally:
-    tally = Tally("template")
     # A short deadline: the grammar writes loops over range(100000) on purpose.
     limits = RenderLimits(timeout_seconds=0.01, max_output_chars=100_000)
     renderer = TemplateRenderer(limits=limits)
@@ -265,33 +272,20 @@ def fuzz_templates(cases: int) -> Tally:
         env=template_environ({"REGION": "eu"}, ["REGION"]),
     )
 
-    def check(source: str) -> None:
-        tally.cases += 1
-        try:
-            renderer.render_params({"value": source}, context)
-        except TemplateError:
-            pass
-        except Exception as exc:
-            tally.failed(source, exc)
+    def render(source: str) -> object:
+        return renderer.render_params({"value": source}, context)
 
-    _run(templates(), cases, check)
-    return tally
+    return _run(Tally("template"), templates(), cases, render, (TemplateError,))
 
 
 def fuzz_diagnose(cases: int) -> Tally:
-    tally = Tally("diagnose")
     diagnoser = Diagnoser()
 
-    def check(line: str) -> None:
-        tally.cases += 1
-        try:
-            output, _ = diagnose_line(line, diagnoser)
-            json.dumps(output, ensure_ascii=False)  # what `kyra diagnose` prints next
-        except Exception as exc:
-            tally.failed(line, exc)
+    def diagnose(line: str) -> object:
+        output, _ = diagnose_line(line, diagnoser)
+        return json.dumps(output, ensure_ascii=False)  # what `kyra diagnose` prints next
 
-    _run(diagnose_lines(), cases, check)
-    return tally
+    return _run(Tally("diagnose"), diagnose_lines(), cases, diagnose)
 
 
 TARGETS: dict[str, Callable[[int], Tally]] = {
