@@ -117,6 +117,7 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
+        self.loaded: set[str] = set()
         spanish = default_lang() == "es"  # the environment's language: no settings read
         for name, (_module, english, castilian) in COMMANDS.items():
             short = castilian if spanish else english
@@ -124,10 +125,9 @@ class LazyGroup(TyperGroup):
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
         name = args[0] if args else None
-        if name in COMMANDS and not hasattr(self.commands[name], "_kyra_loaded"):
-            command = load_command(name)
-            command._kyra_loaded = True  # type: ignore[attr-defined]
-            self.commands[name] = command
+        if name in COMMANDS and name not in self.loaded:
+            self.commands[name] = load_command(name)
+            self.loaded.add(name)
         return super().resolve_command(ctx, args)
 
 
