@@ -13,6 +13,7 @@
     │   └── ConflictError         name clash, stale version
     │       └── WorkflowExistsError   a workflow of that name exists (and no replace)
     ├── IllegalTransitionError    a workflow state change the transition table forbids
+    ├── WaitRequired              a request must wait longer than a worker should sleep
     ├── StepError                 an action failed; structured fields, read by diagnosis
     │   ├── TransportError        no HTTP response (connect, read timeout, TLS, DNS)
     │   ├── RemoteStatusError     the remote answered with an error status
@@ -115,6 +116,28 @@ class IllegalTransitionError(KyraError):
         self.current = current
         self.target = target
         super().__init__(f"illegal workflow state transition {current} -> {target}")
+
+
+class WaitRequired(KyraError):
+    """A request may not go for `seconds` (a paced limit, a quota reset, an open circuit).
+
+    Raised by a `HostGuard` instead of sleeping when the wait is longer than a worker
+    should hold a thread for; the executor parks the execution until then (or sleeps, when
+    it runs where nothing can be parked). Not an attempt: no retry is spent on it."""
+
+    def __init__(self, seconds: float, kind: str, target: str, detail: str = "") -> None:
+        self.seconds = seconds
+        self.kind = kind
+        """pacing | quota | retry_after | circuit | backoff (translated by the CLI)."""
+        self.target = target
+        """What is waited for: `host scope`."""
+        self.detail = detail
+        super().__init__(f"waiting {seconds:.1f} s for {target}: {self.reason}")
+
+    @property
+    def reason(self) -> str:
+        """One English line for logs and the `wait_reason` of a parked execution."""
+        return f"{self.kind}: {self.detail}" if self.detail else self.kind
 
 
 class StepError(KyraError):

@@ -76,30 +76,31 @@ class RequestPacer:
 
 
 class HostGuard(Protocol):
-    """Fleet-wide protection of one remote host (shared pacing, circuit breaker).
+    """Fleet-wide protection of the upstreams a tenant calls (pacing, circuit breaking).
 
-    `before_request` may sleep (shared pacing) or raise a `StepError` (an open circuit);
-    the two `after_*` calls report what happened so the guard can learn. Actions call
-    these around every request; the engine supplies the implementation.
+    `before_request` may sleep a little, raise `kyra.errors.WaitRequired` (a longer wait:
+    the engine parks the run) or raise a `StepError` (a wait beyond what Kyra accepts);
+    the two `after_*` calls report what happened so the guard can learn. Actions call these
+    around every request with its URL; the engine supplies the implementation.
     """
 
-    def before_request(self, host: str) -> None: ...
+    def before_request(self, url: str) -> None: ...
 
-    def after_response(self, host: str, status: int, headers: Mapping[str, str]) -> None: ...
+    def after_response(self, url: str, status: int, headers: Mapping[str, str]) -> None: ...
 
-    def after_transport_error(self, host: str, error_type: str) -> None: ...
+    def after_transport_error(self, url: str, error_type: str) -> None: ...
 
 
 class NoGuard:
     """The default guard: no shared state, nothing to learn."""
 
-    def before_request(self, host: str) -> None:
+    def before_request(self, url: str) -> None:
         return None
 
-    def after_response(self, host: str, status: int, headers: Mapping[str, str]) -> None:
+    def after_response(self, url: str, status: int, headers: Mapping[str, str]) -> None:
         return None
 
-    def after_transport_error(self, host: str, error_type: str) -> None:
+    def after_transport_error(self, url: str, error_type: str) -> None:
         return None
 
 

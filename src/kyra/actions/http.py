@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json as jsonlib
 import time
-from functools import lru_cache
 from http.cookiejar import CookieJar
 from typing import Any, ClassVar
 
@@ -186,8 +185,7 @@ def send(
         if "content-type" not in merged:
             merged["Content-Type"] = "application/json"
     ctx.pacer.wait(ctx.config.request_delay)
-    host = _host(url)
-    ctx.guard.before_request(host)  # shared pacing; raises while the host's circuit is open
+    ctx.guard.before_request(url)  # shared pacing and circuits; may wait, park or refuse
     started = time.monotonic()
     try:
         request = ctx.http.build_request(
@@ -206,15 +204,15 @@ def send(
             streamed.close()
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         error = map_http_exception(exc, info, time.monotonic() - started)
-        ctx.guard.after_transport_error(host, error.error_type)
+        ctx.guard.after_transport_error(url, error.error_type)
         raise error from exc
     except TransportError as error:  # the deadline passed while the body trickled in
-        ctx.guard.after_transport_error(host, error.error_type)
+        ctx.guard.after_transport_error(url, error.error_type)
         raise
     except ResponseTooLargeError as error:
-        ctx.guard.after_response(host, error.status_code or 200, error.headers)
+        ctx.guard.after_response(url, error.status_code or 200, error.headers)
         raise
-    ctx.guard.after_response(host, response.status_code, response.headers)
+    ctx.guard.after_response(url, response.status_code, response.headers)
     return response, info, time.monotonic() - started
 
 
@@ -266,7 +264,6 @@ def _read_bounded(
     )
 
 
-@lru_cache(maxsize=4096)
 def _host(url: str) -> str:
     """The fleet key of a URL: host, plus the port when it is not the scheme's default
     (two services on one machine are two upstreams)."""

@@ -137,6 +137,30 @@ MESSAGES: Catalog = {
         "en": "{step}: {error}; retrying in {delay:.1f} s",
         "es": "{step}: {error}; reintento en {delay:.1f} s",
     },
+    "run.wait": {
+        "en": "{step}: waiting {seconds:.1f} s for {target}: {why}",
+        "es": "{step}: esperando {seconds:.1f} s a {target}: {why}",
+    },
+    "wait.pacing": {
+        "en": "rate limit learned from its answers",
+        "es": "límite de peticiones aprendido de sus respuestas",
+    },
+    "wait.quota": {
+        "en": "its quota is spent until the reset it announced",
+        "es": "su cuota está agotada hasta el reinicio que anunció",
+    },
+    "wait.retry_after": {
+        "en": "it asked to wait (Retry-After)",
+        "es": "pidió esperar (Retry-After)",
+    },
+    "wait.circuit": {
+        "en": "circuit open after repeated failures; next probe then",
+        "es": "circuito abierto tras fallos repetidos; próxima prueba entonces",
+    },
+    "wait.backoff": {
+        "en": "retry backoff after a transient error",
+        "es": "espera de reintento tras un error transitorio",
+    },
     "run.succeeded": {
         "en": "Execution {id} succeeded in {ms:.0f} ms.",
         "es": "Ejecución {id} completada en {ms:.0f} ms.",

@@ -59,6 +59,16 @@ MESSAGES: Catalog = {
     "col.pace": {"en": "Pacing", "es": "Ritmo"},
     "col.circuit": {"en": "Circuit", "es": "Circuito"},
     "col.openings": {"en": "Openings", "es": "Aperturas"},
+    "col.scope": {"en": "Scope", "es": "Ámbito"},
+    "col.learned": {"en": "Learned from", "es": "Aprendido de"},
+    "pace.none": {"en": "not paced", "es": "sin ritmo"},
+    "pace.rate": {"en": "{rate:.3g} req/s", "es": "{rate:.3g} pet./s"},
+    "pace.blocked": {"en": "blocked {seconds:.0f} s", "es": "bloqueado {seconds:.0f} s"},
+    "fleet.reset": {
+        "en": "Forgot {n} learned limit(s) and circuit(s){where}.",
+        "es": "Olvidados {n} límite(s) y circuito(s) aprendidos{where}.",
+    },
+    "fleet.where": {"en": " for {host}", "es": " de {host}"},
 }
 
 
@@ -68,13 +78,20 @@ def t(key: str, **values: object) -> str:
 
 def register(root: typer.Typer) -> None:
     root.command("status")(status)
+    fleet = typer.Typer(
+        help="What Kyra learned about upstream limits and outages, per host and scope.",
+        no_args_is_help=True,
+    )
+    fleet.command("reset")(fleet_reset)
+    root.add_typer(fleet, name="fleet")
 
 
 def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="Rows per section."),
 ) -> None:
-    """Show running and queued executions, upcoming triggers and worker health."""
+    """Show running and queued executions, upcoming triggers, worker health, and the
+    rate limits and circuits learned per upstream host and scope."""
     with kyra_app() as app:
         report = runtime_status(app, RuntimeSettings(), limit=limit)
         hosts = host_status(app)
@@ -85,25 +102,43 @@ def status(
         render_hosts(hosts)
 
 
+def fleet_reset(
+    host: str | None = typer.Argument(None, help="Only this host (as `kyra status` shows it)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Forget learned pacing, quota waits and circuits (of one host, or all), now: running
+    `kyra serve` processes drop them at their next sync (about a second)."""
+    with kyra_app() as app:
+        cleared = fleet_store.reset(app.store, app.tenant.id, host)
+    if as_json:
+        print_json({"cleared": cleared, "host": host})
+    else:
+        where = t("fleet.where", host=host) if host else ""
+        console.print(t("fleet.reset", n=cleared, where=where))
+
+
 def host_status(app: Kyra) -> list[dict[str, Any]]:
-    """What the fleet learned about each upstream host: pacing and circuit state."""
+    """What the fleet learned about each upstream host and scope: pacing and circuits."""
     now = app.clock.now().timestamp()
-    tenant = app.tenant.id
-    limits = fleet_store.host_limits(app.store, tenant)
-    circuits = {host: c for (_, host), c in fleet_store.circuits(app.store, tenant).items()}
     rows = []
-    for host in sorted(set(limits) | set(circuits)):
-        limit, circuit = limits.get(host), circuits.get(host)
+    for s in fleet_store.scopes(app.store, app.tenant.id):
         rows.append(
             {
-                "host": host,
-                "pace_seconds": limit.pace_seconds if limit else 0.0,
-                "rate_limited": limit.rate_limited if limit else 0,
-                "circuit": circuit.state if circuit else "closed",
-                "circuit_openings": circuit.openings if circuit else 0,
-                "probe_in_seconds": max(0.0, circuit.retry_at - now)
-                if circuit and circuit.state != "closed"
+                "host": s.host,
+                "scope": s.scope,
+                "rate_per_second": s.rate,
+                "source": s.source,
+                "reason": s.reason,
+                "blocked_for_seconds": round(max(0.0, s.blocked_until - now), 3) or None,
+                "block_reason": s.block_reason or None,
+                "rate_limited": s.rate_limited,
+                "circuit": s.circuit,
+                "circuit_reason": s.circuit_reason or None,
+                "circuit_openings": s.openings,
+                "probe_in_seconds": round(max(0.0, s.circuit_retry_at - now), 3)
+                if s.circuit != "closed"
                 else None,
+                "fix_id": s.fix_id,
             }
         )
     return rows
@@ -114,7 +149,9 @@ def render_hosts(hosts: list[dict[str, Any]]) -> None:
         return
     table = Table(
         t("col.host"),
+        t("col.scope"),
         t("col.pace"),
+        t("col.learned"),
         "429",
         t("col.circuit"),
         t("col.openings"),
@@ -125,9 +162,14 @@ def render_hosts(hosts: list[dict[str, Any]]) -> None:
     for h in hosts:
         state = h["circuit"]
         probe = f" ({h['probe_in_seconds']:.0f}s)" if h["probe_in_seconds"] else ""
+        pace = t("pace.rate", rate=h["rate_per_second"]) if h["rate_per_second"] else t("pace.none")
+        if h["blocked_for_seconds"]:
+            pace += ", " + t("pace.blocked", seconds=h["blocked_for_seconds"])
         table.add_row(
             h["host"],
-            f"{h['pace_seconds']:.2f} s",
+            h["scope"],
+            pace,
+            h["source"],
             str(h["rate_limited"]),
             f"[{styles.get(state, '')}]{state}[/]{probe}",
             str(h["circuit_openings"]),

@@ -42,6 +42,18 @@ class ProgressPrinter(ExecutorObserver):
             soft_wrap=True,
         )
 
+    def on_step_wait(
+        self, run: RunInfo, step_name: str, seconds: float, kind: str, target: str
+    ) -> None:
+        console.print(
+            "  [dim]⏳ "
+            + t("run.wait", step=step_name, seconds=seconds, target=target,
+                why=t(f"wait.{kind}")).replace("[", "\\[")
+            + "[/]",
+            markup=True,
+            soft_wrap=True,
+        )
+
     def on_step_finished(self, run: RunInfo, step: StepRun) -> None:
         if step.reused:
             console.print("  [dim]↷ " + t("run.step_reused", step=step.step_name) + "[/]")

@@ -44,8 +44,9 @@ class RunResult:
 
     @property
     def needs_after_run(self) -> bool:
-        """Healing must see this run: it failed, or it verifies a fix."""
-        return self.status == "failed" or self.trigger == "heal"
+        """Healing must see this run: it failed, or it verifies a fix (once finished: a
+        run parked in the database comes back later)."""
+        return self.status == "failed" or (self.trigger == "heal" and self.status != "waiting")
 
 
 class ExecutorObserver:
@@ -58,6 +59,12 @@ class ExecutorObserver:
     def on_step_retry(
         self, run: RunInfo, step_name: str, error: ErrorContext, delay: float
     ) -> None: ...
+
+    def on_step_wait(
+        self, run: RunInfo, step_name: str, seconds: float, kind: str, target: str
+    ) -> None:
+        """A step waits before its next request: `kind` is pacing, quota, retry_after,
+        circuit or backoff; `target` the `host scope` waited for."""
 
     def on_step_finished(self, run: RunInfo, step: StepRun) -> None: ...
 

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -32,11 +34,17 @@ from kyra.actions.base import (
 from kyra.clock import Clock, SystemClock
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, Observers, RunInfo, RunResult
-from kyra.engine.fleet import FleetGuard
+from kyra.engine.fleet import FleetGuard, FleetSettings
 from kyra.engine.lease import ProcessLease
 from kyra.engine.retry import retry_delay
 from kyra.engine.states import ON_RUN_FAILED, ON_RUN_SUCCEEDED, WorkflowState
-from kyra.errors import ActionInputError, IllegalTransitionError, StepError, TemplateError
+from kyra.errors import (
+    ActionInputError,
+    IllegalTransitionError,
+    StepError,
+    TemplateError,
+    WaitRequired,
+)
 from kyra.logconfig import log_context
 from kyra.redaction import Redactor, credentials_in
 from kyra.store import executions as exec_store
@@ -58,6 +66,62 @@ log = logging.getLogger("kyra.engine")
 SecretLoader = Callable[[str], Mapping[str, str]]
 
 
+class ParkMode(StrEnum):
+    """What the caller of the executor can do with a run that must wait.
+
+    NONE: every wait is slept (`kyra run`: a person watches the progress).
+    DURABLE: waits longer than `durable_seconds` park the execution in the database
+    (status `waiting`, `run_at`); shorter ones are slept (Celery workers).
+    MEMORY: waits longer than `sleep_seconds` return a `Parked` run that the caller resumes
+    when due (the embedded pool); longer than `durable_seconds`, in the database."""
+
+    NONE = "none"
+    DURABLE = "durable"
+    MEMORY = "memory"
+
+
+@dataclass
+class _StepState:
+    """Where a parked step stands: resumed with the same parameters and attempt."""
+
+    index: int
+    attempt: int
+    started_at: Any
+    t0: float
+    params: dict[str, Any] | None = None
+    parsed: Any = None
+
+
+class _Park(Exception):
+    """Control flow: the step must wait longer than this run may sleep."""
+
+    def __init__(self, seconds: float, kind: str, target: str, detail: str, attempt: int):
+        super().__init__(kind)
+        self.seconds, self.kind, self.target, self.detail = seconds, kind, target, detail
+        self.attempt = attempt
+        self.state: _StepState | None = None
+
+
+@dataclass
+class Parked:
+    """An execution waiting for an upstream with no worker held; `Executor.resume` it
+    at `until` (monotonic clock), or `Executor.park_durably` it."""
+
+    execution_id: str
+    workflow_name: str
+    until: float
+    seconds: float
+    kind: str
+    target: str
+    detail: str
+    run: _Run
+    state: _StepState
+
+    @property
+    def reason(self) -> str:
+        return f"{self.kind} {self.target}: {self.detail}"[:300]
+
+
 @dataclass
 class _Run:
     """Mutable state of one execution while it runs."""
@@ -75,7 +139,11 @@ class _Run:
     """Rendered parameters of the step that failed last (redacted before storing)."""
     rerun_indices: frozenset[int] = frozenset()
     """Steps recorded by an interrupted earlier attempt of this same execution."""
-    """The execution's outcome is already stored (with its last step)."""
+    park: ParkMode = ParkMode.NONE
+    started: float = 0.0
+    """Monotonic time the run started (its duration spans parked waits)."""
+    first_attempt: int = 1
+    """The attempt the first step resumes at (a step parked in the database)."""
 
 
 def _log_context(execution_id: str, record: WorkflowRecord) -> AbstractContextManager[None]:
@@ -124,6 +192,7 @@ class Executor:
         self.response_limits = response_limits or ResponseLimits()
         self._rng = rng or random.Random()
         self.guard = guard
+        self.waits = guard.settings if guard is not None else FleetSettings()
         self._records: dict[str, tuple[tuple[int, int], WorkflowRecord]] = {}
         self._records_lock = threading.Lock()
         logs.install()
@@ -159,10 +228,21 @@ class Executor:
             lease_until=lease.until() if lease else None,
         )
         with _log_context(execution_id, record):
-            return self._execute(execution_id, record, inputs, trigger)
+            result = self._execute(execution_id, record, inputs, trigger)
+        assert isinstance(result, RunResult)  # ParkMode.NONE sleeps every wait
+        return result
 
     def execute(self, execution_id: str) -> RunResult:
-        """Run a stored execution (queued, waiting, or interrupted while running)."""
+        """Run a stored execution (queued, waiting, or interrupted while running) to its
+        end, sleeping through every wait."""
+        result = self.start(execution_id, park=ParkMode.NONE)
+        assert isinstance(result, RunResult)
+        return result
+
+    def start(self, execution_id: str, *, park: ParkMode) -> RunResult | Parked:
+        """Run a stored execution; a run that must wait longer than `park` allows to sleep
+        returns `Parked` (MEMORY) or is parked in the database (a RunResult with status
+        `waiting`)."""
         execution = exec_store.load_runnable(self.store, execution_id)
         record = self._current_record(execution)
         if (
@@ -186,7 +266,40 @@ class Executor:
                 start_step=execution.start_step,
                 resume_of=execution.resume_of,
                 recorded=recorded,
+                park=park,
+                first_attempt=max(1, execution.resume_attempt),
             )
+
+    def resume(self, parked: Parked) -> RunResult | Parked:
+        """Go on with a parked run where it stopped (same step, parameters, attempt)."""
+        with _log_context(parked.execution_id, parked.run.record):
+            return self._steps(parked.run, parked.state.index, parked.state)
+
+    def park_durably(self, parked: Parked) -> RunResult:
+        """Hand a parked run to the database: `waiting` until it is due, no lease held."""
+        run = parked.run
+        run_at = self.clock.now() + timedelta(seconds=parked.until - self.clock.monotonic())
+        exec_store.park_execution(
+            self.store,
+            run.info.execution_id,
+            run_at=run_at,
+            attempt=parked.state.attempt,
+            reason=parked.reason,
+        )
+        return self._waiting(run)
+
+    def _waiting(self, run: _Run) -> RunResult:
+        return RunResult(
+            execution_id=run.info.execution_id,
+            workflow_id=run.info.workflow_id,
+            workflow_name=run.info.workflow_name,
+            status="waiting",
+            failed_step=None,
+            error_context=None,
+            outputs={},
+            duration_ms=(self.clock.monotonic() - run.started) * 1000,
+            trigger=run.info.trigger,
+        )
 
     def _current_record(self, execution: exec_store.Runnable) -> WorkflowRecord:
         """The workflow with its current config; validated once per version, not per run."""
@@ -214,7 +327,9 @@ class Executor:
         start_step: int = 0,
         resume_of: str | None = None,
         recorded: list[StepRun] | None = None,
-    ) -> RunResult:
+        park: ParkMode = ParkMode.NONE,
+        first_attempt: int = 1,
+    ) -> RunResult | Parked:
         secrets = self._secrets(record.tenant_id)
         logs.remember_secrets(secrets.values())
         workflow = record.workflow
@@ -234,9 +349,11 @@ class Executor:
             secrets=secrets,
             redactor=Redactor(secrets.values()),
             pacer=RequestPacer(sleep=self.clock.sleep, monotonic=self.clock.monotonic),
-            guard=self.guard.for_tenant(record.tenant_id) if self.guard else NoGuard(),
+            guard=self.guard.for_run(record.tenant_id) if self.guard else NoGuard(),
+            park=park,
+            started=self.clock.monotonic(),
+            first_attempt=first_attempt,
         )
-        started = self.clock.monotonic()
         self.observers.emit("on_run_started", run.info)
         first = start_step
         if recorded:
@@ -252,16 +369,44 @@ class Executor:
             run.rerun_indices = frozenset(s.step_index for s in recorded)
         elif resume_of and start_step > 0:
             self._reuse_outputs(run, resume_of, start_step)
+        return self._steps(run, first, None)
 
-        steps = workflow.steps
+    def _steps(self, run: _Run, first: int, resumed: _StepState | None) -> RunResult | Parked:
+        steps = run.record.workflow.steps
         for index in range(first, len(steps)):
             step = steps[index]
             last = index == len(steps) - 1
-            self.observers.emit("on_step_started", run.info, index, step.name)
-            failure = self._run_step(run, index, step, last)
+            if resumed is None:
+                self.observers.emit("on_step_started", run.info, index, step.name)
+            try:
+                failure = self._run_step(run, index, step, last, resumed)
+            except _Park as park:
+                assert park.state is not None
+                return self._park(run, step, park)
+            resumed = None
             if failure is not None and step.on_error is OnError.FAIL:
-                return self._fail(run, step, failure, started)
-        return self._succeed(run, started)
+                return self._fail(run, step, failure, run.started)
+        return self._succeed(run, run.started)
+
+    def _park(self, run: _Run, step: Step, park: _Park) -> RunResult | Parked:
+        assert park.state is not None
+        parked = Parked(
+            execution_id=run.info.execution_id,
+            workflow_name=run.info.workflow_name,
+            until=self.clock.monotonic() + park.seconds,
+            seconds=park.seconds,
+            kind=park.kind,
+            target=park.target,
+            detail=park.detail,
+            run=run,
+            state=park.state,
+        )
+        self.observers.emit(
+            "on_step_wait", run.info, step.name, park.seconds, park.kind, park.target
+        )
+        if run.park is ParkMode.MEMORY and park.seconds <= self.waits.durable_seconds:
+            return parked
+        return self.park_durably(parked)
 
     # -- steps ------------------------------------------------------------------------
 
@@ -291,35 +436,39 @@ class Executor:
                 ),
             )
 
-    def _run_step(self, run: _Run, index: int, step: Step, last: bool) -> StepError | None:
+    def _run_step(
+        self, run: _Run, index: int, step: Step, last: bool, resumed: _StepState | None
+    ) -> StepError | None:
         config = effective_config(run.record.workflow.config, step)
-        started_at = self.clock.now()
-        t0 = self.clock.monotonic()
-        params: dict[str, Any] | None = None
+        if resumed is None:
+            # The first step of a run resumed from the database goes on at its attempt.
+            state = _StepState(index, run.first_attempt, self.clock.now(), self.clock.monotonic())
+            run.first_attempt = 1
+        else:
+            state = resumed
         attempts = 0
         try:
-            params = self._params(run, step, config)
-            literal = credentials_in(params)  # `auth: {bearer: "..."}` written in the YAML
-            if literal:
-                run.redactor = run.redactor.learn(literal)
-                logs.remember_secrets(literal)
-            try:
-                action = self.registry.get(step.action)
-            except UnknownActionError:
-                raise ActionInputError(
-                    f"unknown action {step.action!r}",
-                    action=step.action,
-                    error_type="UnknownAction",
-                ) from None
-            try:
-                parsed = action.Params.model_validate(params)
-            except ValidationError as exc:
-                raise ActionInputError(
-                    _validation_message(exc), action=step.action, error_type="ValidationError"
-                ) from exc
-            output, attempts = self._call(run, step, action, parsed, config)
+            if state.parsed is None:
+                state.params = self._params(run, step, config)
+                literal = credentials_in(state.params)  # `auth: {bearer: "..."}` in the YAML
+                if literal:
+                    run.redactor = run.redactor.learn(literal)
+                    logs.remember_secrets(literal)
+                action = self._action(step)
+                try:
+                    state.parsed = action.Params.model_validate(state.params)
+                except ValidationError as exc:
+                    raise ActionInputError(
+                        _validation_message(exc), action=step.action, error_type="ValidationError"
+                    ) from exc
+            else:
+                action = self._action(step)
+            output, attempts = self._call(run, step, action, state, config)
+        except _Park as park:
+            park.state = replace(state, attempt=park.attempt)
+            raise
         except StepError as error:
-            run.failed_params = params
+            run.failed_params = state.params
             error.provider = step.provider or error.provider
             error.action = error.action or step.action
             self._record(
@@ -328,9 +477,9 @@ class Executor:
                 step,
                 "failed",
                 max(attempts, error.attempt),
-                started_at,
-                t0,
-                params=params,
+                state.started_at,
+                state.t0,
+                params=state.params,
                 error=error,
                 last=False,
             )
@@ -342,13 +491,23 @@ class Executor:
             step,
             "succeeded",
             attempts,
-            started_at,
-            t0,
-            params=params,
+            state.started_at,
+            state.t0,
+            params=state.params,
             output=output,
             last=last,
         )
         return None
+
+    def _action(self, step: Step) -> Any:
+        try:
+            return self.registry.get(step.action)
+        except UnknownActionError:
+            raise ActionInputError(
+                f"unknown action {step.action!r}",
+                action=step.action,
+                error_type="UnknownAction",
+            ) from None
 
     def _params(self, run: _Run, step: Step, config: WorkflowConfig) -> dict[str, Any]:
         context = TemplateContext(
@@ -383,10 +542,10 @@ class Executor:
         return params
 
     def _call(
-        self, run: _Run, step: Step, action: Any, params: Any, config: WorkflowConfig
+        self, run: _Run, step: Step, action: Any, state: _StepState, config: WorkflowConfig
     ) -> tuple[Any, int]:
         policy = config.retry
-        attempt = 1
+        attempt = state.attempt
         while True:
             ctx = StepContext(
                 workflow_name=run.record.name,
@@ -402,19 +561,29 @@ class Executor:
                 limits=self.response_limits,
             )
             try:
-                return action.run(params, ctx), attempt
+                return action.run(state.parsed, ctx), attempt
+            except WaitRequired as wait:  # not an attempt: the request never went
+                self._wait(run, step, wait.seconds, wait.kind, wait.target, wait.detail, attempt)
             except StepError as error:
                 error.attempt = attempt
                 if not error.retryable or attempt > policy.max_retries:
                     raise
                 delay = retry_delay(policy, attempt, error.retry_after, self._rng)
-                if delay > self.max_retry_sleep:
-                    raise  # too long to wait in-process: healing schedules a re-run
+                limit = self.waits.max_wait_seconds
+                if run.park is ParkMode.NONE:
+                    limit = min(limit, self.max_retry_sleep)
+                if delay > limit:
+                    if error.retry_after is not None and error.retry_after > limit:
+                        error.message = (
+                            f"{error.message} (the upstream asked to wait {error.retry_after:g} s; "
+                            f"Kyra waits at most {limit:g} s here: not retried)"
+                        )
+                    raise  # too long to wait: healing decides (a re-run, or a person)
                 self.observers.emit(
                     "on_step_retry", run.info, step.name, self._context(run, step, error), delay
                 )
-                self.clock.sleep(delay)
                 attempt += 1
+                self._wait(run, step, delay, "backoff", step.name, error.error_type or "", attempt)
             except Exception as exc:  # a bug in an action: still a recorded, diagnosable failure
                 log.exception("action %s raised an unexpected error", step.action)
                 raise StepError(
@@ -424,6 +593,27 @@ class Executor:
                     attempt=attempt,
                     retryable=False,
                 ) from exc
+
+    def _wait(
+        self,
+        run: _Run,
+        step: Step,
+        seconds: float,
+        kind: str,
+        target: str,
+        detail: str,
+        attempt: int,
+    ) -> None:
+        """Sleep a short wait; park a long one (raises `_Park`) where the caller can."""
+        w = self.waits
+        parks = (run.park is ParkMode.MEMORY and seconds > w.sleep_seconds) or (
+            run.park is ParkMode.DURABLE and seconds > w.durable_seconds
+        )
+        if parks:
+            raise _Park(seconds, kind, target, detail, attempt)
+        if kind != "backoff":
+            self.observers.emit("on_step_wait", run.info, step.name, seconds, kind, target)
+        self.clock.sleep(seconds)
 
     # -- recording ----------------------------------------------------------------------
 

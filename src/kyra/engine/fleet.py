@@ -1,34 +1,50 @@
-"""Fleet-wide host protection: what one workflow learns about a host helps the others.
+"""Fleet-wide upstream protection: what one workflow learns about a limit helps the others.
 
-- Shared pacing: a 429 (with `Retry-After` / `X-RateLimit-*`) makes every workflow of the
-  tenant wait out the window and then space its requests to that host; a verified
-  rate-limit fix's delay becomes the host's starting pace. Persisted, so it survives
-  restarts and is shared by every process on the same database. Each quiet period
-  (`relax_seconds` without a 429) halves it, down to none.
-- Circuit breaker: a burst of 5xx/connection failures across workflows opens the host's
-  circuit; requests then fail fast (`CircuitOpen`, retryable, with the wait as
-  `retry_after`) instead of hammering it, until one probe is let through; its success
-  closes the circuit.
+Keyed by tenant + host + *scope*, so what one tenant's traffic teaches never slows another
+tenant, and a limit on one route never slows the host's other routes:
 
-Hosts with no learned state cost nothing: their check is an in-memory lookup.
+- a scope is the route family of the URL (`/v1/customers/*`: ids collapsed), or the
+  provider's own name for its limiter once a response names one (`X-RateLimit-Resource:
+  core`, `X-RateLimit-Bucket`, `RateLimit` policy names, `Stripe-Rate-Limited-Reason`);
+  then every route that answered with that name shares one bucket;
+- pacing (`pacing.PaceBucket`): the upstream's announced rate and quota first, else the
+  rate it accepted; predictive waits for a spent quota; relaxes within seconds;
+- circuit breaking (`breaker.Breaker`): opens on an outage, not on flakiness, and probes
+  after Retry-After or 1, 2, 4 ... s.
+
+Waits are bounded and never hold a worker for long: a wait up to `sleep_seconds` is
+slept, a longer one raises `WaitRequired` (the executor parks the execution), and one
+longer than `max_wait_seconds` fails the step with the reason instead of waiting
+(an upstream cannot freeze a tenant with `Retry-After: 999999999`).
+
+State lives in memory (the hot path is a dict lookup and a lock); every `sync_seconds`
+each process publishes what changed to the `fleet_scopes` table (for `kyra status` and
+the other processes) and forgets what `kyra fleet reset` deleted there.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
+import re
 import threading
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
 
+import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kyra.clock import Clock, SystemClock
-from kyra.errors import TransportError
+from kyra.engine.breaker import Breaker, BreakerSettings, CircuitState
+from kyra.engine.pacing import PaceBucket, PaceSettings
+from kyra.engine.ratelimit_headers import read_quota
+from kyra.errors import StepError, WaitRequired
 from kyra.store import fleet as fleet_store
 from kyra.store import healing as heal_store
 from kyra.store.db import Store
-from kyra.store.fleet import Circuit, HostLimit
+from kyra.store.fleet import ScopeState
 
 log = logging.getLogger("kyra.fleet")
 
@@ -36,47 +52,90 @@ FAILURE_STATUSES = frozenset({502, 503, 504})
 FAILURE_ERRORS = frozenset(
     {"ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError", "ReadError"}
 )
+_QUOTA_HEADER = re.compile(r"ratelimit|rate-limit|retry-after|api-call-limit")
 
 
 class FleetSettings(BaseSettings):
-    """`KYRA_FLEET_*`: the circuit breaker's burst and timings, the pacing cap."""
+    """`KYRA_FLEET_*`: pacing, circuit breaking and how long anything may wait."""
 
     model_config = SettingsConfigDict(env_prefix="KYRA_FLEET_", extra="ignore")
 
     enabled: bool = True
+    max_wait_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    """The longest wait Kyra accepts from an upstream (Retry-After, a quota reset, an open
+    circuit, a backoff). Longer: the step fails with the reason instead of waiting."""
+    sleep_seconds: float = Field(default=0.2, ge=0, le=60)
+    """Waits up to this long are slept by the worker; longer ones park the execution
+    (its worker runs other work meanwhile)."""
+    durable_seconds: float = Field(default=30.0, ge=0)
+    """Parked waits longer than this are written to the database (status `waiting` with
+    its `run_at`) instead of kept in the worker process's memory."""
     burst: int = Field(default=5, ge=1)
-    """Failures within `window_seconds` (across workflows) that open a host's circuit."""
+    """Failures within `window_seconds` that open a scope's circuit ..."""
+    failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    """... provided they are at least this share of its recent calls."""
     window_seconds: float = Field(default=30.0, gt=0)
+    first_probe_seconds: float = Field(default=0.5, gt=0)
+    """An open circuit (without Retry-After) lets a probe through after this long, then
+    `probe_growth` times longer after each failed probe ..."""
+    probe_growth: float = Field(default=1.25, ge=1, le=4)
     cooldown_seconds: float = Field(default=30.0, ge=0)
-    """How long an open circuit waits before letting one probe through."""
+    """... up to this long."""
     probe_seconds: float = Field(default=30.0, gt=0)
     """How long a probe may take before another one may go."""
-    max_pace_seconds: float = Field(default=60.0, gt=0)
-    relax_seconds: float = Field(default=600.0, gt=0)
-    """A paced host that rate-limits nobody for this long is paced half as much (down
-    to none, one halving per quiet period)."""
-    cache_seconds: float = Field(default=1.0, ge=0)
+    relax_seconds: float = Field(default=10.0, gt=0)
+    """A scope paced from 429s that sees none for this long is not paced any more."""
+    increase: float = Field(default=1.05, gt=1, le=4)
+    """Factor a paced rate grows by every 2 s without a 429 (finds a lifted limit again)."""
+    sync_seconds: float = Field(default=1.0, gt=0, le=60)
 
 
-class _TenantGuard:
-    """The HostGuard handed to actions for one tenant's runs."""
+Key = tuple[str, str, str]  # tenant, host, scope
+_ID_SEGMENT = re.compile(
+    r"^(\d[\d.,:-]*|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{12,}|[A-Za-z0-9_-]{24,}"
+    r"|[a-z]{2,6}_[A-Za-z0-9]{8,})$"
+)
+MAX_SCOPE_SEGMENTS = 4
+IDLE_SECONDS = 60.0
+"""A scope that learned nothing and heard nothing for this long is dropped from memory."""
 
-    def __init__(self, fleet: FleetGuard, tenant_id: str) -> None:
-        self._fleet = fleet
-        self._tenant = tenant_id
 
-    def before_request(self, host: str) -> None:
-        self._fleet.before_request(self._tenant, host)
+@lru_cache(maxsize=8192)
+def scope_of(url: str) -> tuple[str, str]:
+    """(host, route family) of a URL: the port kept when not the scheme's default (two
+    services on one machine are two upstreams), ids in the path collapsed to `*`."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "", "/"
+    host = parsed.host.lower()
+    if parsed.port:
+        host = f"{host}:{parsed.port}"
+    segments = [s for s in parsed.path.split("/") if s][:MAX_SCOPE_SEGMENTS]
+    return host, "/" + "/".join("*" if _ID_SEGMENT.match(s) else s for s in segments)
 
-    def after_response(self, host: str, status: int, headers: Mapping[str, str]) -> None:
-        self._fleet.after_response(self._tenant, host, status, headers)
 
-    def after_transport_error(self, host: str, error_type: str) -> None:
-        self._fleet.after_transport_error(self._tenant, host, error_type)
+@dataclass
+class _Scope:
+    key: Key
+    bucket: PaceBucket | None = None
+    breaker: Breaker | None = None
+    dirty: bool = False
+    published: bool = False
+    fix_id: str | None = None
+
+
+@dataclass
+class Wait:
+    seconds: float
+    kind: str
+    """pacing | quota | retry_after | circuit"""
+    target: str
+    detail: str
 
 
 class FleetGuard:
-    """One per process; caches each tenant's per-host state for `cache_seconds`."""
+    """One per process. Thread-safe; every decision is taken under one lock."""
 
     def __init__(
         self,
@@ -87,172 +146,345 @@ class FleetGuard:
         self.store = store
         self.clock = clock or SystemClock()
         self.settings = settings or FleetSettings()
-        self._lock = threading.Lock()
-        self._limits: dict[str, tuple[float, dict[str, HostLimit]]] = {}
-        self._circuits: dict[str, tuple[float, dict[str, Circuit]]] = {}
-
-    def _wall(self) -> float:
-        return self.clock.now().timestamp()
-
-    def for_tenant(self, tenant_id: str) -> _TenantGuard:
-        return _TenantGuard(self, tenant_id)
-
-    # -- caches ---------------------------------------------------------------------------
-
-    def _cached_limits(self, tenant: str) -> dict[str, HostLimit]:
-        now = self._wall()
-        with self._lock:
-            entry = self._limits.get(tenant)
-        if entry is None or now - entry[0] > self.settings.cache_seconds:
-            entry = (now, fleet_store.host_limits(self.store, tenant))
-            with self._lock:
-                self._limits[tenant] = entry
-        return entry[1]
-
-    def _cached_circuits(self, tenant: str) -> dict[str, Circuit]:
-        now = self._wall()
-        with self._lock:
-            entry = self._circuits.get(tenant)
-        if entry is None or now - entry[0] > self.settings.cache_seconds:
-            rows = fleet_store.circuits(self.store, tenant)
-            entry = (now, {host: c for (_, host), c in rows.items()})
-            with self._lock:
-                self._circuits[tenant] = entry
-        return entry[1]
-
-    def _forget(self, tenant: str) -> None:
-        with self._lock:
-            self._limits.pop(tenant, None)
-            self._circuits.pop(tenant, None)
-
-    # -- the guard ------------------------------------------------------------------------
-
-    def before_request(self, tenant: str, host: str) -> None:
-        if not self.settings.enabled or not host:
-            return
-        circuit = self._cached_circuits(tenant).get(host)
-        if circuit is not None and circuit.state != "closed":
-            wait = fleet_store.try_pass(
-                self.store, tenant, host, self._wall(), self.settings.probe_seconds
-            )
-            self._forget(tenant)
-            if wait > 0:
-                raise TransportError(
-                    f"circuit open for {host}: it failed repeatedly across workflows; "
-                    f"waiting {wait:.1f} s for a probe to succeed",
-                    error_type="CircuitOpen",
-                    provider=host,
-                    retry_after=wait,
-                    retryable=True,
-                )
-        limit = self._cached_limits(tenant).get(host)
-        if limit is None:
-            return
-        now = self._wall()
-        if limit.pace_seconds <= 0 and limit.next_allowed_at <= now:
-            return
-        start = fleet_store.reserve_slot(
-            self.store, tenant, host, now, relax_after=self.settings.relax_seconds
-        )
-        if start > now:
-            self.clock.sleep(start - now)
-
-    def after_response(
-        self, tenant: str, host: str, status: int, headers: Mapping[str, str]
-    ) -> None:
-        if not self.settings.enabled or not host:
-            return
-        if status == 429:
-            self._learn(tenant, host, headers)
-        elif status in FAILURE_STATUSES:
-            self._failure(tenant, host, f"HTTP {status}")
-        elif host in self._cached_circuits(tenant):
-            self._success(tenant, host)
-
-    def after_transport_error(self, tenant: str, host: str, error_type: str) -> None:
-        if self.settings.enabled and host and error_type in FAILURE_ERRORS:
-            self._failure(tenant, host, error_type)
-
-    # -- learning -------------------------------------------------------------------------
-
-    def _learn(self, tenant: str, host: str, headers: Mapping[str, str]) -> None:
-        now = self._wall()
-        retry_after, hint = _rate_hints(headers, now)
-        limit = fleet_store.learn_rate_limit(
-            self.store,
-            tenant,
-            host,
-            now,
-            retry_after=retry_after,
-            pace_hint=hint,
-            max_pace=self.settings.max_pace_seconds,
-        )
-        self._forget(tenant)
-        log.info("learned pacing for %s: %.2f s (%s)", host, limit.pace_seconds, limit.reason)
-
-    def _failure(self, tenant: str, host: str, what: str) -> None:
         s = self.settings
-        change = fleet_store.record_failure(
-            self.store,
-            tenant,
-            host,
-            self._wall(),
+        self._pace = PaceSettings(increase=s.increase, relax_seconds=s.relax_seconds)
+        self._breaking = BreakerSettings(
             burst=s.burst,
             window=s.window_seconds,
-            cooldown=s.cooldown_seconds,
+            failure_ratio=s.failure_ratio,
+            first_probe=s.first_probe_seconds,
+            growth=s.probe_growth,
+            max_open=s.cooldown_seconds,
+            probe_timeout=s.probe_seconds,
         )
-        self._forget(tenant)
-        if change == "opened":
-            heal_store.add_audit(
-                self.store,
-                kind="circuit_opened",
-                actor="kyra",
-                tenant_id=tenant,
-                summary=f"circuit opened for {host} after repeated failures ({what}); "
-                f"one probe in {s.cooldown_seconds:g} s",
-                details={"host": host},
+        self._lock = threading.Lock()
+        self._scopes: dict[Key, _Scope] = {}
+        self._aliases: dict[Key, str] = {}  # (tenant, host, route) -> provider bucket scope
+        self._tenants: set[str] = set()
+        self._synced_at: dict[str, float] = {}
+
+    def for_run(self, tenant_id: str) -> RunGuard:
+        """The guard handed to the actions of one run (it holds the run's reserved slots)."""
+        return RunGuard(self, tenant_id)
+
+    # -- the clock: monotonic inside, wall time in the table ---------------------------
+
+    def _mono(self) -> float:
+        return self.clock.monotonic()
+
+    def _to_wall(self, mono: float) -> float:
+        if mono <= 0:
+            return 0.0
+        return self.clock.now().timestamp() + (mono - self._mono())
+
+    def _to_mono(self, wall: float) -> float:
+        if wall <= 0:
+            return 0.0
+        return self._mono() + (wall - self.clock.now().timestamp())
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def _scope(self, tenant: str, host: str, route: str, create: bool) -> _Scope | None:
+        scope = self._aliases.get((tenant, host, route), route)
+        key = (tenant, host, scope)
+        found = self._scopes.get(key)
+        if found is None and create:
+            found = self._scopes[key] = _Scope(key)
+            self._tenants.add(tenant)
+        return found
+
+    def acquire(self, tenant: str, url: str, reserved: dict[Key, float]) -> Wait | None:
+        """None when a request to `url` may go now; else how long to wait and why. A wait
+        on pacing reserves the slot (kept in `reserved` by the run's guard)."""
+        if not self.settings.enabled:
+            return None
+        self._maybe_sync(tenant)
+        host, route = scope_of(url)
+        now = self._mono()
+        with self._lock:
+            scope = self._scope(tenant, host, route, create=False)
+            if scope is None:
+                return None
+            label = f"{host} {scope.key[2]}"
+            if scope.breaker is not None:
+                wait = scope.breaker.wait(now)
+                if wait > 0:
+                    return Wait(wait, "circuit", label, scope.breaker.reason)
+            bucket = scope.bucket
+            if bucket is None:
+                return None
+            slot = reserved.pop(scope.key, None)
+            if slot is not None and bucket.blocked_until <= now:
+                if slot <= now + 0.001:
+                    return None  # the slot this run waited for
+                reserved[scope.key] = slot
+                return Wait(slot - now, "pacing", label, bucket.reason)
+            start = bucket.reserve(now)
+            if start <= now + 0.001:
+                return None
+            reserved[scope.key] = start
+            if start >= bucket.blocked_until > now:
+                return Wait(start - now, "retry_after", label, bucket.block_reason)
+            if bucket.reset_at is not None and start >= bucket.reset_at:
+                return Wait(start - now, "quota", label, bucket.block_reason)
+            return Wait(start - now, "pacing", label, bucket.reason)
+
+    def observe(
+        self,
+        tenant: str,
+        url: str,
+        status: int,
+        headers: Mapping[str, str],
+        reserved: dict[Key, float] | None = None,
+    ) -> None:
+        """Learn from an answer: quota headers, 429s, 5xx, successes. A 429 also takes the
+        retry's slot now (in `reserved`): the request keeps its place in line instead of
+        queueing behind every run that reached the limit after it."""
+        if not self.settings.enabled:
+            return
+        informative = status == 429 or any(_QUOTA_HEADER.search(k) for k in headers)
+        failure = status in FAILURE_STATUSES
+        host, route = scope_of(url)
+        quota = read_quota(headers, time.time()) if informative or failure else _NO_QUOTA
+        with self._lock:
+            # Every answered scope keeps its recent successes: the first 429 then knows
+            # the rate the upstream accepted until then.
+            scope = self._scope(tenant, host, route, create=True)
+            assert scope is not None
+            now = self._mono()
+            if quota.bucket:
+                scope = self._alias(tenant, host, route, f"bucket:{quota.bucket}", scope)
+            if scope.bucket is None:
+                scope.bucket = PaceBucket(settings=self._pace, changed_at=now)
+            if scope.bucket.observe(now, status, quota):
+                scope.dirty = True
+                if status == 429:
+                    log.debug("pacing %s %s: %s", host, scope.key[2], scope.bucket.reason)
+            if status == 429 and reserved is not None and scope.bucket.rate:
+                due = now + (quota.retry_after or 0.0)
+                reserved[scope.key] = scope.bucket.reserve(now, at=due)
+            if failure:
+                self._failure(scope, now, f"HTTP {status}", quota.retry_after)
+            elif scope.breaker is not None and status < 500:
+                self._success(scope, now)
+
+    def transport_error(self, tenant: str, url: str, error_type: str) -> None:
+        if not self.settings.enabled or error_type not in FAILURE_ERRORS:
+            return
+        host, route = scope_of(url)
+        with self._lock:
+            scope = self._scope(tenant, host, route, create=True)
+            assert scope is not None
+            self._failure(scope, self._mono(), error_type, None)
+
+    def _alias(self, tenant: str, host: str, route: str, name: str, scope: _Scope) -> _Scope:
+        """A response named its limiter: this route shares that limiter's bucket."""
+        if scope.key[2] == name:
+            return scope
+        self._aliases[(tenant, host, route)] = name
+        key = (tenant, host, name)
+        target = self._scopes.get(key)
+        if target is None:
+            target = self._scopes[key] = _Scope(key, bucket=scope.bucket)
+        if scope.bucket is target.bucket:
+            scope.bucket = None
+        return target
+
+    def _failure(self, scope: _Scope, now: float, what: str, retry_after: float | None) -> None:
+        if scope.breaker is None:
+            scope.breaker = Breaker(settings=self._breaking)
+        if scope.breaker.failure(now, what, retry_after):
+            scope.dirty = True
+            tenant, host, name = scope.key
+            log.warning("circuit open for %s %s: %s", host, name, scope.breaker.reason)
+            self._audit(
+                tenant,
+                "circuit_opened",
+                host,
+                name,
+                f"circuit opened for {host} {name}: {scope.breaker.reason}",
             )
 
-    def _success(self, tenant: str, host: str) -> None:
-        if fleet_store.record_success(self.store, tenant, host, self._wall()) == "closed":
+    def _success(self, scope: _Scope, now: float) -> None:
+        assert scope.breaker is not None
+        if scope.breaker.success(now):
+            scope.dirty = True
+            tenant, host, name = scope.key
+            log.info("circuit closed for %s %s", host, name)
+            self._audit(
+                tenant,
+                "circuit_closed",
+                host,
+                name,
+                f"circuit closed for {host} {name}: the probe succeeded",
+            )
+
+    def _audit(self, tenant: str, kind: str, host: str, scope: str, summary: str) -> None:
+        try:
             heal_store.add_audit(
                 self.store,
-                kind="circuit_closed",
+                kind=kind,
                 actor="kyra",
                 tenant_id=tenant,
-                summary=f"circuit closed for {host}: the probe succeeded",
-                details={"host": host},
+                summary=summary,
+                details={"host": host, "scope": scope},
             )
-        self._forget(tenant)
+        except Exception:  # the audit trail must never break a request
+            log.exception("could not record %s for %s", kind, host)
+
+    # -- sharing with people and other processes -------------------------------------------
+
+    def _maybe_sync(self, tenant: str) -> None:
+        now = self._mono()
+        last = self._synced_at.get(tenant)
+        if last is not None and now - last < self.settings.sync_seconds:
+            return
+        self._synced_at[tenant] = now
+        if last is None and tenant not in self._tenants:
+            self._adopt(tenant)  # first sight of this tenant: what others learned
+            return
+        try:
+            self.sync(tenant)
+        except Exception:
+            log.exception("could not share fleet state; keeping it in memory")
+
+    def sync(self, tenant: str) -> None:
+        """Publish changed scopes; forget scopes a reset deleted from the table."""
+        stored = {(s.host, s.scope) for s in fleet_store.scopes(self.store, tenant)}
+        now = self._mono()
+        with self._lock:
+            states = []
+            for key, scope in list(self._scopes.items()):
+                if key[0] != tenant:
+                    continue
+                if scope.published and (key[1], key[2]) not in stored:
+                    self._forget(key)  # `kyra fleet reset`, or a rolled-back fix
+                    continue
+                if (
+                    not scope.dirty
+                    and not scope.published
+                    and scope.breaker is None
+                    and (scope.bucket is None or scope.bucket.idle(now, IDLE_SECONDS))
+                ):
+                    self._forget(key)  # a route that taught nothing: keep memory flat
+                if scope.dirty:
+                    states.append(self._state(scope))
+                    scope.dirty, scope.published = False, True
+        fleet_store.save_scopes(self.store, states)
+
+    def _adopt(self, tenant: str) -> None:
+        try:
+            rows = fleet_store.scopes(self.store, tenant)
+        except Exception:
+            log.exception("could not read fleet state")
+            return
+        now = self._mono()
+        with self._lock:
+            self._tenants.add(tenant)
+            for row in rows:
+                key = (tenant, row.host, row.scope)
+                if key in self._scopes:
+                    continue
+                scope = self._scopes[key] = _Scope(key, published=True, fix_id=row.fix_id)
+                blocked = self._to_mono(row.blocked_until)
+                if row.rate or blocked > now:
+                    scope.bucket = PaceBucket(
+                        rate=row.rate,
+                        source=row.source,
+                        reason=row.reason,
+                        blocked_until=blocked if blocked > now else 0.0,
+                        block_reason=row.block_reason,
+                        rate_limited=row.rate_limited,
+                        last_429=now,
+                        settings=self._pace,
+                    )
+                if row.circuit != CircuitState.CLOSED:
+                    scope.breaker = Breaker(
+                        state=CircuitState.OPEN,
+                        retry_at=self._to_mono(row.circuit_retry_at),
+                        reason=row.circuit_reason,
+                        openings=row.openings,
+                        settings=self._breaking,
+                    )
+
+    def _forget(self, key: Key) -> None:
+        self._scopes.pop(key, None)
+        for alias, name in list(self._aliases.items()):
+            if alias[:2] == key[:2] and name == key[2]:
+                del self._aliases[alias]
+
+    def _state(self, scope: _Scope) -> ScopeState:
+        tenant, host, name = scope.key
+        bucket, breaker = scope.bucket, scope.breaker
+        return ScopeState(
+            tenant_id=tenant,
+            host=host,
+            scope=name,
+            rate=bucket.rate if bucket else None,
+            source=bucket.source if bucket else "",
+            reason=(bucket.reason if bucket else "")[:300],
+            blocked_until=self._to_wall(bucket.blocked_until) if bucket else 0.0,
+            block_reason=(bucket.block_reason if bucket else "")[:300],
+            rate_limited=bucket.rate_limited if bucket else 0,
+            circuit=str(breaker.state) if breaker else "closed",
+            circuit_retry_at=self._to_wall(breaker.retry_at) if breaker else 0.0,
+            circuit_reason=(breaker.reason if breaker else "")[:300],
+            openings=breaker.openings if breaker else 0,
+            fix_id=scope.fix_id,
+            updated_at=self.clock.now().timestamp(),
+        )
+
+    def reset(self, tenant: str, host: str | None = None) -> int:
+        """Forget what was learned (this process and the table); returns scopes cleared."""
+        with self._lock:
+            for key in [k for k in self._scopes if k[0] == tenant and host in (None, k[1])]:
+                self._forget(key)
+        return fleet_store.reset(self.store, tenant, host)
 
 
-def _rate_hints(headers: Mapping[str, str], now: float) -> tuple[float | None, float | None]:
-    """(seconds to wait, seconds per request) from Retry-After and X-RateLimit-*."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    retry_after = _seconds(lowered.get("retry-after"), now)
-    limit = _float(lowered.get("x-ratelimit-limit") or lowered.get("ratelimit-limit"))
-    reset = _float(lowered.get("x-ratelimit-reset") or lowered.get("ratelimit-reset"))
-    hint = None
-    if limit and limit > 0 and reset is not None:
-        window = reset - now if reset > 1e9 else reset  # epoch or seconds-from-now
-        if 0 < window <= 3600:
-            hint = window / limit
-    return retry_after, hint
+_NO_QUOTA = read_quota({}, 0.0)
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+@dataclass
+class RunGuard:
+    """The `HostGuard` of one run: asks the fleet, sleeps short waits, raises
+    `WaitRequired` for long ones, refuses waits beyond the cap."""
+
+    fleet: FleetGuard
+    tenant: str
+    reserved: dict[Key, float] = field(default_factory=dict)
+
+    def before_request(self, url: str) -> None:
+        s = self.fleet.settings
+        for _ in range(100):  # a short wait may be followed by another (a probe in flight)
+            wait = self.fleet.acquire(self.tenant, url, self.reserved)
+            if wait is None:
+                return
+            if wait.seconds > s.max_wait_seconds:
+                self.reserved.clear()
+                raise StepError(
+                    f"{wait.target} ({wait.kind}: {wait.detail}): a wait of "
+                    f"{_duration(wait.seconds)} is longer than Kyra "
+                    f"waits for an upstream (KYRA_FLEET_MAX_WAIT_SECONDS = "
+                    f"{_duration(s.max_wait_seconds)}); not waiting",
+                    error_type="WaitTooLong",
+                    provider=scope_of(url)[0],
+                    retry_after=wait.seconds,
+                    retryable=False,
+                )
+            if wait.seconds > s.sleep_seconds:
+                raise WaitRequired(wait.seconds, wait.kind, wait.target, wait.detail)
+            self.fleet.clock.sleep(wait.seconds)
+
+    def after_response(self, url: str, status: int, headers: Mapping[str, str]) -> None:
+        self.fleet.observe(self.tenant, url, status, headers, self.reserved)
+
+    def after_transport_error(self, url: str, error_type: str) -> None:
+        self.fleet.transport_error(self.tenant, url, error_type)
 
 
-def _seconds(value: str | None, now: float) -> float | None:
-    number = _float(value)
-    if number is not None:
-        return max(number, 0.0)
-    if value:
-        parsed = email.utils.parsedate_to_datetime(value) if "," in value else None
-        if parsed is not None:
-            return max(parsed.timestamp() - now, 0.0)
-    return None
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400.0), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.1f} s"

@@ -20,6 +20,8 @@ def backoff_delay(
     else:
         base = policy.initial_delay * policy.multiplier ** (retry_number - 1)
     base = min(base, policy.max_delay)
+    if policy.jitter == "full" and base > 0:
+        return (rng or random).uniform(0, base)
     if policy.jitter and base > 0:
         base += (rng or random).uniform(0, base * JITTER_FRACTION)
     return base

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from kyra.app import Kyra, create_app
 from kyra.engine.events import RunResult
+from kyra.engine.executor import ParkMode
 from kyra.runtime.handlers import (
     FailureHandlers,
     handle_failure,
@@ -74,7 +75,9 @@ class _WorkerState:
                 self.pid = os.getpid()
                 self.app = create_app(self.settings)
                 self.owner = runtime_id("celery")
-                self.pool = WorkerPool(self.app, self.runtime, owner=self.owner)
+                self.pool = WorkerPool(
+                    self.app, self.runtime, owner=self.owner, park=ParkMode.DURABLE
+                )
                 self.keeper = LeaseKeeper(
                     self.app,
                     self.runtime,

@@ -26,6 +26,9 @@ class RuntimeSettings(BaseSettings):
     """Executions `kyra serve` claims ahead of its free workers, so a worker that
     finishes starts the next one at once instead of waiting for a claim. Claimed ahead
     means leased: a stop hands them back, a crash lets them expire like running ones."""
+    max_parked: int = Field(default=1000, ge=0, le=1_000_000)
+    """Runs a `kyra serve` process keeps waiting in memory (a paced rate limit, a retry
+    backoff) while its workers run others; beyond it, it claims no new work."""
     lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     """A running execution whose lease is not renewed for this long is taken over."""
     heartbeat_seconds: float | None = Field(default=None, gt=0)

@@ -12,6 +12,9 @@ step, and never two live holders of one execution (see docs/runtime.md).
 from __future__ import annotations
 
 import contextlib
+import functools
+import heapq
+import itertools
 import logging
 import os
 import socket
@@ -22,6 +25,7 @@ from datetime import timedelta
 
 from kyra.app import Kyra
 from kyra.engine.events import RunResult
+from kyra.engine.executor import Parked, ParkMode
 from kyra.errors import ConflictError, NotFoundError
 from kyra.runtime.settings import RuntimeSettings
 from kyra.store import executions as exec_store
@@ -125,6 +129,11 @@ class WorkerPool:
     write lock; and no thread hands work to another unless there is more than one
     execution to run, because every hand-over between busy Python threads costs a wait
     for the GIL (a claimer thread feeding the workers cost a third of the throughput).
+
+    A run that must wait (a paced rate limit, an open circuit, a retry backoff) comes back
+    `Parked`: it waits in `_parked` (a heap by due time, leases still held and renewed)
+    while its worker runs other work, and the first free worker resumes it when due, ahead
+    of new claims. With `park=DURABLE` (Celery) long waits are parked in the database.
     """
 
     def __init__(
@@ -134,13 +143,17 @@ class WorkerPool:
         *,
         owner: str,
         on_failed: Callable[[RunResult], None] | None = None,
+        park: ParkMode = ParkMode.MEMORY,
     ) -> None:
         self.app = app
         self.settings = settings
         self.owner = owner
         self._on_failed = on_failed
+        self._park = park
         self._executor = app.executor()
         self._threads: list[threading.Thread] = []
+        self._parked: list[tuple[float, int, Parked]] = []
+        self._seq = itertools.count()
         self._ready: deque[Claimed] = deque()
         self._claiming = threading.Lock()
         self._stopping = threading.Event()
@@ -193,6 +206,14 @@ class WorkerPool:
         unstarted = []
         while self._ready:
             unstarted.append(self._ready.popleft().id)
+        with self._cond:
+            parked, self._parked = self._parked, []
+        for _, _, waiting in parked:  # their waits go on in the database
+            try:
+                self._executor.park_durably(waiting)
+            except Exception:
+                log.exception("could not park %s; handing it back", waiting.execution_id)
+                unstarted.append(waiting.execution_id)
         left = unstarted + self.running
         if left:
             queue.release_leases(self.app.store, self.owner, left)
@@ -201,13 +222,27 @@ class WorkerPool:
 
     def _work(self) -> None:
         while not self._stopping.is_set():
-            claimed = self._next()
-            if claimed is not None:
-                self.run_claimed(claimed)
+            work = self._next()
+            if isinstance(work, Parked):
+                self._run(work.execution_id, functools.partial(self._executor.resume, work))
+            elif work is not None:
+                self.run_claimed(work)
 
-    def _next(self) -> Claimed | None:
-        """The next execution to run: one claimed ahead, or a fresh batch; None after
-        waiting (for a wake-up or the poll interval) when nothing is due."""
+    def _due_parked(self) -> Parked | None:
+        if not self._parked:
+            return None
+        with self._cond:
+            if self._parked and self._parked[0][0] <= self.app.clock.monotonic():
+                return heapq.heappop(self._parked)[2]
+        return None
+
+    def _next(self) -> Claimed | Parked | None:
+        """The next execution to run: a parked one that is due, one claimed ahead, or a
+        fresh batch; None after waiting (for a wake-up, the next parked run's due time or
+        the poll interval) when nothing is due."""
+        due = self._due_parked()
+        if due is not None:
+            return due
         with contextlib.suppress(IndexError):
             return self._ready.popleft()
         if self._claiming.acquire(blocking=False):
@@ -222,12 +257,17 @@ class WorkerPool:
                 return batch[0]
         with self._cond:
             if not self._pending and not self._ready and not self._stopping.is_set():
-                self._cond.wait(self.settings.poll_seconds)
+                wait = self.settings.poll_seconds
+                if self._parked:
+                    wait = min(wait, max(0.0, self._parked[0][0] - self.app.clock.monotonic()))
+                self._cond.wait(wait)
             self._pending = False
         return None
 
     def _claim(self) -> list[Claimed]:
         with self._cond:
+            if len(self._parked) >= self.settings.max_parked:
+                return []  # enough runs wait in memory: finish some before taking more
             free = self.settings.concurrency - len(self._running) - len(self._ready)
         limit = max(1, free) + self.settings.prefetch
         now, lease = self.app.clock.now(), self.settings.lease
@@ -238,28 +278,54 @@ class WorkerPool:
             return []
 
     def run_claimed(self, claimed: Claimed) -> RunResult | None:
-        """Run an execution this process has claimed; None if it did not run."""
+        """Run an execution this process has claimed; None if it did not run (or was
+        parked in memory: it finishes later on another turn of a worker)."""
         store, execution_id = self.app.store, claimed.id
         if claimed.claims > self.settings.max_claims:
             log.error("execution %s abandoned after %d claims", execution_id, claimed.claims - 1)
             exec_store.finish_execution(store, execution_id, "failed")
             return None
+        return self._run(
+            execution_id,
+            lambda: self._executor.start(execution_id, park=self._park),
+            claims=claimed.claims,
+        )
+
+    def _run(
+        self,
+        execution_id: str,
+        work: Callable[[], RunResult | Parked],
+        claims: int = 1,
+    ) -> RunResult | None:
+        store = self.app.store
         with self._cond:
             self._running.add(execution_id)
         try:
-            result = self._executor.execute(execution_id)
+            result = work()
         except (ConflictError, NotFoundError):
             log.info("execution %s finished or vanished meanwhile; skipped", execution_id)
             return None
         except Exception:
             log.exception("execution %s crashed the executor; re-queued", execution_id)
-            retry_at = self.app.clock.now() + timedelta(seconds=min(60, 2**claimed.claims))
+            retry_at = self.app.clock.now() + timedelta(seconds=min(60, 2**claims))
             queue.release_leases(store, self.owner, [execution_id], run_at=retry_at)
             return None
         finally:
             with self._cond:
                 self._running.discard(execution_id)
-                self.processed += 1
+        if isinstance(result, Parked):
+            self._hold(result)
+            return None
+        with self._cond:
+            self.processed += 1
         if result.needs_after_run and self._on_failed is not None:
             self._on_failed(result)
         return result
+
+    def _hold(self, parked: Parked) -> None:
+        """Keep a parked run until it is due; wake a worker if it is due before the others."""
+        with self._cond:
+            earliest = not self._parked or parked.until < self._parked[0][0]
+            heapq.heappush(self._parked, (parked.until, next(self._seq), parked))
+            if earliest:
+                self._cond.notify()

@@ -499,6 +499,8 @@ class Runnable:
     workflow_definition_version: int
     workflow_state: str
     workflow_state_reason: str
+    resume_attempt: int = 0
+    """A step parked in the database resumes at this attempt (0: none was parked)."""
 
 
 _WORKFLOWS = WorkflowRow.__table__
@@ -519,6 +521,7 @@ _RUNNABLE = (
         _WORKFLOWS.c.definition_version,
         _WORKFLOWS.c.state,
         _WORKFLOWS.c.state_reason,
+        _EXECUTIONS.c.resume_attempt,
     )
     .join(_WORKFLOWS, _WORKFLOWS.c.id == _EXECUTIONS.c.workflow_id)
     .where(_EXECUTIONS.c.id == bindparam("b_id"))
@@ -537,3 +540,25 @@ def recorded_steps(store: Store, execution_id: str) -> list[StepRun]:
     """Steps an earlier, interrupted attempt of this execution already recorded."""
     with store.session() as session:
         return _steps(session, execution_id)
+
+
+def park_execution(
+    store: Store, execution_id: str, *, run_at: datetime, attempt: int, reason: str
+) -> bool:
+    """A running execution waits in the database until `run_at` (status `waiting`, no
+    lease): its worker is free, a restart loses nothing, and the next claim resumes the
+    step it was on at `attempt`. False if it was not running any more."""
+    with store.engine.begin() as conn:
+        result = conn.execute(
+            update(_EXECUTIONS)
+            .where(_EXECUTIONS.c.id == execution_id, _EXECUTIONS.c.status == "running")
+            .values(
+                status="waiting",
+                run_at=run_at,
+                resume_attempt=attempt,
+                wait_reason=reason[:300],
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return bool(result.rowcount)

@@ -1,7 +1,10 @@
-"""Fleet-wide per-host state (migration 0007): learned pacing and circuit breakers.
+"""Fleet-wide upstream state (migration 0008): what each tenant learned about each
+rate limit and each circuit, one row per (tenant, host, scope).
 
-Times are epoch seconds (floats) so that "next slot = max(next, now) + pace" is plain
-arithmetic in one UPDATE on both SQLite and PostgreSQL.
+A scope is a route family of the host (`/v1/messages/*`) or the provider's own name for
+its limiter (`bucket:core`). The rows are a shared picture, not the hot path: each
+process paces and breaks in memory and writes here when something a person (or another
+process) should see changes. Times are epoch seconds.
 """
 
 from __future__ import annotations
@@ -12,37 +15,25 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kyra.store.tables import Base
 
 
-class HostLimitRow(Base):
-    """A tenant's learned pacing for one host, shared by all its workflows and processes."""
-
-    __tablename__ = "host_limits"
+class FleetScopeRow(Base):
+    __tablename__ = "fleet_scopes"
 
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
-    pace_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    """Minimum spacing between two requests of the tenant to this host."""
-    next_allowed_at: Mapped[float] = mapped_column(Float, default=0.0)
-    """The earliest time (epoch s) the next request may start."""
-    rate_limited: Mapped[int] = mapped_column(Integer, default=0)
-    """429s seen from this host (what the pacing was learned from)."""
+    scope: Mapped[str] = mapped_column(String(255), primary_key=True)
+    rate: Mapped[float | None] = mapped_column(Float, default=None)
+    """Requests per second the tenant paces itself to (None: not paced)."""
+    source: Mapped[str] = mapped_column(String(100), default="")
+    """What the pacing was learned from: 429 answers, a header family, a fix."""
     reason: Mapped[str] = mapped_column(String(300), default="")
-    updated_at: Mapped[float] = mapped_column(Float, default=0.0)
-
-
-class CircuitRow(Base):
-    """closed → open (burst of 5xx/connection failures) → half_open (one probe) → closed."""
-
-    __tablename__ = "host_circuits"
-
-    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    host: Mapped[str] = mapped_column(String(255), primary_key=True)
-    state: Mapped[str] = mapped_column(String(10), default="closed")
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[float] = mapped_column(Float, default=0.0)
-    opened_at: Mapped[float] = mapped_column(Float, default=0.0)
-    retry_at: Mapped[float] = mapped_column(Float, default=0.0)
-    """When the next probe may go (open → half_open)."""
-    probe_until: Mapped[float] = mapped_column(Float, default=0.0)
-    """A probe is in flight until then; nobody else may send meanwhile."""
+    blocked_until: Mapped[float] = mapped_column(Float, default=0.0)
+    """No request before this time (a long Retry-After, a spent quota)."""
+    block_reason: Mapped[str] = mapped_column(String(300), default="")
+    rate_limited: Mapped[int] = mapped_column(Integer, default=0)
+    circuit: Mapped[str] = mapped_column(String(10), default="closed")
+    circuit_retry_at: Mapped[float] = mapped_column(Float, default=0.0)
+    circuit_reason: Mapped[str] = mapped_column(String(300), default="")
     openings: Mapped[int] = mapped_column(Integer, default=0)
+    fix_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    """The fix whose diagnosis created this pacing (its rollback clears it)."""
     updated_at: Mapped[float] = mapped_column(Float, default=0.0)

@@ -125,6 +125,11 @@ class ExecutionRow(Base):
     resume_of: Mapped[str | None] = mapped_column(String(36), default=None)
     """The execution this one resumes (re-run after a fix or `executions retry`)."""
     start_step: Mapped[int] = mapped_column(Integer, default=0)
+    resume_attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """A parked step resumes at this attempt (0: not parked), so a wait never resets the
+    retry count."""
+    wait_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    """Why a `waiting` execution waits (a rate limit, a quota reset, an open circuit)."""
     failed_step: Mapped[str | None] = mapped_column(String(64), default=None)
     error_context: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     run_at: Mapped[datetime] = mapped_column(default=utcnow)

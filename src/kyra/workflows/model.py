@@ -46,8 +46,10 @@ class RetryPolicy(_Strict):
     initial_delay: Seconds = Field(default=1.0, le=3600)
     max_delay: Seconds = Field(default=60.0, le=3600)
     multiplier: float = Field(default=2.0, ge=1.0, le=10.0)
-    jitter: bool = True
-    """Adds up to 10 % random delay so many runs do not retry in lock-step."""
+    jitter: bool | Literal["full"] = "full"
+    """Spreads retries so many runs do not retry in lock-step. `full` (the default, as AWS
+    recommends for contended upstreams and as tenacity and Celery do): a delay drawn
+    between 0 and the backoff. `true`: the backoff plus up to 10 %. `false`: exact."""
 
     @model_validator(mode="after")
     def _delays_ordered(self) -> RetryPolicy:
