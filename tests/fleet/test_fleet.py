@@ -1,5 +1,6 @@
-"""Learning across workflows: shared per-host pacing and per-host circuit breakers,
-against the real fault server, with real concurrency."""
+"""Recovery at the limit, against the real fault server: pacing scoped to the limit it
+learned from, predictive waits on quota headers, bounded waits that park instead of
+holding a worker, circuits that recover with the upstream, and `kyra fleet reset`."""
 
 from __future__ import annotations
 
@@ -10,20 +11,28 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from kyra.app import Kyra, create_app
+from kyra.cli import app as cli
 from kyra.cli.status import host_status
 from kyra.clock import ManualClock
 from kyra.demo import FaultServer
 from kyra.demo._faults import FaultState
 from kyra.demo._server import FaultApp
+from kyra.engine.events import ExecutorObserver, RunInfo
 from kyra.engine.fleet import FleetGuard, FleetSettings
+from kyra.runtime.embedded import EmbeddedRuntime
+from kyra.runtime.settings import RuntimeSettings
 from kyra.service import apply_workflow
 from kyra.settings import Settings
+from kyra.store import executions as exec_store
 from kyra.store import fleet as fleet_store
 from kyra.store import healing as heal_store
+from kyra.store import tenants as tenant_store
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
+from tests.waiting import wait_for
 
 
 def _host(url: str) -> str:
@@ -43,169 +52,196 @@ def _app(db: Path, fleet: FleetSettings, clock: ManualClock | None = None) -> Ky
     return kyra
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "kyra.db"
+def _workflow(
+    kyra: Kyra, name: str, urls: list[str], retry: dict[str, Any], tenant: str | None = None
+) -> WorkflowRecord:
+    doc = {
+        "name": name,
+        "config": {"retry": retry},
+        "steps": [
+            {"name": f"s{i}", "action": "http_request", "with": {"url": url}}
+            for i, url in enumerate(urls)
+        ],
+    }
+    record, _ = apply_workflow(kyra, tenant or kyra.tenant.id, Workflow.model_validate(doc))
+    return record
 
 
-def _workflows(
-    kyra: Kyra, url: str, n: int, steps: int, retry: dict[str, Any]
-) -> list[WorkflowRecord]:
-    records = []
-    for i in range(n):
-        doc = {
-            "name": f"wf{i}",
-            "config": {"retry": retry},
-            "steps": [
-                {"name": f"s{j}", "action": "http_request", "with": {"url": url}}
-                for j in range(steps)
-            ],
-        }
-        record, _ = apply_workflow(kyra, kyra.tenant.id, Workflow.model_validate(doc))
-        records.append(record)
-    return records
+class Waits(ExecutorObserver):
+    """Every wait a run announced: (kind, target, seconds)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, float]] = []
+
+    def on_step_wait(
+        self, run: RunInfo, step_name: str, seconds: float, kind: str, target: str
+    ) -> None:
+        self.seen.append((kind, target, seconds))
 
 
-def _run_all(kyra: Kyra, records: list[WorkflowRecord]) -> list[str]:
-    executor = kyra.executor()
-    with ThreadPoolExecutor(len(records)) as pool:
-        return [r.status for r in pool.map(executor.run, records)]
+RETRIES = {"max_retries": 8, "backoff": "exponential", "initial_delay": 0.05, "max_delay": 1}
 
 
-RETRIES = {"max_retries": 8, "backoff": "exponential", "initial_delay": 0.2, "max_delay": 2}
-
-
-def test_shared_pacing_sends_far_fewer_429s_than_independent_retry_loops(
+def test_a_limit_on_one_route_never_slows_another_route_of_the_host(
     fault_server: FaultServer, tmp_path: Path
 ) -> None:
-    url = f"{fault_server.url}/ratelimit/shared?limit=10&window=1"
-    # What a careful developer writes today: each workflow retries on its own.
-    alone = _app(tmp_path / "alone.db", FleetSettings(enabled=False))
+    kyra = _app(tmp_path / "kyra.db", FleetSettings())
+    limited_url = f"{fault_server.url}/pace/shared?min_interval=0.2"
     try:
-        assert _run_all(alone, _workflows(alone, url, 10, 6, RETRIES)) == ["succeeded"] * 10
-    finally:
-        alone.close()
-    independent_429s = fault_server.stats()["statuses"].get("429", 0)
-    fault_server.reset()
-
-    fleet = _app(tmp_path / "fleet.db", FleetSettings())
-    try:
-        assert _run_all(fleet, _workflows(fleet, url, 10, 6, RETRIES)) == ["succeeded"] * 10
-        learned = fleet_store.host_limits(fleet.store, fleet.tenant.id)[_host(fault_server.url)]
-    finally:
-        fleet.close()
-    shared_429s = fault_server.stats()["statuses"].get("429", 0)
-    assert independent_429s >= 10
-    assert shared_429s * 3 <= independent_429s, (shared_429s, independent_429s)
-    assert learned.pace_seconds >= 0.1 and learned.rate_limited >= 1
-
-    # Persisted: a restarted process starts with the learned pacing.
-    again = _app(tmp_path / "fleet.db", FleetSettings())
-    try:
-        assert (
-            fleet_store.host_limits(again.store, again.tenant.id)[_host(fault_server.url)]
-            == learned
-        )
-    finally:
-        again.close()
-
-
-def test_a_down_host_opens_the_circuit_and_one_probe_closes_it(tmp_path: Path) -> None:
-    # Kyra and the host's outage window share one clock the test moves: the outage,
-    # the cool-down and the probe are ordered by the test, not by how busy the machine is
-    clock = ManualClock()
-    settings = FleetSettings(burst=3, window_seconds=30, cooldown_seconds=0.6)
-    with FaultServer(app=FaultApp(FaultState(monotonic=clock.monotonic))) as server:
-        kyra = _app(tmp_path / "kyra.db", settings, clock)
-        try:
-            _circuit_opens_and_closes(kyra, server, clock)
-        finally:
-            kyra.close()
-
-
-def _circuit_opens_and_closes(kyra: Kyra, server: FaultServer, clock: ManualClock) -> None:
-    records = _workflows(
-        kyra, f"{server.url}/window/down?seconds=0.8&status=503", 6, 1, {"max_retries": 0}
-    )
-    executor = kyra.executor()
-    results = [executor.run(r) for r in records]
-    assert [r.status for r in results] == ["failed"] * 6
-    assert server.stats()["paths"]["/window/down"] == 3  # the burst, then fail fast
-    assert [r.error_context.error_type for r in results[3:]] == ["CircuitOpen"] * 3  # type: ignore[union-attr]
-    assert results[5].error_context.retry_after > 0  # type: ignore[union-attr]
-
-    # Half-open: many workflows at once, one probe reaches the (still failing) host.
-    clock.advance(0.65)
-    before = server.stats()["paths"]["/window/down"]
-    assert _run_all(kyra, records) == ["failed"] * 6
-    assert server.stats()["paths"]["/window/down"] == before + 1
-
-    # The host recovers: the next probe succeeds, the circuit closes, everyone resumes.
-    clock.advance(0.65)
-    assert _run_all(kyra, records[:1]) == ["succeeded"]
-    assert _run_all(kyra, records) == ["succeeded"] * 6
-    circuit = fleet_store.circuits(kyra.store, kyra.tenant.id)[(kyra.tenant.id, _host(server.url))]
-    assert circuit.state == "closed" and circuit.openings == 2
-    kinds = [a.kind for a in heal_store.list_audit(kyra.store, kyra.tenant.id)]
-    assert kinds.count("circuit_opened") == 2 and kinds.count("circuit_closed") == 1
-    [shown] = host_status(kyra)  # what `kyra status` shows
-    assert (shown["host"], shown["circuit"], shown["circuit_openings"]) == (
-        _host(server.url),
-        "closed",
-        2,
-    )
-
-
-def test_tenants_do_not_share_what_they_learn(fault_server: FaultServer, db: Path) -> None:
-    kyra = _app(db, FleetSettings())
-    try:
-        records = _workflows(
-            kyra, f"{fault_server.url}/status/429?header=Retry-After:1", 1, 1, {"max_retries": 0}
-        )
-        kyra.executor().run(records[0])
-        assert _host(fault_server.url) in fleet_store.host_limits(kyra.store, kyra.tenant.id)
-        assert fleet_store.host_limits(kyra.store, "another-tenant") == {}
+        limited = [_workflow(kyra, f"limited{i}", [limited_url] * 3, RETRIES) for i in range(4)]
+        with ThreadPoolExecutor(4) as pool:
+            statuses = [r.status for r in pool.map(kyra.executor().run, limited)]
+        assert statuses == ["succeeded"] * 4
+        assert fault_server.stats()["statuses"].get("429", 0) >= 1  # it did learn from 429s
+        # The limited route is paced for this tenant now ...
+        fleet = kyra.fleet
+        fleet.sync(kyra.tenant.id)
+        shown = {(h["host"], h["scope"]): h for h in host_status(kyra)}
+        paced = shown[(_host(fault_server.url), "/pace/shared")]
+        assert paced["rate_per_second"] and paced["source"] == "429 answers"
+        # ... and an unlimited route of the same host is never held back.
+        waits = Waits()
+        free = _workflow(kyra, "free", [f"{fault_server.url}/ok"] * 5, {"max_retries": 0})
+        assert kyra.executor([waits]).run(free).succeeded
+        assert waits.seen == []
+        assert (_host(fault_server.url), "/ok") not in {
+            (h["host"], h["scope"]) for h in host_status(kyra) if h["rate_per_second"]
+        }
     finally:
         kyra.close()
 
 
-def test_a_quiet_host_is_paced_less_and_less_until_not_at_all(
+def test_quota_headers_are_spent_without_a_single_429(
     fault_server: FaultServer, tmp_path: Path
 ) -> None:
-    clock = ManualClock()
-    kyra = _app(tmp_path / "kyra.db", FleetSettings(relax_seconds=600, cache_seconds=0), clock)
-    host, tenant = _host(fault_server.url), kyra.tenant.id
+    # 4 requests a second announced in X-RateLimit-* headers; three workflows at once
+    # need 18 requests: they wait for each reset instead of spending 429s.
+    kyra = _app(tmp_path / "kyra.db", FleetSettings())
+    url = f"{fault_server.url}/ratelimit/quota?limit=4&window=1"
     try:
-        [ok] = _workflows(kyra, f"{fault_server.url}/ok", 1, 1, {"max_retries": 0})
-        fleet_store.raise_pace(kyra.store, tenant, host, 4.0, clock.now().timestamp(), "a fix")
+        waits = Waits()
+        records = [_workflow(kyra, f"q{i}", [url] * 6, {"max_retries": 0}) for i in range(3)]
+        executor = kyra.executor([waits])
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(executor.run, records))
+        print(
+            [r.error_context.error_message if r.error_context else None for r in results],
+            waits.seen,
+        )
+        statuses = [r.status for r in results]
+        assert statuses == ["succeeded"] * 3
+        stats = fault_server.stats()
+        assert stats["paths"]["/ratelimit/quota"] == 18
+        assert stats["statuses"].get("429", 0) == 0
+        assert any(kind == "quota" for kind, _, _ in waits.seen)
+    finally:
+        kyra.close()
 
-        def pace_after_a_run() -> float:
-            assert kyra.executor().run(ok).succeeded
-            return fleet_store.host_limits(kyra.store, tenant)[host].pace_seconds
 
-        assert pace_after_a_run() == 4.0  # not quiet long enough yet
-        clock.advance(300)
-        assert pace_after_a_run() == 4.0
-        paces = []
-        for _ in range(8):
-            clock.advance(600)
-            paces.append(pace_after_a_run())
-        assert paces == [2.0, 1.0, 0.5, 0.25, 0.125, 0.0625, 0.0, 0.0]
-        assert "without a 429" in fleet_store.host_limits(kyra.store, tenant)[host].reason
-        # A new 429 makes it grow again at once
-        doc = {
-            "name": "limited",
-            "config": {"retry": {"max_retries": 0}},
-            "steps": [
-                {
-                    "name": "s",
-                    "action": "http_request",
-                    "with": {"url": f"{fault_server.url}/status/429"},
-                }
-            ],
-        }
-        limited, _ = apply_workflow(kyra, tenant, Workflow.model_validate(doc))
-        assert kyra.executor().run(limited).status == "failed"
-        assert fleet_store.host_limits(kyra.store, tenant)[host].pace_seconds == 0.25
+def test_a_hostile_retry_after_is_capped_and_holds_no_worker(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    kyra = _app(tmp_path / "kyra.db", FleetSettings(max_wait_seconds=60))
+    other_tenant = tenant_store.ensure_tenant(kyra.store, "other").id
+    hostile = f"{fault_server.url}/status/429?header=Retry-After:999999999"
+    slow = f"{fault_server.url}/flaky/parked?fail=1&status=429&retry_after=3"
+    # One worker thread: a wait that held it would stop everything else.
+    runtime = EmbeddedRuntime(
+        kyra, RuntimeSettings(concurrency=1, poll_seconds=0.05), schedule=False
+    )
+    try:
+        frozen = _workflow(kyra, "frozen", [hostile], {"max_retries": 3})
+        waiting = _workflow(kyra, "waiting", [slow, f"{fault_server.url}/ok"], {"max_retries": 1})
+        mine = _workflow(kyra, "mine", [f"{fault_server.url}/ok"], {"max_retries": 0})
+        theirs = _workflow(
+            kyra,
+            "theirs",
+            [f"{fault_server.url}/status/429"],
+            {"max_retries": 0},
+            tenant=other_tenant,
+        )
+        with runtime:
+            ids = {r.name: runtime.submit(r) for r in (frozen, waiting, mine, theirs)}
+
+            def finished(name: str) -> exec_store.ExecutionInfo | None:
+                info = exec_store.get_execution(kyra.store, ids[name])
+                return info if info.status in ("succeeded", "failed") else None
+
+            hostile_run = wait_for(lambda: finished("frozen"), 20, "the hostile run to end")
+            mine_run = wait_for(lambda: finished("mine"), 20, "an unrelated run")
+            theirs_run = wait_for(lambda: finished("theirs"), 20, "another tenant's run")
+            parked_run = wait_for(lambda: finished("waiting"), 30, "the parked run")
+        # The hostile wait was refused at once, with the reason, and retried no more.
+        assert hostile_run.status == "failed"
+        [step] = hostile_run.steps
+        assert step.attempts == 1 and "not retried" in step.error["error_message"]
+        # The 3 s Retry-After was waited out without its worker: the others finished first.
+        assert parked_run.status == "succeeded"
+        assert mine_run.finished_at < parked_run.finished_at
+        assert theirs_run.finished_at < parked_run.finished_at
+        assert theirs_run.status == "failed"  # its own 429, no retries: not ours
+        # The hostile value froze nothing: the scope is not blocked for years.
+        fleet_scopes = {s.scope: s for s in fleet_store.scopes(kyra.store, kyra.tenant.id)}
+        assert all(
+            s.blocked_until < kyra.clock.now().timestamp() + 60 for s in fleet_scopes.values()
+        )
+    finally:
+        kyra.close()
+
+
+def test_a_brown_out_costs_about_its_length(tmp_path: Path) -> None:
+    # Kyra and the outage share one clock the test owns: a 3 s brown-out, eight workflows
+    # retrying through it; the circuit probes, and they resume within ~1 s of its end.
+    clock = ManualClock()
+    with FaultServer(app=FaultApp(FaultState(monotonic=clock.monotonic))) as server:
+        kyra = _app(tmp_path / "kyra.db", FleetSettings(), clock)
+        try:
+            url = f"{server.url}/window/brownout?seconds=3&status=503"
+            retry = {"max_retries": 10, "initial_delay": 0.1, "max_delay": 0.4, "jitter": False}
+            records = [_workflow(kyra, f"w{i}", [url], retry) for i in range(8)]
+            start = clock.monotonic()
+            results = [kyra.executor().run(r) for r in records]
+            assert all(r.succeeded for r in results)
+            first_ok = clock.monotonic() - start  # manual time: only the waits count
+            assert 3.0 <= first_ok <= 4.0, first_ok
+            calls = server.stats()["paths"]["/window/brownout"]
+            assert calls <= 5 + 6 + 8, calls  # the burst, a few probes, one success each
+            kinds = [a.kind for a in heal_store.list_audit(kyra.store, kyra.tenant.id)]
+            assert kinds.count("circuit_opened") >= 1 and kinds.count("circuit_closed") == 1
+        finally:
+            kyra.close()
+
+
+def test_fleet_reset_clears_what_was_learned_here_and_in_a_running_process(
+    fault_server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "kyra.db"
+    clock = ManualClock()
+    kyra = _app(db, FleetSettings(sync_seconds=1), clock)
+    try:
+        url = f"{fault_server.url}/status/429?header=Retry-After:30"
+        record = _workflow(kyra, "limited", [url], {"max_retries": 0})
+        assert kyra.executor().run(record).status == "failed"
+        kyra.fleet.sync(kyra.tenant.id)
+        [learned] = host_status(kyra)
+        assert learned["blocked_for_seconds"] and "Retry-After" in learned["block_reason"]
+
+        monkeypatch.setenv("KYRA_DATABASE_URL", f"sqlite:///{db}")
+        monkeypatch.setenv("KYRA_HOME", str(tmp_path))
+        monkeypatch.setenv("KYRA_SECRET_KEY", kyra.settings.secret_key.get_secret_value())
+        monkeypatch.setenv("KYRA_LANG", "en")
+        shown = CliRunner().invoke(cli, ["status", "--json"])
+        assert shown.exit_code == 0, shown.output
+        assert '"scope": "/status/*"' in shown.output  # the status code is an id-like segment
+        reset = CliRunner().invoke(cli, ["fleet", "reset", _host(fault_server.url)])
+        assert reset.exit_code == 0, reset.output
+        assert "Forgot 1" in reset.output
+        assert host_status(kyra) == []
+        # The process that learned it forgets it at its next sync: no wait any more.
+        clock.advance(1.5)
+        waits = Waits()
+        ok = _workflow(kyra, "ok", [f"{fault_server.url}/status/429?x=1"], {"max_retries": 0})
+        kyra.executor([waits]).run(ok)
+        assert waits.seen == []
     finally:
         kyra.close()

@@ -76,6 +76,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "What runs, what is queued, worker and host health.",
         "Qué se ejecuta, qué espera, salud de workers y hosts.",
     ),
+    "fleet": (
+        "kyra.cli.status",
+        "Learned upstream limits and circuits: reset them.",
+        "Límites y circuitos aprendidos de los servicios remotos: reinícialos.",
+    ),
     "db": (
         "kyra.cli.db",
         "Database schema and retention.",

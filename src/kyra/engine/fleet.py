@@ -147,7 +147,9 @@ class FleetGuard:
         self.clock = clock or SystemClock()
         self.settings = settings or FleetSettings()
         s = self.settings
-        self._pace = PaceSettings(increase=s.increase, relax_seconds=s.relax_seconds)
+        self._pace = PaceSettings(
+            increase=s.increase, relax_seconds=s.relax_seconds, max_block=s.max_wait_seconds
+        )
         self._breaking = BreakerSettings(
             burst=s.burst,
             window=s.window_seconds,
@@ -219,13 +221,17 @@ class FleetGuard:
                     return None  # the slot this run waited for
                 reserved[scope.key] = slot
                 return Wait(slot - now, "pacing", label, bucket.reason)
+            held = bucket.awaiting_answer(now)
+            if held is not None:
+                return Wait(held - now, "quota", label, bucket.block_reason)
+            bucket.last_wait_kind = "pacing"
             start = bucket.reserve(now)
             if start <= now + 0.001:
                 return None
             reserved[scope.key] = start
             if start >= bucket.blocked_until > now:
                 return Wait(start - now, "retry_after", label, bucket.block_reason)
-            if bucket.reset_at is not None and start >= bucket.reset_at:
+            if bucket.last_wait_kind == "quota":
                 return Wait(start - now, "quota", label, bucket.block_reason)
             return Wait(start - now, "pacing", label, bucket.reason)
 
@@ -256,10 +262,11 @@ class FleetGuard:
                 scope = self._alias(tenant, host, route, f"bucket:{quota.bucket}", scope)
             if scope.bucket is None:
                 scope.bucket = PaceBucket(settings=self._pace, changed_at=now)
+            rate = scope.bucket.rate
             if scope.bucket.observe(now, status, quota):
                 scope.dirty = True
-                if status == 429:
-                    log.debug("pacing %s %s: %s", host, scope.key[2], scope.bucket.reason)
+                if status == 429 and scope.bucket.rate != rate:  # a cut: at most 2 a second
+                    log.info("pacing %s %s: %s", host, scope.key[2], scope.bucket.reason)
             if status == 429 and reserved is not None and scope.bucket.rate:
                 due = now + (quota.retry_after or 0.0)
                 reserved[scope.key] = scope.bucket.reserve(now, at=due)

@@ -32,6 +32,12 @@ MIN_RATE = 0.01
 """Requests per second below which a bucket never paces (one request every 100 s)."""
 ACCEPTED_WINDOW = 1.0
 """Seconds of successful answers a 429 looks back on to find the accepted rate."""
+SLOW_START_SHARE = 0.75
+SLOW_START_SECONDS = 0.5
+"""Below three quarters of the rate of the last cut, the rate doubles every half second
+without a 429 (a first guess from a burst's aftermath can be far too low)."""
+ANSWER_WAIT = 0.05
+"""How often requests held for a window's first answer ask again."""
 MIN_EPISODE = 0.25
 """Seconds of 429s after which what was accepted since the first one is a fair measure."""
 
@@ -45,6 +51,9 @@ class PaceSettings:
     relax_seconds: float = 10.0
     short_retry_after: float = 1.0
     """A Retry-After up to this many seconds delays one request, not the whole bucket."""
+    max_block: float = 3600.0
+    """A Retry-After beyond this is not believed for the bucket (the step that got it
+    fails with the reason): an upstream cannot freeze a limiter for years."""
 
 
 @dataclass
@@ -59,6 +68,12 @@ class PaceBucket:
     block_reason: str = ""
     remaining: float | None = None
     reset_at: float | None = None
+    last_wait_kind: str = "pacing"
+    window_opens: float = 0.0
+    """Requests queued for a spent quota all wait for the window that opens then."""
+    ceiling: float = float("inf")
+    """The rate of the last cut: far below it the rate grows fast (slow start), near it
+    slowly (congestion avoidance)."""
     policy_limit: float | None = None
     policy_window: float | None = None
     rate_limited: int = 0
@@ -66,8 +81,14 @@ class PaceBucket:
     episode_start: float = float("-inf")
     last_cut: float = float("-inf")
     last_raise: float = float("-inf")
+    last_binding: float = float("-inf")
+    """When a request last had to wait for its slot: a pace that holds requests back is
+    why no 429 comes, so it is not relaxed while it binds."""
     changed_at: float = 0.0
     accepted: deque[float] = field(default_factory=lambda: deque(maxlen=512))
+    in_flight: int = 0
+    """Slots handed out whose answers have not come back: a `Remaining` count in an
+    answer does not know about them yet."""
     claimed: list[float] = field(default_factory=list)
     """Slots taken ahead of the line (sorted)."""
     settings: PaceSettings = field(default_factory=PaceSettings)
@@ -91,27 +112,40 @@ class PaceBucket:
                 if claimed > start - interval:
                     start = claimed + interval
         if self.reset_at is not None and start >= self.reset_at:
-            # A new window: the announced limit is back (or unknown).
-            self.remaining = self.policy_limit
-            self.reset_at = (
-                self.reset_at + self.policy_window
-                if self.policy_window and self.policy_limit is not None
-                else None
-            )
+            self._new_window()
+        if self.remaining is not None and self.remaining <= 0 and self.reset_at is not None:
+            start = max(start, self.reset_at)  # spent: wait for the reset
+            self.window_opens = self.reset_at
+            self._new_window()
+            self.last_wait_kind = "quota"
+        start = max(start, self.window_opens)
         if self.remaining is not None:
-            if self.remaining <= 0 and self.reset_at is not None:
-                start = max(start, self.reset_at)
-                self.remaining = (self.policy_limit or 1) - 1
-                self.reset_at = start + self.policy_window if self.policy_window else None
-            else:
-                self.remaining -= 1
+            self.remaining -= 1
+        if start > now:
+            self.last_binding = now
         if self.rate:
             self.next_at = start + 1.0 / self.rate
+        self.in_flight += 1
         return start
+
+    def _new_window(self) -> None:
+        """The announced reset came. Windows may roll (only the oldest request expired)
+        or be fixed (all of the limit is back): one request goes and its answer says."""
+        self.remaining, self.reset_at = 1, None
+
+    def awaiting_answer(self, now: float) -> float | None:
+        """When the quota is spent and the request that learns the new window is still
+        out, the time to ask again (nobody else goes until its answer); else None."""
+        if self.remaining is None or self.remaining > 0 or self.reset_at is not None:
+            return None
+        if self.in_flight <= 0:
+            self.remaining = None  # its answer was lost: stop counting
+            return None
+        return max(now, self.window_opens) + ANSWER_WAIT
 
     def ready_at(self, now: float) -> float:
         """When a request could start if it asked now (no slot is taken)."""
-        start = max(now, self.next_at, self.blocked_until)
+        start = max(now, self.next_at, self.blocked_until, self.window_opens)
         if self.remaining is not None and self.remaining <= 0 and self.reset_at is not None:
             start = max(start, self.reset_at)
         return start
@@ -130,6 +164,7 @@ class PaceBucket:
 
     def observe(self, now: float, status: int, quota: Quota) -> bool:
         """Learn from one answer; True when what a person would see changed."""
+        self.in_flight = max(0, self.in_flight - 1)
         changed = self._learn_quota(now, quota)
         if status == 429:
             changed = self._on_429(now, quota) or changed
@@ -141,27 +176,24 @@ class PaceBucket:
         return changed
 
     def _learn_quota(self, now: float, quota: Quota) -> bool:
-        if quota.remaining is None and quota.rate is None:
+        """Spend the announced quota locally; wait for its reset once it is spent. A
+        policy (limit per window) is not turned into an even pace: a fixed window allows
+        bursts, and spreading 5,000 requests an hour evenly would slow ten requests to
+        seven seconds. It only refills `remaining` when a window resets."""
+        if quota.remaining is None:
             return False
-        changed = False
-        if quota.rate is not None and quota.rate != self.rate and quota.limit:
-            self.rate = quota.rate
+        if quota.limit is not None:
             self.policy_limit, self.policy_window = quota.limit, quota.window
+        believable = quota.reset_in is not None and quota.reset_in <= self.settings.max_block
+        self.remaining = quota.remaining - self.in_flight if believable else None
+        self.reset_at = now + quota.reset_in if believable and quota.reset_in is not None else None
+        if quota.exhausted and believable and quota.reset_in is not None:
             self.source = quota.source
-            self.reason = f"the upstream announces {quota.limit:g} requests per {quota.window:g} s"
-            changed = True
-        if quota.remaining is not None:
-            self.remaining = quota.remaining
-            self.reset_at = now + quota.reset_in if quota.reset_in is not None else None
-            if self.policy_limit is None and quota.limit is not None:
-                self.policy_limit = quota.limit
-            if quota.exhausted and quota.reset_in is not None:
-                changed = True
-                self.source = self.source or quota.source
-                self.block_reason = (
-                    f"quota spent ({quota.source}): waiting {quota.reset_in:.1f} s for its reset"
-                )
-        return changed
+            self.block_reason = (
+                f"quota spent ({quota.source}): waiting {quota.reset_in:.1f} s for its reset"
+            )
+            return True
+        return False
 
     def _on_429(self, now: float, quota: Quota) -> bool:
         s = self.settings
@@ -169,12 +201,14 @@ class PaceBucket:
         if now - self.last_429 > ACCEPTED_WINDOW:
             self.episode_start = now  # the first 429 after a quiet second
         self.last_429 = now
-        if quota.retry_after is not None and quota.retry_after > s.short_retry_after:
+        if s.short_retry_after < (quota.retry_after or 0.0) <= s.max_block:
+            assert quota.retry_after is not None
             self.blocked_until = max(self.blocked_until, now + quota.retry_after)
             self.block_reason = f"Retry-After: {quota.retry_after:g} s"
-        if quota.rate is not None or now - self.last_cut < s.cut_guard:
+        if now - self.last_cut < s.cut_guard:
             return True
         accepted = self._accepted_rate(now)
+        self.ceiling = self.rate if self.rate is not None else float("inf")
         if self.rate is None:
             fallback = 1.0 / quota.retry_after if quota.retry_after else 1.0
             new = accepted if accepted > 0 else fallback
@@ -201,12 +235,16 @@ class PaceBucket:
 
     def _maybe_raise(self, now: float) -> bool:
         s = self.settings
-        if self.rate is None or self.policy_limit is not None:
+        if self.rate is None:
             return False
-        if now - self.last_429 >= s.relax_seconds:
+        if now - max(self.last_429, self.last_binding) >= s.relax_seconds:
             self._stop_pacing()
             return True
-        if now - max(self.last_raise, self.last_429) >= s.probe_seconds:
+        quiet = now - max(self.last_raise, self.last_429)
+        if self.rate < SLOW_START_SHARE * self.ceiling and quiet >= SLOW_START_SECONDS:
+            self.rate = min(self.rate * 2, SLOW_START_SHARE * self.ceiling)  # far too cautious
+            self.last_raise = now
+        elif quiet >= s.probe_seconds:
             self.rate *= s.increase
             self.last_raise = now
         return False
@@ -214,16 +252,16 @@ class PaceBucket:
     def _relax(self, now: float) -> None:
         if self.blocked_until and now >= self.blocked_until:
             self.blocked_until, self.block_reason = 0.0, ""
-        if (
-            self.rate is not None
-            and self.policy_limit is None
-            and now - self.last_429 >= self.settings.relax_seconds
-        ):
+        quiet = now - max(self.last_429, self.last_binding)
+        if self.rate is not None and quiet >= self.settings.relax_seconds:
             self._stop_pacing()
 
     def _stop_pacing(self) -> None:
         self.rate = None
-        self.reason = f"relaxed: no rate-limit answer for {self.settings.relax_seconds:g} s"
+        self.reason = (
+            f"relaxed: no rate-limit answer and no request held back for "
+            f"{self.settings.relax_seconds:g} s"
+        )
 
     def describe(self, now: float) -> str:
         """One line for `kyra status` and wait messages."""
