@@ -124,10 +124,6 @@ def test_quota_headers_are_spent_without_a_single_429(
         executor = kyra.executor([waits])
         with ThreadPoolExecutor(3) as pool:
             results = list(pool.map(executor.run, records))
-        print(
-            [r.error_context.error_message if r.error_context else None for r in results],
-            waits.seen,
-        )
         statuses = [r.status for r in results]
         assert statuses == ["succeeded"] * 3
         stats = fault_server.stats()

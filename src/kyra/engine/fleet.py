@@ -204,17 +204,18 @@ class FleetGuard:
         host, route = scope_of(url)
         now = self._mono()
         with self._lock:
-            scope = self._scope(tenant, host, route, create=False)
-            if scope is None:
-                return None
+            # Even a scope with nothing learned counts its requests in flight: the first
+            # answer's `Remaining` does not know about the requests sent beside it.
+            scope = self._scope(tenant, host, route, create=True)
+            assert scope is not None
             label = f"{host} {scope.key[2]}"
             if scope.breaker is not None:
                 wait = scope.breaker.wait(now)
                 if wait > 0:
                     return Wait(wait, "circuit", label, scope.breaker.reason)
+            if scope.bucket is None:
+                scope.bucket = PaceBucket(settings=self._pace, changed_at=now)
             bucket = scope.bucket
-            if bucket is None:
-                return None
             slot = reserved.pop(scope.key, None)
             if slot is not None and bucket.blocked_until <= now:
                 if slot <= now + 0.001:

@@ -36,6 +36,8 @@ SLOW_START_SHARE = 0.75
 SLOW_START_SECONDS = 0.5
 """Below three quarters of the rate of the last cut, the rate doubles every half second
 without a 429 (a first guess from a burst's aftermath can be far too low)."""
+SAME_WINDOW = 0.5
+"""Two answers whose resets are this close describe the same quota window."""
 ANSWER_WAIT = 0.05
 """How often requests held for a window's first answer ask again."""
 MIN_EPISODE = 0.25
@@ -185,8 +187,18 @@ class PaceBucket:
         if quota.limit is not None:
             self.policy_limit, self.policy_window = quota.limit, quota.window
         believable = quota.reset_in is not None and quota.reset_in <= self.settings.max_block
-        self.remaining = quota.remaining - self.in_flight if believable else None
-        self.reset_at = now + quota.reset_in if believable and quota.reset_in is not None else None
+        if not believable or quota.reset_in is None:
+            self.remaining = self.reset_at = None
+            return False
+        remaining, reset_at = quota.remaining - self.in_flight, now + quota.reset_in
+        same_window = (
+            self.remaining is not None
+            and self.reset_at is not None
+            and abs(reset_at - self.reset_at) < SAME_WINDOW
+        )
+        # Answers overtake each other: within one window the lowest count is the truth.
+        self.remaining = min(self.remaining, remaining) if same_window else remaining  # type: ignore[type-var]
+        self.reset_at = reset_at
         if quota.exhausted and believable and quota.reset_in is not None:
             self.source = quota.source
             self.block_reason = (

@@ -1,4 +1,4 @@
-"""Fleet-wide upstream state (migration 0010): what each tenant learned about each
+"""Fleet-wide upstream state (migration 0011): what each tenant learned about each
 rate limit and each circuit, one row per (tenant, host, scope).
 
 A scope is a route family of the host (`/v1/messages/*`) or the provider's own name for

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kyra.store.db import Store
-from kyra.store.fleet_tables import CircuitRow
+from kyra.store.fleet_tables import FleetScopeRow
 from kyra.store.healing_tables import FixRow
 from kyra.store.runtime_tables import ScheduleRow, WorkerHeartbeatRow
 from kyra.store.tables import ExecutionRow, Tenant, WorkflowRow
@@ -75,11 +75,11 @@ def pending_approvals(store: Store, tenant_ids: Collection[str] | None) -> PerTe
 
 def open_circuits(store: Store, tenant_ids: Collection[str] | None) -> PerTenant:
     query = (
-        select(CircuitRow.tenant_id, CircuitRow.state, func.count())
-        .where(CircuitRow.state.in_(("open", "half_open")))
-        .group_by(CircuitRow.tenant_id, CircuitRow.state)
+        select(FleetScopeRow.tenant_id, FleetScopeRow.circuit, func.count())
+        .where(FleetScopeRow.circuit.in_(("open", "half_open")))
+        .group_by(FleetScopeRow.tenant_id, FleetScopeRow.circuit)
     )
-    return _grouped(store, _scoped(query, CircuitRow.tenant_id, tenant_ids))
+    return _grouped(store, _scoped(query, FleetScopeRow.tenant_id, tenant_ids))
 
 
 def scheduler_lag(store: Store, now: datetime) -> float:
