@@ -17,6 +17,7 @@ from kyra.healing.events import HealEvent, HealListener
 from kyra.healing.settings import DEFAULT_TIERS, HealingSettings, TierLimits
 from kyra.i18n import Lang
 from kyra.store import executions as ex
+from kyra.store import fleet as fleet_store
 from kyra.store import healing as heal_store
 from tests.healing_loop.conftest import FAST, Loop, http, make_app
 
@@ -76,10 +77,18 @@ def test_manual_rollback_restores_the_previous_version(
     loop.apply({"name": "paced", "steps": [http("a", url), http("b", url)]})
     loop.run("paced")
     [fix] = loop.fixes("paced")
+    host = fault_server.url.split("//", 1)[1]
+    tenant = loop.kyra.tenant.id
+    loop.kyra.fleet.sync(tenant)  # what the 429s taught is shared ...
+    assert host in {s.host for s in fleet_store.scopes(loop.kyra.store, tenant)}
     loop.healer.rollback(fix.id, reason="we raised our quota")
     record = loop.workflow("paced")
     assert record.config_version == 3 and record.workflow.config.request_delay == 0.0
     assert heal_store.get_fix(loop.kyra.store, fix.id).status == "rolled_back"
+    # ... and goes with the rollback: the host is not paced any more
+    assert host not in {s.host for s in fleet_store.scopes(loop.kyra.store, tenant)}
+    [entry] = [a for a in heal_store.list_audit(loop.kyra.store, tenant) if a.kind == "rollback"]
+    assert entry.details["forgot_pacing_for"] == host
 
 
 def test_kill_switch_stops_a_fix_in_flight(loop: Loop, fault_server: FaultServer) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from kyra.engine.error_context import ErrorContext
+from kyra.engine.fleet import scope_of
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing import gate
 from kyra.healing._base import HealerBase, HealOutcome, _patch_json, _patch_with_value, _step_names
 from kyra.healing.messages import MESSAGES
 from kyra.healing.patches import ConfigPatch, diff
+from kyra.healing.taxonomy import ErrorClass
 from kyra.i18n import translate
 from kyra.store import executions as exec_store
+from kyra.store import fleet as fleet_store
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import FixInfo
@@ -180,6 +183,20 @@ class DecisionsMixin(HealerBase):
         )
         return heal_store.get_fix(self.store, fix.id)
 
+    def _forget_pacing(self, fix: FixInfo) -> str | None:
+        """A rolled-back rate-limit fix takes the pacing its diagnosis learned with it:
+        the host it was learned from starts fresh (what it says next is learned again)."""
+        if fix.error_class != ErrorClass.RATE_LIMIT_EXCEEDED or fix.execution_id is None:
+            return None
+        context = exec_store.get_execution(self.store, fix.execution_id).error_context or {}
+        url = ((context.get("execution_context") or {}).get("params") or {}).get("url")
+        if not isinstance(url, str):
+            return None
+        host = scope_of(url)[0]
+        if host and fleet_store.reset(self.store, fix.tenant_id, host):
+            return host
+        return None
+
     def rollback(
         self,
         fix_id: str,
@@ -212,6 +229,7 @@ class DecisionsMixin(HealerBase):
         heal_store.update_fix(
             self.store, fix.id, status="rolled_back", settled=True, reason=reason or fix.reason
         )
+        forgotten = self._forget_pacing(fix)
         self._audit(
             kind="rollback",
             actor=actor,
@@ -219,7 +237,11 @@ class DecisionsMixin(HealerBase):
             workflow_id=record.id,
             fix_id=fix.id,
             summary=reason or "rolled back by hand",
-            details={"from_version": fix.to_version, "to_version": version.number},
+            details={
+                "from_version": fix.to_version,
+                "to_version": version.number,
+                **({"forgot_pacing_for": forgotten} if forgotten else {}),
+            },
         )
         if automatic:
             self._move(record, WorkflowState.NEEDS_ATTENTION, reason, None)
