@@ -122,3 +122,32 @@ def test_connection_timeout_heals_when_the_endpoint_comes_back(
     [fix] = loop.fixes("ping")
     assert fix.error_class == "connection_timeout" and fix.outcome == "succeeded"
     assert loop.workflow("ping").state == "active"
+
+
+def test_ambiguous_date_is_not_normalised_without_a_person(
+    loop: Loop, fault_server: FaultServer
+) -> None:
+    loop.apply(
+        {
+            "name": "billing",
+            "inputs": {"due": "03/12/2026"},  # 3 December or 12 March: both valid
+            "steps": [
+                http(
+                    "create",
+                    f"{fault_server.url}/dates?format=%Y-%m-%d&field=due",
+                    method="POST",
+                    json={"due": "{{ inputs.due }}"},
+                )
+            ],
+        }
+    )
+    drive = loop.run("billing")
+    assert len(drive.results) == 1  # no re-run
+    diagnosis = drive.outcomes[0].diagnosis
+    assert diagnosis is not None and diagnosis.error_class.value == "invalid_date_format"
+    assert diagnosis.safety.value == "YELLOW" and not diagnosis.auto_reparable
+    assert diagnosis.facts.date_candidates == ["2026-12-03", "2026-03-12"]
+    record = loop.workflow("billing")
+    assert record.config_version == 1 and record.state == "needs_attention"
+    assert "2026-12-03" in record.state_reason and "2026-03-12" in record.state_reason
+    assert all(fix.status != "applied" for fix in loop.fixes("billing"))

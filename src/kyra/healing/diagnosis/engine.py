@@ -24,7 +24,7 @@ from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
 from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
 from kyra.healing.diagnosis.observe import Observed, observe
 from kyra.healing.diagnosis.signatures import Match, Signature, SignatureSet
-from kyra.healing.diagnosis.structure import choose, red_from_body
+from kyra.healing.diagnosis.structure import choose, quota_match, red_from_body
 from kyra.healing.diagnosis.texts import FACT_TEXT, explain
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
 from kyra.healing.taxonomy import (
@@ -157,6 +157,9 @@ class Diagnoser:
         """Signature matches and known provider codes, best first (score, danger, order)."""
         found = self.signatures.matches(obs)
         hits = [_code_match(hit) for hit in self.codes.lookup(obs)]
+        quota = quota_match(obs)
+        if quota is not None:
+            hits.append(quota)
         if not hits:
             return found
         ordered = sorted(

@@ -83,6 +83,11 @@ SMTP_REPLIES = frozenset(
     | set(range(550, 558))
 )
 """RFC 5321/4954 failure replies: other three-digit numbers at a message's head are not SMTP."""
+GENERIC_CODES = frozenset(
+    {"error", "errors", "err", "fail", "failed", "failure", "false", "true", "ok", "none",
+     "null", "exception", "invalid", "about:blank"}
+)
+"""Envelope words (`"status": "error"`, `"type": "error"`), not codes: they say nothing."""
 MAX_CODE_LENGTH = 64
 MAX_TEXT = 4096
 
@@ -207,6 +212,8 @@ def collect_codes(
                     continue
                 if isinstance(item, int | str) and 0 < len(str(item)) <= MAX_CODE_LENGTH:
                     code = str(item).strip().lower()
+                    if code in GENERIC_CODES:
+                        continue
                     out.add(code)
                     if ranks is not None:
                         # deeper is more specific: Discord's `errors.content._errors[].code`

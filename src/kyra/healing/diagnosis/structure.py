@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 
 from kyra.healing.diagnosis.observe import Observed
-from kyra.healing.diagnosis.signatures import Match
+from kyra.healing.diagnosis.signatures import Match, Signature
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
 RATE_HEADERS = ("retry-after", "x-ratelimit-reset-after", "ratelimit-reset", "x-rate-limit-reset")
+LOOSE_RANK = 30
+"""Codes under `type`/`status`/`title` keys (rank >= 30) are too loose to name an error."""
 TEXT_ONLY_GREEN = frozenset({ErrorClass.INVALID_DATE_FORMAT})
 OS_ERRORS = frozenset({"oserror", "ioerror", "error", "socket.error"})
 NETWORK_ERRNO = re.compile(r"\[errno (?:-2|-3|-5|101|103|104|110|111|112|113|32)\]")
@@ -37,6 +39,22 @@ def transient_headers(obs: Observed) -> bool:
     return remaining is not None and remaining.strip() == "0"
 
 
+def specific_codes(obs: Observed) -> bool:
+    """The body names its own error (a word code under a code-like key): then a bare 500
+    is that error's envelope (Mandrill answers every error with 500), not an outage."""
+    return any(
+        rank < LOOSE_RANK and any(c.isalpha() for c in code) and not code.startswith("smtp:")
+        for code, rank in obs.code_ranks.items()
+    )
+
+
+def status_transient(obs: Observed, status: int | None) -> bool:
+    """A transient status; 500 only when the body does not name a specific error."""
+    if status is None or status not in TRANSIENT_STATUS:
+        return False
+    return status != 500 or not specific_codes(obs)
+
+
 def green_backed(match: Match, obs: Observed) -> bool:
     """True when this GREEN match rests on structure (status, header, code, raised type)."""
     if match.signature.error_class in TEXT_ONLY_GREEN:
@@ -45,7 +63,7 @@ def green_backed(match: Match, obs: Observed) -> bool:
         kind, _, value = condition.partition("=")
         if kind in ("code", "header"):
             return True
-        if kind == "status" and value.isdigit() and int(value) in TRANSIENT_STATUS:
+        if kind == "status" and value.isdigit() and status_transient(obs, int(value)):
             return True
         if kind == "type" and value in obs.structural_types:
             return True
@@ -61,17 +79,42 @@ def network_errno(obs: Observed) -> bool:
 
 def structural_green(obs: Observed) -> bool:
     """Evidence, independent of any rule, that the error may be transient (for the model)."""
-    if obs.status is not None and obs.status in TRANSIENT_STATUS:
+    if status_transient(obs, obs.status):
         return True
     return transient_headers(obs)
 
 
+QUOTA_PERIOD_SECONDS = 86_400
+"""A Retry-After of a day or more is a quota period, not a rate window."""
+PERIOD_WORDS = ("24hour", "day", "daily", "month")
+
+
+def quota_match(obs: Observed) -> Match | None:
+    """Header semantics of a spent daily/monthly allowance: a `*-day*-remaining: 0` budget
+    header, or a Retry-After of a day or more. Waiting within the workflow cannot help:
+    a person raises the quota or the plan (billing_issue, RED)."""
+    found: str | None = None
+    for name, value in obs.headers.items():
+        if "remaining" in name and any(w in name for w in PERIOD_WORDS) and value.strip() == "0":
+            found = name
+    retry = obs.headers.get("retry-after", "").strip()
+    if found is None and retry.isdigit() and int(retry) >= QUOTA_PERIOD_SECONDS:
+        found = "retry-after"
+    if found is None:
+        return None
+    signature = Signature(
+        id="header.quota_spent", error_class=ErrorClass.BILLING_ISSUE, confidence=85
+    )
+    return Match(signature, 15 + 20, [f"header={found}"])
+
+
 def red_from_body(matches: list[Match]) -> Match | None:
-    """The best RED match that rests on the body (a code or the text), if any."""
+    """The best RED match that rests on the body or the headers (a code, the text, a
+    quota header), not on the status alone, if any."""
     for match in matches:
         if info(match.signature.error_class).safety is not Safety.RED:
             continue
-        if any(c.startswith(("code=", "text=")) for c in match.matched):
+        if any(c.startswith(("code=", "text=", "header=")) for c in match.matched):
             return match
     return None
 
