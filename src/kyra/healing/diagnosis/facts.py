@@ -15,7 +15,6 @@ from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis.observe import Observed
 from kyra.healing.diagnosis.types import Facts
 from kyra.healing.taxonomy import ErrorClass
-from kyra.workflows.dates import ambiguous_readings
 
 _DURATION = re.compile(
     r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
@@ -226,6 +225,8 @@ _DATE_TOKEN = re.compile(r"(?<![\d/.-])\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?
 
 def date_candidates(obs: Observed) -> list[str] | None:
     """Both readings of the first ambiguous numeric date the error quotes, if any."""
+    from kyra.workflows.dates import ambiguous_readings  # dateutil: only for date errors
+
     for token in _DATE_TOKEN.findall(f"{obs.message}\n{obs.body}"):
         readings = ambiguous_readings(token)
         if readings is not None:

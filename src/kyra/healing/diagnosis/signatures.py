@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from kyra.healing.diagnosis.observe import Observed
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
@@ -170,7 +168,9 @@ def load_signatures(text: str | None = None) -> list[Signature]:
             .joinpath("data/signatures.yaml")
             .read_text(encoding="utf-8")
         )
-    entries = yaml.safe_load(text)
+    import yaml  # here, not at import: parsing happens at the first diagnosis
+
+    entries = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(entries, list):
         raise ValueError("the signature file must be a list of rules")
     signatures = [_parse(entry) for entry in entries]
