@@ -13,7 +13,7 @@ from tests.rules.conftest import Cli
 RULES = """\
 rules:
   - name: acme-slow-down
-    match: {provider: acme, status: 400, error_code: SLOW_DOWN}
+    match: {provider: acme, status: 400, error_code: ACME_PACE}
     remedy: {class: rate_limit_exceeded, max_request_delay: 10, max_retries: 2}
   - name: gateway
     priority: 3
@@ -29,7 +29,7 @@ SLOW_DOWN = json.dumps(
         "provider": "acme",
         "status_code": 400,
         "headers": {"Retry-After": "3"},
-        "body": '{"error": {"code": "SLOW_DOWN"}}',
+        "body": '{"error": {"code": "ACME_PACE"}}',
         "step_name": "push",
     }
 )
@@ -96,7 +96,7 @@ def test_test_shows_the_rule_the_class_the_patch_and_the_bounds(cli: Cli) -> Non
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["rule"] == "acme-slow-down"
-    assert data["matched"] == ["provider=acme", "status=400", "error_code=slow_down"]
+    assert data["matched"] == ["provider=acme", "status=400", "error_code=acme_pace"]
     assert data["final"]["error_class"] == "rate_limit_exceeded"
     assert data["final"]["action"] == "propose"  # Kyra's own diagnosis was not GREEN
     assert data["remedy"]["ops"] == [

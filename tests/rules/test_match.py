@@ -20,7 +20,7 @@ RULES = rules_of(
         match:
           provider: acme
           status: [400, 429]
-          error_code: SLOW_DOWN
+          error_code: ACME_PACE
         remedy: {class: rate_limit_exceeded, max_request_delay: 10}
       - name: gateway
         match: {status: 5xx, message: 'upstream (connect|reset)'}
@@ -44,10 +44,10 @@ SETTINGS = HealingSettings()
             {
                 "provider": "ACME",
                 "status_code": 400,
-                "body": '{"error": {"code": "SLOW_DOWN", "message": "easy"}}',
+                "body": '{"error": {"code": "ACME_PACE", "message": "easy"}}',
             },
             "acme-slow-down",
-            ["provider=acme", "status=400", "error_code=slow_down"],
+            ["provider=acme", "status=400", "error_code=acme_pace"],
         ),
         (
             {"status_code": 502, "error_message": "Upstream CONNECT error"},
@@ -89,7 +89,7 @@ def test_rules_match_on_fields_and_patterns(
     "fields",
     [
         {"provider": "acme", "status_code": 400, "body": '{"code": "OTHER"}'},  # other code
-        {"provider": "beta", "status_code": 429, "body": '{"code": "SLOW_DOWN"}'},  # provider
+        {"provider": "beta", "status_code": 429, "body": '{"code": "ACME_PACE"}'},  # provider
         {"status_code": 502, "error_message": "bad gateway"},  # pattern does not match
         {"status_code": 404, "error_message": "upstream connect error"},  # not 5xx
         {"provider": "gmail", "error_type": "ReadTimeout", "step_name": "send"},  # step
@@ -162,7 +162,7 @@ def test_a_green_diagnosis_and_a_green_class_stay_automatic() -> None:
 def test_a_rule_never_makes_a_yellow_or_red_diagnosis_automatic() -> None:
     # ACME's 400 looks like a bad parameter (YELLOW) to Kyra: the rule may re-classify it
     # as a rate limit, but only as a proposal a person approves.
-    ctx = error(provider="acme", status_code=400, body='{"error": {"code": "SLOW_DOWN"}}')
+    ctx = error(provider="acme", status_code=400, body='{"error": {"code": "ACME_PACE"}}')
     diagnosis = diagnose(ctx)
     assert diagnosis.safety is not Safety.GREEN
     decision = RULES.decide(ctx, diagnosis, SETTINGS)
@@ -225,7 +225,7 @@ def test_a_new_class_brings_the_facts_its_remedy_needs() -> None:
         provider="acme",
         status_code=400,
         headers={"Retry-After": "7"},
-        body='{"error": {"code": "SLOW_DOWN"}}',
+        body='{"error": {"code": "ACME_PACE"}}',
     )
     diagnosis = diagnose(ctx)
     assert diagnosis.facts.retry_after_seconds is None
