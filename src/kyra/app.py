@@ -8,7 +8,7 @@ CLI's start-up time is what an operator feels on every command.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -41,6 +41,16 @@ class Kyra:
         self.settings = settings
         self.store = store
         self.clock = clock or SystemClock()
+        self._queued_listeners: list[Callable[[], None]] = []
+
+    def on_work_queued(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever this process queues an execution (the API, a webhook):
+        the embedded runtime's workers start it at once instead of at their next poll."""
+        self._queued_listeners.append(listener)
+
+    def work_queued(self) -> None:
+        for listener in self._queued_listeners:
+            listener()
 
     @cached_property
     def registry(self) -> ActionRegistry:

@@ -133,6 +133,11 @@ ATTEMPTS: dict[tuple[str, str], tuple[Callable[[Acme], str], dict[str, Any], Che
         {},
         status(404),
     ),
+    ("POST", "/api/v1/workflows/{name}/runs"): (
+        lambda a: f"/api/v1/workflows/{a.workflow}/runs",
+        {"json": {"runs": [{"inputs": {}}]}},
+        status(404),
+    ),
     ("POST", "/api/v1/workflows/{name}/webhook"): (
         lambda a: f"/api/v1/workflows/{a.hook_workflow}/webhook",
         {},

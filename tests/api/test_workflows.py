@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import yaml
 
+from kyra.app import Kyra
 from kyra.demo import FaultServer
+from kyra.store import executions as ex
 from tests.api.conftest import Tenant, assert_problem, paced
 
 ORDERS_YAML = """
@@ -132,3 +134,24 @@ def test_execution_filters_are_validated(acme: Tenant) -> None:
     assert acme.get("/api/v1/executions", params={"limit": 0}).status_code == 422
     assert acme.get("/api/v1/executions", params={"workflow": "nope"}).status_code == 404
     assert acme.get("/api/v1/executions/abc").status_code == 404
+
+
+def test_a_batch_of_runs_is_queued_in_one_request(acme: Tenant, rival: Tenant, kyra: Kyra) -> None:
+    acme.apply(
+        {"name": "bulk", "steps": [{"name": "t", "action": "transform", "with": {"value": 1}}]}
+    )
+    woken: list[int] = []
+    kyra.on_work_queued(lambda: woken.append(1))  # what `kyra serve` wakes its workers with
+    runs = [{"inputs": {"n": n}} for n in range(250)]
+    r = acme.post("/api/v1/workflows/bulk/runs", json={"runs": runs})
+    assert r.status_code == 202, r.text
+    ids = r.json()["execution_ids"]
+    assert len(ids) == len(set(ids)) == 250 and woken == [1]
+    stored = [ex.get_execution(kyra.store, i) for i in ids[:3]]
+    assert [e.inputs for e in stored] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert {e.status for e in stored} == {"queued"}
+    # Bounded, validated, tenant-scoped: a 4xx with a message, never a 500.
+    too_many = acme.post("/api/v1/workflows/bulk/runs", json={"runs": [{}] * 1001})
+    assert too_many.status_code == 422
+    assert acme.post("/api/v1/workflows/bulk/runs", json={"runs": []}).status_code == 422
+    assert rival.post("/api/v1/workflows/bulk/runs", json={"runs": runs[:1]}).status_code == 404

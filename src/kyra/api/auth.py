@@ -80,11 +80,10 @@ BEARER = HTTPBearer(
 """Documents the scheme in OpenAPI (Swagger UI's Authorize button); the check is ours."""
 
 
-def bearer_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+def principal_of(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
-    """FastAPI dependency: the tenant of the `Authorization: Bearer <key>` header."""
+    """The tenant of the `Authorization: Bearer <key>` header, or a 401."""
     key = credentials.credentials.strip() if credentials is not None else ""
     if not key:
         raise _unauthorized("send Authorization: Bearer <API key>")
@@ -92,6 +91,15 @@ def bearer_principal(
     if info is None:
         raise _unauthorized("invalid or revoked API key")
     return Principal(info.tenant_id, info.tenant_name, info.prefix)
+
+
+async def bearer_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
+    """FastAPI dependency for `principal_of`. Async: one indexed read costs less on the
+    event loop than a hop to the thread pool and back."""
+    return principal_of(request, credentials)
 
 
 Auth = Annotated[Principal, Depends(bearer_principal)]

@@ -132,6 +132,7 @@ async def trigger_hook(
         inputs=inputs,
         trigger="webhook",
     )
+    kyra.work_queued()
     if message_id is not None:
         api_store.link_webhook_message(kyra.store, hook.hook_id, message_id, execution_id)
     return JSONResponse({"execution_id": execution_id, "status": "queued"}, status_code=202)

@@ -40,7 +40,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from kyra import __version__
-from kyra.api.auth import BEARER, bearer_principal, kyra_of
+from kyra.api.auth import BEARER, kyra_of, principal_of
 from kyra.app import Kyra
 from kyra.engine.states import WorkflowState
 from kyra.runtime.settings import RuntimeSettings
@@ -226,7 +226,7 @@ def _scope(
         expected = token.get_secret_value().encode()
         if expected and hmac.compare_digest(given.encode(), expected):
             return None
-    return [bearer_principal(request, credentials).tenant_id]
+    return [principal_of(request, credentials).tenant_id]
 
 
 @router.get(

@@ -203,6 +203,23 @@ class ExecutionDetail(ExecutionOut):
     """Every step run, in order."""
 
 
+MAX_BATCH_RUNS = 1000
+
+
+class RunsIn(_In):
+    runs: list[RunIn] = Field(min_length=1, max_length=MAX_BATCH_RUNS)
+    """One entry per run to queue (at most 1,000), each with its own inputs."""
+
+
+class RunsAccepted(_Out):
+    execution_ids: list[str]
+    """The queued executions, in the order of `runs`."""
+    status: str
+    """Always `queued`."""
+    workflow: str
+    """Workflow name."""
+
+
 class RunAccepted(_Out):
     execution_id: str
     """The queued execution."""

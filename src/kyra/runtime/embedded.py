@@ -159,6 +159,7 @@ class EmbeddedRuntime:
             owner=self.owner,
             on_failed=self.healer.submit if self.handlers else None,
         )
+        app.on_work_queued(self.pool.wake)
         self.keeper = LeaseKeeper(
             app,
             self.settings,

@@ -154,6 +154,40 @@ def create_execution(
     return execution_id
 
 
+def create_executions(
+    store: Store,
+    *,
+    tenant_id: str,
+    workflow_id: str,
+    inputs: list[dict[str, Any]],
+    trigger: str = "manual",
+) -> list[str]:
+    """Many queued executions of one workflow in one transaction (a batch of runs)."""
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id(),
+            "tenant_id": tenant_id,
+            "workflow_id": workflow_id,
+            "status": "queued",
+            "trigger": trigger,
+            "inputs": one,
+            "resume_of": None,
+            "start_step": 0,
+            "run_at": now,
+            "claims": 0,
+            "created_at": now,
+            "config_version": None,
+            "started_at": None,
+        }
+        for one in inputs
+    ]
+    if rows:
+        with store.engine.begin() as conn:
+            conn.execute(_INSERT_EXECUTION, rows)
+    return [row["id"] for row in rows]
+
+
 def start_execution(store: Store, execution_id: str, config_version: int) -> None:
     """Mark an execution running with the config version it runs under."""
     with store.engine.begin() as conn:

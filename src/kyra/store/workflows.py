@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -219,6 +219,25 @@ def get_workflow(store: Store, tenant_id: str, name: str) -> WorkflowRecord:
         if row is None:
             raise NotFoundError(f"no workflow named {name!r}")
         return _record(row, _current_config(session, row))
+
+
+_WORKFLOW_ID = (
+    select(WorkflowRow.id)
+    .where(
+        WorkflowRow.tenant_id == bindparam("b_tenant"), WorkflowRow.name == bindparam("b_name")
+    )
+    .limit(1)
+)
+
+
+def workflow_id(store: Store, tenant_id: str, name: str) -> str:
+    """Only the id of a workflow (queueing a run needs no more): one indexed lookup, no
+    definition parsed."""
+    with store.engine.connect() as conn:
+        found = conn.scalar(_WORKFLOW_ID, {"b_tenant": tenant_id, "b_name": name})
+    if found is None:
+        raise NotFoundError(f"no workflow named {name!r}")
+    return str(found)
 
 
 def get_workflow_by_id(store: Store, workflow_id: str) -> WorkflowRecord:
