@@ -138,7 +138,6 @@ def host_status(app: Kyra) -> list[dict[str, Any]]:
                 "probe_in_seconds": round(max(0.0, s.circuit_retry_at - now), 3)
                 if s.circuit != "closed"
                 else None,
-                "fix_id": s.fix_id,
             }
         )
     return rows

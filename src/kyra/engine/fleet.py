@@ -39,7 +39,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kyra.clock import Clock, SystemClock
 from kyra.engine.breaker import Breaker, BreakerSettings, CircuitState
 from kyra.engine.pacing import PaceBucket, PaceSettings
-from kyra.engine.ratelimit_headers import read_quota
+from kyra.engine.ratelimit_headers import Quota, read_quota
 from kyra.errors import StepError, WaitRequired
 from kyra.store import fleet as fleet_store
 from kyra.store import healing as heal_store
@@ -122,7 +122,6 @@ class _Scope:
     breaker: Breaker | None = None
     dirty: bool = False
     published: bool = False
-    fix_id: str | None = None
 
 
 @dataclass
@@ -186,11 +185,13 @@ class FleetGuard:
 
     # -- decisions ------------------------------------------------------------------------
 
-    def _scope(self, tenant: str, host: str, route: str, create: bool) -> _Scope | None:
+    def _scope(self, tenant: str, host: str, route: str) -> _Scope:
+        """The scope a route belongs to (its provider bucket, once named), made on first use:
+        even a scope that learned nothing counts its requests in flight."""
         scope = self._aliases.get((tenant, host, route), route)
         key = (tenant, host, scope)
         found = self._scopes.get(key)
-        if found is None and create:
+        if found is None:
             found = self._scopes[key] = _Scope(key)
             self._tenants.add(tenant)
         return found
@@ -206,8 +207,7 @@ class FleetGuard:
         with self._lock:
             # Even a scope with nothing learned counts its requests in flight: the first
             # answer's `Remaining` does not know about the requests sent beside it.
-            scope = self._scope(tenant, host, route, create=True)
-            assert scope is not None
+            scope = self._scope(tenant, host, route)
             label = f"{host} {scope.key[2]}"
             if scope.breaker is not None:
                 wait = scope.breaker.wait(now)
@@ -256,8 +256,7 @@ class FleetGuard:
         with self._lock:
             # Every answered scope keeps its recent successes: the first 429 then knows
             # the rate the upstream accepted until then.
-            scope = self._scope(tenant, host, route, create=True)
-            assert scope is not None
+            scope = self._scope(tenant, host, route)
             now = self._mono()
             if quota.bucket:
                 scope = self._alias(tenant, host, route, f"bucket:{quota.bucket}", scope)
@@ -281,8 +280,7 @@ class FleetGuard:
             return
         host, route = scope_of(url)
         with self._lock:
-            scope = self._scope(tenant, host, route, create=True)
-            assert scope is not None
+            scope = self._scope(tenant, host, route)
             self._failure(scope, self._mono(), error_type, None)
 
     def _alias(self, tenant: str, host: str, route: str, name: str, scope: _Scope) -> _Scope:
@@ -393,7 +391,7 @@ class FleetGuard:
                 key = (tenant, row.host, row.scope)
                 if key in self._scopes:
                     continue
-                scope = self._scopes[key] = _Scope(key, published=True, fix_id=row.fix_id)
+                scope = self._scopes[key] = _Scope(key, published=True)
                 blocked = self._to_mono(row.blocked_until)
                 if row.rate or blocked > now:
                     scope.bucket = PaceBucket(
@@ -438,7 +436,6 @@ class FleetGuard:
             circuit_retry_at=self._to_wall(breaker.retry_at) if breaker else 0.0,
             circuit_reason=(breaker.reason if breaker else "")[:300],
             openings=breaker.openings if breaker else 0,
-            fix_id=scope.fix_id,
             updated_at=self.clock.now().timestamp(),
         )
 
@@ -450,7 +447,7 @@ class FleetGuard:
         return fleet_store.reset(self.store, tenant, host)
 
 
-_NO_QUOTA = read_quota({}, 0.0)
+_NO_QUOTA = Quota()
 
 
 @dataclass

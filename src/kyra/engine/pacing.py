@@ -145,13 +145,6 @@ class PaceBucket:
             return None
         return max(now, self.window_opens) + ANSWER_WAIT
 
-    def ready_at(self, now: float) -> float:
-        """When a request could start if it asked now (no slot is taken)."""
-        start = max(now, self.next_at, self.blocked_until, self.window_opens)
-        if self.remaining is not None and self.remaining <= 0 and self.reset_at is not None:
-            start = max(start, self.reset_at)
-        return start
-
     def idle(self, now: float, quiet: float) -> bool:
         """Nothing learned and nothing heard for `quiet` seconds: it can be forgotten."""
         last = self.accepted[-1] if self.accepted else self.changed_at
@@ -274,16 +267,3 @@ class PaceBucket:
             f"relaxed: no rate-limit answer and no request held back for "
             f"{self.settings.relax_seconds:g} s"
         )
-
-    def describe(self, now: float) -> str:
-        """One line for `kyra status` and wait messages."""
-        parts = []
-        if self.rate:
-            parts.append(f"{self.rate:.3g} req/s ({self.reason})")
-        wait = self.ready_at(now) - now
-        if wait > 0:
-            parts.append(
-                f"next request in {wait:.1f} s"
-                + (f": {self.block_reason}" if self.block_reason else "")
-            )
-        return "; ".join(parts) or self.reason or "not paced"

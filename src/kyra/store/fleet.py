@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,7 +33,6 @@ class ScopeState:
     circuit_retry_at: float = 0.0
     circuit_reason: str = ""
     openings: int = 0
-    fix_id: str | None = None
     updated_at: float = 0.0
 
 
@@ -58,38 +57,22 @@ def save_scopes(store: Store, states: Iterable[ScopeState]) -> None:
     dialect = store.engine.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(FleetScopeRow)
-    keep = {"fix_id"}  # set by a fix, never cleared by a process publishing its pacing
     statement = statement.on_conflict_do_update(
         index_elements=["tenant_id", "host", "scope"],
         set_={
             c: getattr(statement.excluded, c)
             for c in _COLUMNS
-            if c not in ("tenant_id", "host", "scope") and c not in keep
+            if c not in ("tenant_id", "host", "scope")
         },
     )
     with store.engine.begin() as conn:
         conn.execute(statement, rows)
 
 
-def mark_fix(store: Store, tenant_id: str, host: str, fix_id: str) -> int:
-    """Remember that a fix's diagnosis came from this host's learned pacing."""
-    with store.engine.begin() as conn:
-        result = conn.execute(
-            update(FleetScopeRow)
-            .where(FleetScopeRow.tenant_id == tenant_id, FleetScopeRow.host == host)
-            .values(fix_id=fix_id)
-        )
-        return int(result.rowcount or 0)
-
-
-def reset(
-    store: Store, tenant_id: str, host: str | None = None, *, fix_id: str | None = None
-) -> int:
-    """Forget what was learned: every scope of the tenant, of one host, or of one fix."""
+def reset(store: Store, tenant_id: str, host: str | None = None) -> int:
+    """Forget what was learned: every scope of the tenant, or of one host."""
     condition = FleetScopeRow.tenant_id == tenant_id
     if host is not None:
         condition &= FleetScopeRow.host == host
-    if fix_id is not None:
-        condition &= FleetScopeRow.fix_id == fix_id
     with store.engine.begin() as conn:
         return int(conn.execute(delete(FleetScopeRow).where(condition)).rowcount or 0)

@@ -34,6 +34,4 @@ class FleetScopeRow(Base):
     circuit_retry_at: Mapped[float] = mapped_column(Float, default=0.0)
     circuit_reason: Mapped[str] = mapped_column(String(300), default="")
     openings: Mapped[int] = mapped_column(Integer, default=0)
-    fix_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    """The fix whose diagnosis created this pacing (its rollback clears it)."""
     updated_at: Mapped[float] = mapped_column(Float, default=0.0)

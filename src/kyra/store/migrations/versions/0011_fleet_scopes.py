@@ -32,7 +32,6 @@ def upgrade() -> None:
         sa.Column("circuit_retry_at", sa.Float(), nullable=False),
         sa.Column("circuit_reason", sa.String(length=300), nullable=False),
         sa.Column("openings", sa.Integer(), nullable=False),
-        sa.Column("fix_id", sa.String(length=36), nullable=True),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "host", "scope", name=op.f("pk_fleet_scopes")),
     )
