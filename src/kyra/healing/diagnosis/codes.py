@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from kyra.healing.diagnosis.code_tokens import learn_tokens, token_class
 from kyra.healing.diagnosis.observe import GRPC_STATUS, SMTP_REPLIES, Observed
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
@@ -87,6 +88,8 @@ class CodeTables:
 
     by_provider: dict[str, dict[str, ErrorClass]] = field(default_factory=dict)
     shared: dict[str, ErrorClass] = field(default_factory=dict)
+    tokens: dict[str, ErrorClass] = field(default_factory=dict)
+    """Code words -> class (see `code_tokens.py`), for codes no table knows."""
 
     @classmethod
     def build(
@@ -103,7 +106,7 @@ class CodeTables:
                 if name:
                     extended.setdefault(name, error_class)
             full[provider] = extended
-        return cls(full, shared_table(full))
+        return cls(full, shared_table(full), learn_tokens(full))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -112,6 +115,7 @@ class CodeTables:
                 for p, t in sorted(self.by_provider.items())
             },
             "shared": {c: k.value for c, k in sorted(self.shared.items())},
+            "tokens": {c: k.value for c, k in sorted(self.tokens.items())},
         }
 
     @classmethod
@@ -121,7 +125,8 @@ class CodeTables:
             for p, t in data["by_provider"].items()
         }
         shared = {str(c): ErrorClass(str(k)) for c, k in data["shared"].items()}
-        return cls(by_provider, shared)
+        tokens = {str(c): ErrorClass(str(k)) for c, k in data.get("tokens", {}).items()}
+        return cls(by_provider, shared, tokens)
 
     def lookup(self, obs: Observed) -> list[CodeHit]:
         """Every observed code a table knows, most specific first (provider before shared,
@@ -135,7 +140,8 @@ class CodeTables:
                 hits.append(CodeHit(code, own.get(code) or own[bare], "provider", rank))
             elif code in self.shared:
                 hits.append(CodeHit(code, self.shared[code], "shared", rank))
-        hits.sort(
-            key=lambda h: (h.scope != "provider", h.rank, -DANGER[info(h.error_class).safety])
-        )
+            elif (found := token_class(code, self.tokens)) is not None:
+                hits.append(CodeHit(code, found[1], "token", rank))
+        scopes = {"provider": 0, "shared": 1, "token": 2}
+        hits.sort(key=lambda h: (scopes[h.scope], h.rank, -DANGER[info(h.error_class).safety]))
         return hits

@@ -27,6 +27,7 @@ from kyra.healing.diagnosis.signatures import Match, Signature, SignatureSet
 from kyra.healing.diagnosis.structure import choose, quota_match, red_from_body
 from kyra.healing.diagnosis.texts import FACT_TEXT, explain
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
+from kyra.healing.diagnosis.vocab import type_token_match
 from kyra.healing.taxonomy import (
     AUTO_FIX_MIN_CONFIDENCE,
     ErrorClass,
@@ -47,6 +48,8 @@ PROVIDER_CODE = (95, 0)
 """(confidence, priority) of a code the step's provider documents: it outranks text."""
 SHARED_CODE = (88, 0)
 """(confidence, priority) of a code other providers document with one meaning."""
+TOKEN_CODE = (80, -5)
+"""(confidence, priority) of an unknown code whose words other providers' codes share."""
 LOOSE_KEY_RANK = 30
 LOOSE_KEY_PENALTY = 10
 """A code found under a loose key (`type`, `status`, `title`) counts for less."""
@@ -157,9 +160,9 @@ class Diagnoser:
         """Signature matches and known provider codes, best first (score, danger, order)."""
         found = self.signatures.matches(obs)
         hits = [_code_match(hit) for hit in self.codes.lookup(obs)]
-        quota = quota_match(obs)
-        if quota is not None:
-            hits.append(quota)
+        for extra in (quota_match(obs), type_token_match(obs)):
+            if extra is not None:
+                hits.append(extra)
         if not hits:
             return found
         ordered = sorted(
@@ -332,7 +335,9 @@ class Diagnoser:
 
 def _code_match(hit: CodeHit) -> Match:
     """A known provider code as a match the signature machinery can weigh."""
-    confidence, priority = PROVIDER_CODE if hit.scope == "provider" else SHARED_CODE
+    confidence, priority = {"provider": PROVIDER_CODE, "shared": SHARED_CODE}.get(
+        hit.scope, TOKEN_CODE
+    )
     if hit.rank >= LOOSE_KEY_RANK:
         confidence, priority = confidence - 5, priority - LOOSE_KEY_PENALTY
     signature = Signature(

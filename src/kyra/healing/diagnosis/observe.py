@@ -84,8 +84,22 @@ SMTP_REPLIES = frozenset(
 )
 """RFC 5321/4954 failure replies: other three-digit numbers at a message's head are not SMTP."""
 GENERIC_CODES = frozenset(
-    {"error", "errors", "err", "fail", "failed", "failure", "false", "true", "ok", "none",
-     "null", "exception", "invalid", "about:blank"}
+    {
+        "error",
+        "errors",
+        "err",
+        "fail",
+        "failed",
+        "failure",
+        "false",
+        "true",
+        "ok",
+        "none",
+        "null",
+        "exception",
+        "invalid",
+        "about:blank",
+    }
 )
 """Envelope words (`"status": "error"`, `"type": "error"`), not codes: they say nothing."""
 MAX_CODE_LENGTH = 64

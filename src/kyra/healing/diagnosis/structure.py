@@ -18,6 +18,7 @@ import re
 
 from kyra.healing.diagnosis.observe import Observed
 from kyra.healing.diagnosis.signatures import Match, Signature
+from kyra.healing.diagnosis.vocab import transient_type
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
@@ -81,7 +82,7 @@ def structural_green(obs: Observed) -> bool:
     """Evidence, independent of any rule, that the error may be transient (for the model)."""
     if status_transient(obs, obs.status):
         return True
-    return transient_headers(obs)
+    return transient_headers(obs) or network_errno(obs) or transient_type(obs) is not None
 
 
 QUOTA_PERIOD_SECONDS = 86_400

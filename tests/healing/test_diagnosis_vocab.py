@@ -1,0 +1,87 @@
+"""Generic vocabularies: raised exception type names and the words of provider codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kyra.engine.error_context import ErrorContext
+from kyra.healing.diagnosis import Diagnoser
+from kyra.healing.diagnosis.build import code_tables
+from kyra.healing.diagnosis.code_tokens import learn_tokens, token_class
+from kyra.healing.diagnosis.kb import load_kb
+from kyra.healing.taxonomy import ErrorClass, Safety
+
+PROVIDER = """\
+provider: {name}
+name: {name}
+sector: crm
+codes:
+  ACCOUNT_SUSPENDED: account_suspended
+  {name}_quota_spent: billing_issue
+  rate_limited: rate_limit_exceeded
+examples:
+  - label: account_suspended
+    status_code: 403
+    body: '{{"error": {{"code": "ACCOUNT_SUSPENDED"}}}}'
+"""
+
+
+def test_a_raised_transient_type_is_structure_even_when_no_rule_lists_it() -> None:
+    diagnoser = Diagnoser()
+    cases = {
+        "pymongo.errors.NetworkTimeout": ErrorClass.TIMEOUT_ERROR,
+        "telegram.error.TimedOut": ErrorClass.TIMEOUT_ERROR,
+        "redis.exceptions.TryAgainError": ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE,
+        "acme.SomeConnectTimeoutError": ErrorClass.CONNECTION_TIMEOUT,
+    }
+    for error_type, expected in cases.items():
+        result = diagnoser.diagnose(ErrorContext(error_type=error_type, error_message="oops"))
+        assert result.error_class is expected, (error_type, result.evidence)
+        assert result.safety is Safety.GREEN
+
+
+def test_the_same_names_inside_remote_text_or_beside_security_are_not_transient() -> None:
+    diagnoser = Diagnoser()
+    # named inside a body the remote wrote: words, not structure
+    prose = ErrorContext(status_code=400, body='{"message": "NetworkTimeout, try again"}')
+    assert diagnoser.diagnose(prose).safety is not Safety.GREEN
+    insecure = ErrorContext(
+        error_type="oauthlib.oauth2.rfc6749.errors.InsecureTransportError",
+        error_message="(insecure_transport) OAuth 2 MUST utilize https.",
+    )
+    assert diagnoser.diagnose(insecure).safety is not Safety.GREEN
+
+
+def test_code_words_learned_across_providers_name_an_unknown_code(tmp_path: Path) -> None:
+    for name in ("alpha", "beta", "gamma"):
+        (tmp_path / f"{name}.yaml").write_text(PROVIDER.format(name=name), encoding="utf-8")
+    tables = code_tables(load_kb(tmp_path))
+    assert tables.tokens["suspended"] is ErrorClass.ACCOUNT_SUSPENDED
+    # transient words never become tokens: GREEN needs a code whose meaning is known
+    assert "limited" not in tables.tokens
+    diagnoser = Diagnoser(codes=tables)
+    body = '{"error": {"code": "USER_SUSPENDED_BY_ADMIN"}}'
+    result = diagnoser.diagnose(ErrorContext(provider="delta", status_code=400, body=body))
+    assert result.error_class is ErrorClass.ACCOUNT_SUSPENDED
+    assert result.evidence.signature == "code.token.user_suspended_by_admin"
+
+
+def test_a_token_seen_at_too_few_providers_or_with_mixed_meanings_is_dropped() -> None:
+    tables = {
+        "a": {
+            "card_expired": ErrorClass.BILLING_ISSUE,
+            "token_expired": ErrorClass.INVALID_CREDENTIALS,
+        },
+        "b": {"session_expired": ErrorClass.INVALID_CREDENTIALS},
+        "c": {
+            "plan_expired": ErrorClass.BILLING_ISSUE,
+            "fraud_hold": ErrorClass.SECURITY_VIOLATION,
+        },
+    }
+    tokens = learn_tokens(tables)
+    assert "expired" not in tokens  # 2 of 4 say billing: not one meaning
+    assert "fraud" not in tokens  # one provider only
+    assert (
+        token_class("message could not be parsed", {"parsed": ErrorClass.INVALID_PARAMETER_FORMAT})
+        is None
+    )
