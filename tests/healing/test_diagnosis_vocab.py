@@ -6,9 +6,12 @@ from pathlib import Path
 
 from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis import Diagnoser
+from kyra.healing.diagnosis.arbiter import overrules
 from kyra.healing.diagnosis.build import code_tables
 from kyra.healing.diagnosis.code_tokens import learn_tokens, token_class
 from kyra.healing.diagnosis.kb import load_kb
+from kyra.healing.diagnosis.model import ModelAnswer
+from kyra.healing.diagnosis.observe import observe
 from kyra.healing.taxonomy import ErrorClass, Safety
 
 PROVIDER = """\
@@ -85,3 +88,63 @@ def test_a_token_seen_at_too_few_providers_or_with_mixed_meanings_is_dropped() -
         token_class("message could not be parsed", {"parsed": ErrorClass.INVALID_PARAMETER_FORMAT})
         is None
     )
+
+
+UMBRELLA = """\
+provider: {name}
+name: {name}
+sector: payments
+codes:
+  invalid_request_error: invalid_parameter_format
+examples:
+  - label: missing_required_field
+    status_code: 400
+    body: '{{"error": {{"code": "invalid_request_error", "message": "amount is required"}}}}'
+  - label: api_version_mismatch
+    status_code: 400
+    body: '{{"error": {{"code": "invalid_request_error", "message": "bad version"}}}}'
+  - label: invalid_parameter_format
+    status_code: 400
+    body: '{{"error": {{"code": "invalid_request_error", "message": "bad id"}}}}'
+"""
+
+
+def test_a_code_whose_examples_mean_many_classes_is_an_umbrella(tmp_path: Path) -> None:
+    for name in ("alpha", "beta"):
+        (tmp_path / f"{name}.yaml").write_text(UMBRELLA.format(name=name), encoding="utf-8")
+    tables = code_tables(load_kb(tmp_path))
+    assert tables.shared["invalid_request_error"] is ErrorClass.INVALID_PARAMETER_FORMAT
+    assert "invalid_request_error" in tables.umbrella  # 2 of 6 examples agree
+    hit = tables.lookup(observe(ErrorContext(status_code=400, body=UMBRELLA_BODY)))[0]
+    assert hit.umbrella
+    diagnoser = Diagnoser(codes=tables, use_model=False)
+    result = diagnoser.diagnose(ErrorContext(status_code=400, body=UMBRELLA_BODY))
+    # still the table's class when nothing better is known, but below the rule trust
+    assert result.error_class is ErrorClass.INVALID_PARAMETER_FORMAT and result.confidence < 70
+
+
+UMBRELLA_BODY = '{"error": {"code": "invalid_request_error", "message": "nope"}}'
+
+
+def answer(cls: ErrorClass, probability: float) -> ModelAnswer:
+    return ModelAnswer(cls, probability)
+
+
+def test_the_model_overrules_only_soft_non_green_rules_and_never_lowers_red() -> None:
+    status = ["status=400"]
+    yellow = ErrorClass.INVALID_PARAMETER_FORMAT
+    missing = ErrorClass.MISSING_REQUIRED_FIELD
+    assert overrules(yellow, "http.400", status, answer(missing, 0.7))
+    assert not overrules(yellow, "http.400", status, answer(missing, 0.4))  # unsure
+    # the step's own provider documents the code: the table decides
+    assert not overrules(yellow, "code.provider.x", ["code=x"], answer(missing, 0.99))
+    # a raised exception type is structure, not words
+    assert not overrules(yellow, "type.parameter", ["type=badrequesterror"], answer(missing, 0.99))
+    # RED stays RED: a person looks rather than a YELLOW guess
+    perms = ErrorClass.INSUFFICIENT_PERMISSIONS
+    assert not overrules(perms, "http.403", ["status=403"], answer(missing, 0.99))
+    assert overrules(perms, "http.403", ["status=403"], answer(ErrorClass.ACCOUNT_SUSPENDED, 0.6))
+    # GREEN is decided by structure only, never by this arbitration
+    timeout = ErrorClass.TIMEOUT_ERROR
+    assert not overrules(yellow, "http.400", status, answer(timeout, 0.99))
+    assert not overrules(timeout, "text.timeout", ["text='x'"], answer(yellow, 0.99))

@@ -15,10 +15,10 @@ from typing import Any
 
 from kyra.healing.diagnosis import artifact
 from kyra.healing.diagnosis.codes import DANGER, CodeTables
-from kyra.healing.diagnosis.corpus import load_corpus, split_corpus
+from kyra.healing.diagnosis.corpus import context_of, load_corpus, split_corpus
 from kyra.healing.diagnosis.kb import ProviderFile, kb_examples, kb_files, load_kb
 from kyra.healing.diagnosis.model import LocalModel
-from kyra.healing.diagnosis.observe import normalise_provider
+from kyra.healing.diagnosis.observe import normalise_provider, observe
 from kyra.healing.taxonomy import ErrorClass, info
 
 
@@ -35,7 +35,32 @@ def code_tables(files: list[ProviderFile]) -> CodeTables:
             old = table.get(code)
             if old is None or DANGER[info(cls).safety] > DANGER[info(old).safety]:
                 table[code] = cls
-    return CodeTables.build(tables, sectors)
+    built = CodeTables.build(tables, sectors)
+    built.umbrella = umbrella_codes(files, built)
+    return built
+
+
+UMBRELLA_PURITY = 0.6
+UMBRELLA_MIN_EXAMPLES = 3
+
+
+def umbrella_codes(files: list[ProviderFile], tables: CodeTables) -> set[str]:
+    """Codes whose examples (those carrying the code) agree with the code's class less
+    than `UMBRELLA_PURITY` of the time: `invalid_request_error` arrives with missing
+    fields, bad formats and version errors alike, so the code alone should not decide."""
+    seen: dict[str, list[bool]] = {}
+    for item in files:
+        own = tables.by_provider.get(normalise_provider(item.provider, None), {})
+        for example in item.examples:
+            for code in observe(context_of(example)).codes:
+                cls = own.get(code) or tables.shared.get(code)
+                if cls is not None:
+                    seen.setdefault(code, []).append(cls.value == example["label"])
+    return {
+        code
+        for code, agree in seen.items()
+        if len(agree) >= UMBRELLA_MIN_EXAMPLES and sum(agree) / len(agree) < UMBRELLA_PURITY
+    }
 
 
 def compile_data(examples: list[dict[str, Any]], files: list[ProviderFile]) -> dict[str, Any]:

@@ -54,6 +54,8 @@ class CodeHit:
     """`provider` (the step's provider documents it) or `shared` (other providers do)."""
     rank: int
     """Lower is more specific (the key the code was found under, its depth)."""
+    umbrella: bool = False
+    """The code names a family of errors (see `CodeTables.umbrella`): weak evidence."""
 
 
 def shareable(code: str) -> bool:
@@ -90,6 +92,9 @@ class CodeTables:
     shared: dict[str, ErrorClass] = field(default_factory=dict)
     tokens: dict[str, ErrorClass] = field(default_factory=dict)
     """Code words -> class (see `code_tokens.py`), for codes no table knows."""
+    umbrella: set[str] = field(default_factory=set)
+    """Codes whose documented examples mostly mean other classes than the table says
+    (`invalid_request_error`, `bad_request`, `validation_error`): a family, not an error."""
 
     @classmethod
     def build(
@@ -116,6 +121,7 @@ class CodeTables:
             },
             "shared": {c: k.value for c, k in sorted(self.shared.items())},
             "tokens": {c: k.value for c, k in sorted(self.tokens.items())},
+            "umbrella": sorted(self.umbrella),
         }
 
     @classmethod
@@ -126,7 +132,8 @@ class CodeTables:
         }
         shared = {str(c): ErrorClass(str(k)) for c, k in data["shared"].items()}
         tokens = {str(c): ErrorClass(str(k)) for c, k in data.get("tokens", {}).items()}
-        return cls(by_provider, shared, tokens)
+        umbrella = {str(c) for c in data.get("umbrella", [])}
+        return cls(by_provider, shared, tokens, umbrella)
 
     def lookup(self, obs: Observed) -> list[CodeHit]:
         """Every observed code a table knows, most specific first (provider before shared,
@@ -137,11 +144,20 @@ class CodeTables:
             rank = obs.code_ranks.get(code, 50)
             bare = code.split(":", 1)[1] if code.startswith(NAMESPACED) else code
             if code in own or bare in own:
-                hits.append(CodeHit(code, own.get(code) or own[bare], "provider", rank))
+                cls = own.get(code) or own[bare]
+                hits.append(CodeHit(code, cls, "provider", rank, code in self.umbrella))
             elif code in self.shared:
-                hits.append(CodeHit(code, self.shared[code], "shared", rank))
+                umbrella = code in self.umbrella
+                hits.append(CodeHit(code, self.shared[code], "shared", rank, umbrella))
             elif (found := token_class(code, self.tokens)) is not None:
                 hits.append(CodeHit(code, found[1], "token", rank))
         scopes = {"provider": 0, "shared": 1, "token": 2}
-        hits.sort(key=lambda h: (scopes[h.scope], h.rank, -DANGER[info(h.error_class).safety]))
+        hits.sort(
+            key=lambda h: (
+                h.umbrella,
+                scopes[h.scope],
+                h.rank,
+                -DANGER[info(h.error_class).safety],
+            )
+        )
         return hits

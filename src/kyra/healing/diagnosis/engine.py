@@ -18,6 +18,7 @@ from functools import cache
 
 from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis import artifact
+from kyra.healing.diagnosis.arbiter import overrules
 from kyra.healing.diagnosis.codes import CodeHit, CodeTables
 from kyra.healing.diagnosis.facts import extract
 from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
@@ -50,6 +51,8 @@ SHARED_CODE = (88, 0)
 """(confidence, priority) of a code other providers document with one meaning."""
 TOKEN_CODE = (80, -5)
 """(confidence, priority) of an unknown code whose words other providers' codes share."""
+UMBRELLA_CODE = (60, -10)
+"""(confidence, priority) of a code that names a family of errors: the model may decide."""
 LOOSE_KEY_RANK = 30
 LOOSE_KEY_PENALTY = 10
 """A code found under a loose key (`type`, `status`, `title`) counts for less."""
@@ -176,8 +179,21 @@ class Diagnoser:
         vetoed = any(m.signature.veto_green for m in matches) or red_from_body(matches) is not None
         rule = self._rule_verdict(best, matches, notes) if best else None
         if rule is not None and rule.confidence >= RULE_TRUST:
-            if explain_model and self.use_model:
-                rule.evidence.model_scores = self.model.predict(obs).scores
+            if not self.use_model:
+                return rule
+            answer = self.model.predict(obs, explain=explain_model)
+            rule.evidence.model_scores = answer.scores
+            if overrules(rule.error_class, rule.signature, rule.evidence.matched, answer):
+                confidence = min(MODEL_MAX_CONFIDENCE, round(answer.probability * 100))
+                evidence = self._model_evidence(answer, rule)
+                evidence.notes.append(f"the model overrules {rule.signature}")
+                return _Verdict(
+                    answer.error_class,
+                    confidence,
+                    Tier.MODEL,
+                    evidence,
+                    probability=answer.probability,
+                )
             return rule
         if not self.use_model:
             return rule or _Verdict(ErrorClass.UNKNOWN, 0, Tier.RULES)
@@ -338,6 +354,8 @@ def _code_match(hit: CodeHit) -> Match:
     confidence, priority = {"provider": PROVIDER_CODE, "shared": SHARED_CODE}.get(
         hit.scope, TOKEN_CODE
     )
+    if hit.umbrella:
+        confidence, priority = UMBRELLA_CODE
     if hit.rank >= LOOSE_KEY_RANK:
         confidence, priority = confidence - 5, priority - LOOSE_KEY_PENALTY
     signature = Signature(

@@ -37,6 +37,8 @@ MIN_PROBABILITY = 0.55
 GREEN_MIN_PROBABILITY = 0.85
 """The model may only name a GREEN class when this sure (and the structure allows it)."""
 RANDOM_STATE = 7
+SVM_C = 0.5
+CLASS_WEIGHT: str | None = None
 WEIGHT_DECIMALS = 5
 """Weights are stored rounded: smaller artifact, same bytes on every rebuild."""
 WORD_FEATURES = 6000
@@ -161,7 +163,9 @@ class LocalModel:
         ]
         matrix = hstack([v.fit_transform(texts) for _, v in vectorizers]).tocsr()
         classes, counts = np.unique(labels, return_counts=True)
-        base = LinearSVC(C=0.5, max_iter=10000, random_state=RANDOM_STATE)
+        base = LinearSVC(
+            C=SVM_C, class_weight=CLASS_WEIGHT, max_iter=10000, random_state=RANDOM_STATE
+        )
         if len(classes) < 2:  # nothing to separate: the one class, always
             coef, intercept = np.zeros((1, matrix.shape[1])), np.zeros(1)
             a, b = [-1.0], [0.0]

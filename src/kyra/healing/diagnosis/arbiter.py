@@ -1,0 +1,44 @@
+"""When the local model may overrule a confident rule.
+
+Signatures written from words and statuses (`http.403` -> insufficient_permissions,
+`text.validation` -> data_validation_error) and codes other providers use are right for
+the errors they were written from, and often wrong for a provider nobody looked at: a
+403 that is a suspended account, a "validation failed" that is a missing field. The
+model has read every provider's examples, so when it disagrees clearly it gets the word,
+within limits that keep the answer safe:
+
+- the rule rests only on a status, text or a shared code, never on a raised exception
+  type, a header or a code the step's own provider documents;
+- neither answer is GREEN (the structural-evidence rules decide those);
+- a RED rule is never turned into a non-RED answer (prefer asking a person).
+"""
+
+from __future__ import annotations
+
+from kyra.healing.diagnosis.model import ModelAnswer
+from kyra.healing.taxonomy import ErrorClass, Safety, info
+
+OVERRULE_PROBABILITY = 0.5
+SOFT_KINDS = frozenset({"status", "text", "code", "provider"})
+
+
+def soft_rule(signature: str | None, matched: list[str]) -> bool:
+    """The rule rests on words, a status or a shared code only."""
+    if signature is None or signature.startswith("code.provider."):
+        return False
+    return all(condition.partition("=")[0] in SOFT_KINDS for condition in matched)
+
+
+def overrules(
+    rule_class: ErrorClass, signature: str | None, matched: list[str], answer: ModelAnswer
+) -> bool:
+    """True when the model's answer should replace the rule's (see the module docstring)."""
+    model_class = answer.error_class
+    if model_class is rule_class or model_class is ErrorClass.UNKNOWN:
+        return False
+    if answer.probability < OVERRULE_PROBABILITY or not soft_rule(signature, matched):
+        return False
+    rule_safety, model_safety = info(rule_class).safety, info(model_class).safety
+    if Safety.GREEN in (rule_safety, model_safety):
+        return False
+    return not (rule_safety is Safety.RED and model_safety is not Safety.RED)
