@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from kyra.healing.diagnosis.code_tokens import learn_tokens, token_class
 from kyra.healing.diagnosis.observe import GRPC_STATUS, SMTP_REPLIES, Observed
+from kyra.healing.diagnosis.sqlstate import standard_class
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
 SHARED_MIN_AGREEMENT = 0.75
@@ -149,6 +150,8 @@ class CodeTables:
             elif code in self.shared:
                 umbrella = code in self.umbrella
                 hits.append(CodeHit(code, self.shared[code], "shared", rank, umbrella))
+            elif (standard := standard_class(code)) is not None:
+                hits.append(CodeHit(code, standard, "shared", rank))
             elif (found := token_class(code, self.tokens)) is not None:
                 hits.append(CodeHit(code, found[1], "token", rank))
         scopes = {"provider": 0, "shared": 1, "token": 2}

@@ -41,8 +41,8 @@ SVM_C = 0.5
 CLASS_WEIGHT: str | None = None
 WEIGHT_DECIMALS = 5
 """Weights are stored rounded: smaller artifact, same bytes on every rebuild."""
-WORD_FEATURES = 6000
-CHAR_FEATURES = 8000
+WORD_FEATURES = 20000
+CHAR_FEATURES = 20000
 _TOKEN = re.compile(r"[^a-z0-9_]+")
 _WORD = re.compile(r"(?u)\b\w[\w.]+\b")
 _SPACES = re.compile(r"\s\s+")

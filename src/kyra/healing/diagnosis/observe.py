@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kyra.engine.error_context import ErrorContext
+from kyra.healing.diagnosis.envelopes import envelope_codes
+from kyra.healing.diagnosis.sqlstate import driver_sqlstates
 
 CODE_KEYS = frozenset(
     {
@@ -134,6 +136,9 @@ _STATUS_IN_TEXT = [
     re.compile(r"\berror code: (\d{3})\b"),  # openai / anthropic SDK errors
     re.compile(r"\bhttp(?:/[\d.]+)? (?:status )?(?:code )?(\d{3})\b"),
     re.compile(r"\bstatus(?: code)?[:= ]+(\d{3})\b"),
+    re.compile(r"\bhttperror (\d{3}) when requesting\b"),  # googleapiclient
+    re.compile(r"^(\d{3}) (?:get|post|put|patch|delete|head) https?://"),  # google-api-core
+    re.compile(r"\bapierror: \[(\d{3})\]"),  # gspread
 ]
 _SDK_CODE = re.compile(r"an error occurred \(([\w.]{2,64})\) when calling", re.IGNORECASE)
 _XML_CODE = re.compile(
@@ -287,6 +292,9 @@ def _codes(
             ranks.setdefault(found.lower(), KEY_RANK.get(key.lower(), 1) * 10)
         for found in _SQLSTATE.findall(source):
             codes.add(f"sqlstate:{found.lower()}")
+    for name in driver_sqlstates(ctx.error_type, message, codes):
+        codes.add(name)
+        ranks[name] = min(ranks.get(name, 10), 10)
     for source in (ctx.error_type or "", message):
         for found in _GRPC.findall(source):
             if found.lower() in GRPC_STATUS:
@@ -309,9 +317,10 @@ def observe(ctx: ErrorContext) -> Observed:
         if smtp.group(2):
             codes.add(f"smtp:{smtp.group(2)}")
             ranks[f"smtp:{smtp.group(2)}"] = 10  # the enhanced code says more
-    amz = headers.get("x-amzn-errortype")
-    if amz:
-        codes.add(amz.split(":", 1)[0].strip().lower())
+    for code, rank in envelope_codes((message, body), (body_json, message_json), headers).items():
+        if code not in GENERIC_CODES:
+            codes.add(code)
+            ranks[code] = min(rank, ranks.get(code, rank))
     text = f"{message}\n{body}".lower()
     status = ctx.status_code
     from_text = False

@@ -1,0 +1,84 @@
+"""Codes from envelopes beyond JSON `code` keys, and SQLSTATE read as a protocol."""
+
+from __future__ import annotations
+
+from kyra.engine.error_context import ErrorContext
+from kyra.healing.diagnosis import Diagnoser
+from kyra.healing.diagnosis.codes import CodeTables
+from kyra.healing.diagnosis.observe import observe
+from kyra.healing.diagnosis.sqlstate import standard_class
+from kyra.healing.taxonomy import ErrorClass, Safety
+
+
+def test_codes_are_read_from_tags_soap_nvp_triples_and_error_headers() -> None:
+    dropbox = observe(
+        ErrorContext(
+            status_code=409,
+            body='{"error_summary": "path/not_found/..", "error": {".tag": "path", '
+            '"path": {".tag": "not_found"}}}',
+        )
+    )
+    assert {"path", "not_found"} <= dropbox.codes
+    assert dropbox.code_ranks["not_found"] < dropbox.code_ranks["path"]  # inner is specific
+    soap = observe(
+        ErrorContext(
+            status_code=500,
+            body="<soapenv:Fault><faultcode>sf:INVALID_FIELD</faultcode><detail>"
+            "<sf:InvalidFieldFault><sf:exceptionCode>INVALID_FIELD_FOR_INSERT_UPDATE"
+            "</sf:exceptionCode></sf:InvalidFieldFault></detail></soapenv:Fault>",
+        )
+    )
+    assert "invalid_field_for_insert_update" in soap.codes
+    nvp = observe(ErrorContext(status_code=200, body="ACK=Failure&L_ERRORCODE0=10002&VERSION=204"))
+    assert "10002" in nvp.codes
+    triple = observe(
+        ErrorContext(status_code=200, body='{"json": {"errors": [["RATELIMIT", "wait", "x"]]}}')
+    )
+    assert "ratelimit" in triple.codes
+    header = observe(
+        ErrorContext(status_code=503, headers={"x-vercel-error": "DEPLOYMENT_PAUSED"}, body="x")
+    )
+    assert "deployment_paused" in header.codes
+    # an ordinary header is not a code
+    assert (
+        observe(ErrorContext(status_code=503, headers={"x-request-id": "ABC_DEF"})).codes == set()
+    )
+
+
+def test_google_client_messages_carry_their_status() -> None:
+    core = observe(
+        ErrorContext(
+            error_type="google.api_core.exceptions.Forbidden",
+            error_message="403 POST https://bigquery.googleapis.com/bigquery/v2/projects/x/jobs: "
+            "Access Denied",
+        )
+    )
+    assert core.status == 403 and core.status_from_text
+    sheets = observe(
+        ErrorContext(error_type="gspread.exceptions.APIError", error_message="APIError: [429]: x")
+    )
+    assert sheets.status == 429
+
+
+def test_sqlstate_from_a_sql_driver_is_read_by_its_standard_class() -> None:
+    diagnoser = Diagnoser(codes=CodeTables())
+    odbc = ErrorContext(
+        error_type="pyodbc.OperationalError",
+        error_message="('HYT00', '[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]Query "
+        "timeout expired (SQLExecDirectW)')",
+    )
+    result = diagnoser.diagnose(odbc)
+    assert result.error_class is ErrorClass.TIMEOUT_ERROR and result.safety is Safety.GREEN
+    date = ErrorContext(
+        error_type="psycopg.errors.InvalidDatetimeFormat",
+        body='{"code": "22007"}',
+        error_message='invalid input syntax for type date: "31/02/2026"',
+    )
+    assert "sqlstate:22007" in observe(date).codes
+    assert diagnoser.diagnose(date).error_class is ErrorClass.INVALID_DATE_FORMAT
+    # a whole class is never GREEN: 08004 is a rejected login, not an outage
+    assert standard_class("sqlstate:08004") is None
+    assert standard_class("sqlstate:28000") is ErrorClass.INVALID_CREDENTIALS
+    # a provider's five-digit number is not a SQLSTATE (Discord's 40001 is Unauthorized)
+    discord = ErrorContext(provider="discord", status_code=401, body='{"code": 40001}')
+    assert not any(c.startswith("sqlstate:") for c in observe(discord).codes)
