@@ -186,6 +186,15 @@ def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
 
 
 @pytest.fixture
+def runtime_celery(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """The scale-out runtime only (Redis + PostgreSQL)."""
+    harness = Harness("celery", _database("celery", request, tmp_path), REDIS_URL, tmp_path)
+    yield harness
+    harness.stop_all()
+    harness.app.close()
+
+
+@pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[Harness]:
     """The embedded runtime only (SQLite), for `kyra serve`'s own behaviour."""
     harness = Harness("embedded", f"sqlite:///{tmp_path / 'kyra.db'}", None, tmp_path)

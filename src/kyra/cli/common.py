@@ -96,6 +96,23 @@ def handled() -> Iterator[None]:
         fail(_escape(str(exc)))
     except (ValueError, OSError) as exc:
         fail(_escape(str(exc)))
+    except Exception as exc:
+        if (reason := _database_unreachable(exc)) is None:
+            raise
+        fail(_escape(t("db.unreachable", reason=reason)))
+
+
+def _database_unreachable(exc: Exception) -> str | None:
+    """The driver's first line when `exc` says the database cannot be reached (down,
+    refused, wrong host or credentials), else None. SQLAlchemy is looked up, not imported:
+    if it was never imported, the error cannot be one of its classes."""
+    import sys
+
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return None
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _escape(text: str) -> str:

@@ -7,10 +7,16 @@ on PostgreSQL).
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING
+
 import typer
 
-from kyra.cli.common import console, fail, handled, lang, print_json, settings
+from kyra.cli.common import console, err_console, fail, handled, lang, print_json, settings
 from kyra.i18n import Catalog, translate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Database schema and retention. / Esquema y retención de la base de datos.",
@@ -35,6 +41,10 @@ MESSAGES: Catalog = {
         "en": "Deleted {executions} execution(s) and {steps} step(s) finished before {cutoff}.",
         "es": "Borradas {executions} ejecución(es) y {steps} paso(s) terminados antes de {cutoff}.",
     },
+    "db.waiting": {
+        "en": "Waiting up to {seconds} s for the database to accept connections…",
+        "es": "Esperando hasta {seconds} s a que la base de datos acepte conexiones…",
+    },
     "db.no_retention": {
         "en": "say how many days to keep: --days N or KYRA_RETENTION_DAYS",
         "es": "indica cuántos días conservar: --days N o KYRA_RETENTION_DAYS",
@@ -51,13 +61,24 @@ def register(root: typer.Typer) -> None:
 
 
 @app.command("upgrade")
-def upgrade(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def upgrade(
+    wait: float = typer.Option(
+        0.0,
+        "--wait",
+        min=0,
+        max=3600,
+        help="Seconds to wait for the database to accept connections (containers start together).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Bring the database schema to this version of Kyra."""
     from kyra.store.db import current_revision, ensure_schema, make_engine
 
     with handled():
         engine = make_engine(settings().require_database_url())
         try:
+            if wait:
+                _wait_for(engine, wait)
             before = current_revision(engine)
             ensure_schema(engine, auto_migrate=True)  # refuses a schema newer than Kyra
             after = current_revision(engine)
@@ -70,6 +91,27 @@ def upgrade(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -
         console.print(t("db.current_ok", current=after))
     else:
         console.print(t("db.upgraded", before=before or "-", head=after))
+
+
+def _wait_for(engine: Engine, seconds: float) -> None:
+    """Connect until the database answers or `seconds` pass; the last error then
+    propagates (and `handled` prints it as one line)."""
+    from sqlalchemy.exc import OperationalError
+
+    deadline = time.monotonic() + seconds
+    said = False
+    while True:
+        try:
+            with engine.connect():
+                return
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            if not said:
+                err_console.print(t("db.waiting", seconds=f"{seconds:g}"), soft_wrap=True)
+                said = True
+            engine.dispose()
+            time.sleep(1.0)
 
 
 @app.command("current")

@@ -41,6 +41,10 @@ MESSAGES: Catalog = {
         "es": "la base de datos aún no tiene esquema: ejecuta `kyra db upgrade` (o define "
         "KYRA_DB_AUTO_MIGRATE=1)",
     },
+    "db.unreachable": {
+        "en": "cannot reach the database: {reason}",
+        "es": "no se puede conectar con la base de datos: {reason}",
+    },
     "no_project": {
         "en": "no kyra.toml in {where} or a parent directory, and KYRA_DATABASE_URL is not "
         "set: run `kyra init` here, or cd into your project",

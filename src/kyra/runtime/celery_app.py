@@ -135,7 +135,7 @@ def make_celery(
     """The Celery app with Kyra's tasks, configured from Kyra's settings."""
     # Celery is an optional extra: imported only when the scale-out runtime is used.
     from celery import Celery
-    from celery.signals import worker_shutdown  # type: ignore[import-untyped]
+    from celery.signals import worker_ready, worker_shutdown  # type: ignore[import-untyped]
 
     celery = Celery("kyra", set_as_current=False)
     celery.conf.update(celery_config(settings, runtime))
@@ -187,6 +187,13 @@ def make_celery(
                 exc=exc, countdown=countdown, max_retries=runtime.heal_max_retries
             ) from exc
         return "healed"
+
+    @worker_ready.connect(weak=False)  # type: ignore[untyped-decorator]
+    def _register(sender: Any = None, **_kwargs: Any) -> None:
+        # Heartbeat from the start, so `kyra status` lists an idle worker too (the state
+        # is otherwise built by the first task). Signals are global: only our own app's.
+        if getattr(sender, "app", None) is celery:
+            state.ready()
 
     @worker_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
     def _close(**_kwargs: Any) -> None:
