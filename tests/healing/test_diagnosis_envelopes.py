@@ -82,3 +82,39 @@ def test_sqlstate_from_a_sql_driver_is_read_by_its_standard_class() -> None:
     # a provider's five-digit number is not a SQLSTATE (Discord's 40001 is Unauthorized)
     discord = ErrorContext(provider="discord", status_code=401, body='{"code": 40001}')
     assert not any(c.startswith("sqlstate:") for c in observe(discord).codes)
+
+
+def test_qualified_code_names_also_give_their_bare_name() -> None:
+    aws = observe(
+        ErrorContext(
+            status_code=400,
+            body='{"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", '
+            '"message": "Rate of requests exceeds the allowed throughput."}',
+        )
+    )
+    assert "throttlingexception" in aws.codes
+    sharepoint = observe(
+        ErrorContext(
+            status_code=500,
+            body='{"odata.error": {"code": "-2147024860, '
+            'Microsoft.SharePoint.SPQueryThrottledException"}}',
+        )
+    )
+    assert "spquerythrottledexception" in sharepoint.codes
+
+
+def test_a_retry_flag_in_the_body_is_structure_for_a_transient_answer() -> None:
+    diagnoser = Diagnoser()
+    body = (
+        '{"error": {"message": "(#4) Application request limit reached", '
+        '"type": "OAuthException", "code": 4, "is_transient": %s}}'
+    )
+    flagged = diagnoser.diagnose(ErrorContext(provider="acme", status_code=400, body=body % "true"))
+    assert flagged.error_class is ErrorClass.RATE_LIMIT_EXCEEDED
+    assert flagged.safety is Safety.GREEN
+    # the same words without the flag (or with it false) are words alone: not GREEN
+    for value in ("false", '"true"'):
+        plain = diagnoser.diagnose(
+            ErrorContext(provider="acme", status_code=400, body=body % value)
+        )
+        assert plain.safety is not Safety.GREEN

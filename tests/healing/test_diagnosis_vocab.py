@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis import Diagnoser
-from kyra.healing.diagnosis.arbiter import overrules
+from kyra.healing.diagnosis.arbiter import overrules, red_lean
 from kyra.healing.diagnosis.build import code_tables
 from kyra.healing.diagnosis.code_tokens import learn_tokens, token_class
 from kyra.healing.diagnosis.kb import load_kb
@@ -148,3 +148,17 @@ def test_the_model_overrules_only_soft_non_green_rules_and_never_lowers_red() ->
     timeout = ErrorClass.TIMEOUT_ERROR
     assert not overrules(yellow, "http.400", status, answer(timeout, 0.99))
     assert not overrules(timeout, "text.timeout", ["text='x'"], answer(yellow, 0.99))
+
+
+def test_a_weak_status_guess_the_model_doubts_leans_red() -> None:
+    yellow = ErrorClass.INVALID_PARAMETER_FORMAT
+    doubtful = {
+        "invalid_parameter_format": 0.35,
+        "insufficient_permissions": 0.2,
+        "billing_issue": 0.15,
+    }
+    assert red_lean(yellow, "http.400", doubtful) is ErrorClass.INSUFFICIENT_PERMISSIONS
+    sure = {"invalid_parameter_format": 0.5, "insufficient_permissions": 0.2}
+    assert red_lean(yellow, "http.400", sure) is None
+    # only a status-only guess: text or codes that said YELLOW are evidence
+    assert red_lean(yellow, "text.parameter", doubtful) is None

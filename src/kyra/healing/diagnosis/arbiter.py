@@ -11,6 +11,11 @@ within limits that keep the answer safe:
   type, a header or a code the step's own provider documents;
 - neither answer is GREEN (the structural-evidence rules decide those);
 - a RED rule is never turned into a non-RED answer (prefer asking a person).
+
+The other way round, a weak status-only YELLOW guess (`http.400` -> invalid_parameter_format,
+below the trust threshold) that the model doubts is not kept when the model gives the
+RED classes together at least `RED_LEAN` of its probability: the model's likeliest RED
+class is named instead. Calling a RED error YELLOW is the costlier mistake.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from kyra.healing.diagnosis.model import ModelAnswer
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
 OVERRULE_PROBABILITY = 0.5
+RED_LEAN = 0.3
 SOFT_KINDS = frozenset({"status", "text", "code", "provider"})
 
 
@@ -42,3 +48,19 @@ def overrules(
     if Safety.GREEN in (rule_safety, model_safety):
         return False
     return not (rule_safety is Safety.RED and model_safety is not Safety.RED)
+
+
+def red_lean(
+    rule_class: ErrorClass, signature: str | None, scores: dict[str, float]
+) -> ErrorClass | None:
+    """The RED class to name instead of a weak status-only YELLOW rule, if any."""
+    if info(rule_class).safety is not Safety.YELLOW or not (signature or "").startswith("http."):
+        return None
+    red = {
+        cls: p
+        for cls, p in scores.items()
+        if cls != ErrorClass.UNKNOWN.value and info(ErrorClass(cls)).safety is Safety.RED
+    }
+    if sum(red.values()) < RED_LEAN:
+        return None
+    return ErrorClass(max(red, key=lambda cls: red[cls]))

@@ -18,13 +18,14 @@ from functools import cache
 
 from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis import artifact
-from kyra.healing.diagnosis.arbiter import overrules
-from kyra.healing.diagnosis.codes import CodeHit, CodeTables
+from kyra.healing.diagnosis.arbiter import overrules, red_lean
+from kyra.healing.diagnosis.code_match import code_match
+from kyra.healing.diagnosis.codes import CodeTables
 from kyra.healing.diagnosis.facts import extract
 from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
 from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
 from kyra.healing.diagnosis.observe import Observed, observe
-from kyra.healing.diagnosis.signatures import Match, Signature, SignatureSet
+from kyra.healing.diagnosis.signatures import Match, SignatureSet
 from kyra.healing.diagnosis.structure import choose, quota_match, red_from_body
 from kyra.healing.diagnosis.texts import FACT_TEXT, explain
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
@@ -45,17 +46,6 @@ LLM_THRESHOLD = 70
 """Below this confidence (or for `unknown`) the LLM is consulted, when configured."""
 LLM_MAX_CONFIDENCE = 90
 MODEL_MAX_CONFIDENCE = 92
-PROVIDER_CODE = (95, 0)
-"""(confidence, priority) of a code the step's provider documents: it outranks text."""
-SHARED_CODE = (88, 0)
-"""(confidence, priority) of a code other providers document with one meaning."""
-TOKEN_CODE = (80, -5)
-"""(confidence, priority) of an unknown code whose words other providers' codes share."""
-UMBRELLA_CODE = (60, -10)
-"""(confidence, priority) of a code that names a family of errors: the model may decide."""
-LOOSE_KEY_RANK = 30
-LOOSE_KEY_PENALTY = 10
-"""A code found under a loose key (`type`, `status`, `title`) counts for less."""
 
 
 @dataclass
@@ -162,7 +152,7 @@ class Diagnoser:
     def matches(self, obs: Observed) -> list[Match]:
         """Signature matches and known provider codes, best first (score, danger, order)."""
         found = self.signatures.matches(obs)
-        hits = [_code_match(hit) for hit in self.codes.lookup(obs)]
+        hits = [code_match(hit) for hit in self.codes.lookup(obs)]
         for extra in (quota_match(obs), type_token_match(obs)):
             if extra is not None:
                 hits.append(extra)
@@ -211,6 +201,11 @@ class Diagnoser:
         if rule is not None:
             rule.evidence.model_scores = answer.scores
             rule.evidence.model_features = answer.features
+            leaning = red_lean(rule.error_class, rule.signature, answer.scores)
+            if leaning is not None:
+                evidence = self._model_evidence(answer, rule)
+                evidence.notes.append(f"{rule.signature} is a guess the model doubts: RED")
+                return _Verdict(leaning, 50, Tier.MODEL, evidence, probability=answer.probability)
             return rule
         confidence = confidence if answer.error_class is ErrorClass.UNKNOWN else 0
         evidence = self._model_evidence(answer, None)
@@ -347,25 +342,6 @@ class Diagnoser:
             facts=facts,
             evidence=verdict.evidence,
         )
-
-
-def _code_match(hit: CodeHit) -> Match:
-    """A known provider code as a match the signature machinery can weigh."""
-    confidence, priority = {"provider": PROVIDER_CODE, "shared": SHARED_CODE}.get(
-        hit.scope, TOKEN_CODE
-    )
-    if hit.umbrella:
-        confidence, priority = UMBRELLA_CODE
-    if hit.rank >= LOOSE_KEY_RANK:
-        confidence, priority = confidence - 5, priority - LOOSE_KEY_PENALTY
-    signature = Signature(
-        id=f"code.{hit.scope}.{hit.code}",
-        error_class=hit.error_class,
-        confidence=confidence,
-        priority=priority,
-        codes=frozenset({hit.code}),
-    )
-    return Match(signature, signature.base_score, [f"code={hit.code}"])
 
 
 def _steps_for(verdict: _Verdict, facts: Facts) -> list[FixStep]:

@@ -8,6 +8,13 @@
   "...", "ratelimit"]]}}`): an upper-case identifier at the head of an error triple.
 - Error headers: `x-vercel-error: DEPLOYMENT_PAUSED`, `x-error-code`, `x-amzn-errortype`;
   a header's value is set by the protocol layer, as specific as a body's `code`.
+- Qualified names: AWS JSON `__type` values carry a namespace
+  (`com.amazonaws.dynamodb.v20120810#ThrottlingException`), SharePoint and .NET send
+  `-2147024860, Microsoft.SharePoint.SPQueryThrottledException`: the bare name is the code
+  other providers document (`throttlingexception`), so both forms are kept.
+- Retry flags: `"is_transient": true` (Meta Graph), `"retryable": true`, `"severity":
+  "temporary"` (Mailgun events), `errorLabels: ["TransientTransactionError"]` (MongoDB):
+  the provider's protocol says in a field, not in prose, that trying again can succeed.
 """
 
 from __future__ import annotations
@@ -23,6 +30,62 @@ _NVP = re.compile(r"(?:^|&)L_ERRORCODE\d*=([\w%.-]{1,64})", re.IGNORECASE)
 _IDENT = re.compile(r"^[A-Z][A-Z0-9_]{2,63}$")
 _ERROR_HEADER = re.compile(r"^x-(?:[a-z0-9]+-)?error(?:-?code|-?type)?$")
 RANK_SPECIFIC = 10
+RETRY_FLAGS = frozenset(
+    {
+        "is_transient",
+        "transient",
+        "retryable",
+        "retriable",
+        "isretryable",
+        "is_retryable",
+        "isretriable",
+        "should_retry",
+        "shouldretry",
+        "can_retry",
+    }
+)
+RETRY_LABELS = frozenset({"transienttransactionerror", "retryablewriteerror"})
+_DOTTED = re.compile(r"^[a-z_][\w]*(?:\.[a-z_][\w]*)+$")
+
+
+def code_forms(code: str) -> list[str]:
+    """The code as sent, plus its bare name when qualified (see the module docstring)."""
+    forms = [code]
+    tail = code
+    if "#" in tail:
+        tail = tail.rsplit("#", 1)[1]
+    if ", " in tail:
+        tail = tail.rsplit(", ", 1)[1]
+    if _DOTTED.match(tail):
+        tail = tail.rsplit(".", 1)[1]
+    if tail != code and len(tail) >= 3:
+        forms.append(tail)
+    return forms
+
+
+def _flag_field(name: str, item: Any) -> bool:
+    if name in RETRY_FLAGS:
+        return item is True
+    if name == "severity":
+        return item == "temporary"
+    if name in ("errorlabels", "error_labels") and isinstance(item, list):
+        return any(str(label).lower() in RETRY_LABELS for label in item)
+    return False
+
+
+def retry_flag(value: Any, depth: int = 0) -> bool:
+    """A field in the body that marks the error retryable (see the module docstring)."""
+    if depth > 5:
+        return False
+    if isinstance(value, dict):
+        return any(
+            _flag_field(str(key).lower(), item)
+            or (isinstance(item, dict | list) and retry_flag(item, depth + 1))
+            for key, item in value.items()
+        )
+    elif isinstance(value, list):
+        return any(retry_flag(item, depth + 1) for item in value[:20])
+    return False
 
 
 def _tags(value: Any, out: dict[str, int], depth: int = 0) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kyra.engine.error_context import ErrorContext
-from kyra.healing.diagnosis.envelopes import envelope_codes
+from kyra.healing.diagnosis.envelopes import code_forms, envelope_codes
 from kyra.healing.diagnosis.sqlstate import driver_sqlstates
 
 CODE_KEYS = frozenset(
@@ -215,6 +215,14 @@ def parse_structured(text: str) -> Any:
         return None
 
 
+def _add_code(raw: str, rank: int, out: set[str], ranks: dict[str, int] | None) -> None:
+    for code in code_forms(raw):
+        if code not in GENERIC_CODES:
+            out.add(code)
+            if ranks is not None:
+                ranks[code] = min(rank, ranks.get(code, rank))
+
+
 def collect_codes(
     value: Any, out: set[str], depth: int = 0, ranks: dict[str, int] | None = None
 ) -> None:
@@ -230,15 +238,10 @@ def collect_codes(
                 if isinstance(item, bool):
                     continue
                 if isinstance(item, int | str) and 0 < len(str(item)) <= MAX_CODE_LENGTH:
-                    code = str(item).strip().lower()
-                    if code in GENERIC_CODES:
-                        continue
-                    out.add(code)
-                    if ranks is not None:
-                        # deeper is more specific: Discord's `errors.content._errors[].code`
-                        # says more than its top-level `code: 50035` (Invalid Form Body)
-                        rank = KEY_RANK.get(key.lower(), 5) * 10 + max(0, 6 - depth)
-                        ranks[code] = min(rank, ranks.get(code, rank))
+                    # deeper is more specific: Discord's `errors.content._errors[].code`
+                    # says more than its top-level `code: 50035` (Invalid Form Body)
+                    rank = KEY_RANK.get(key.lower(), 5) * 10 + max(0, 6 - depth)
+                    _add_code(str(item).strip().lower(), rank, out, ranks)
             if isinstance(item, dict | list):
                 collect_codes(item, out, depth + 1, ranks)
     elif isinstance(value, list):
@@ -295,6 +298,8 @@ def _codes(
     for name in driver_sqlstates(ctx.error_type, message, codes):
         codes.add(name)
         ranks[name] = min(ranks.get(name, 10), 10)
+        # the bare number is this SQLSTATE, not some provider's code (Discord's 40001)
+        codes.discard(name.split(":", 1)[1])
     for source in (ctx.error_type or "", message):
         for found in _GRPC.findall(source):
             if found.lower() in GRPC_STATUS:

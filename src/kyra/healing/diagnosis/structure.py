@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from kyra.healing.diagnosis.envelopes import retry_flag
 from kyra.healing.diagnosis.observe import Observed
 from kyra.healing.diagnosis.signatures import Match, Signature
 from kyra.healing.diagnosis.vocab import transient_type
@@ -82,7 +83,12 @@ def structural_green(obs: Observed) -> bool:
     """Evidence, independent of any rule, that the error may be transient (for the model)."""
     if status_transient(obs, obs.status):
         return True
-    return transient_headers(obs) or network_errno(obs) or transient_type(obs) is not None
+    return (
+        transient_headers(obs)
+        or network_errno(obs)
+        or transient_type(obs) is not None
+        or retry_flag(obs.body_json)
+    )
 
 
 QUOTA_PERIOD_SECONDS = 86_400
