@@ -10,7 +10,7 @@ from kyra.healing.diagnosis.arbiter import overrules, red_lean
 from kyra.healing.diagnosis.build import code_tables
 from kyra.healing.diagnosis.code_tokens import learn_tokens, token_class
 from kyra.healing.diagnosis.kb import load_kb
-from kyra.healing.diagnosis.model import ModelAnswer
+from kyra.healing.diagnosis.model import ModelAnswer, decide
 from kyra.healing.diagnosis.observe import observe
 from kyra.healing.taxonomy import ErrorClass, Safety
 
@@ -138,6 +138,9 @@ def test_the_model_overrules_only_soft_non_green_rules_and_never_lowers_red() ->
     assert not overrules(yellow, "http.400", status, answer(missing, 0.4))  # unsure
     # the step's own provider documents the code: the table decides
     assert not overrules(yellow, "code.provider.x", ["code=x"], answer(missing, 0.99))
+    # ... and so does a code a hand-written signature lists; a shared code does not
+    assert not overrules(yellow, "code.parameter", ["code=x"], answer(missing, 0.99))
+    assert overrules(yellow, "code.shared.bad_request", ["code=bad_request"], answer(missing, 0.6))
     # a raised exception type is structure, not words
     assert not overrules(yellow, "type.parameter", ["type=badrequesterror"], answer(missing, 0.99))
     # RED stays RED: a person looks rather than a YELLOW guess
@@ -162,3 +165,16 @@ def test_a_weak_status_guess_the_model_doubts_leans_red() -> None:
     assert red_lean(yellow, "http.400", sure) is None
     # only a status-only guess: text or codes that said YELLOW are evidence
     assert red_lean(yellow, "text.parameter", doubtful) is None
+
+
+def test_the_model_may_name_a_weak_red_class_but_not_a_weak_yellow_one() -> None:
+    obs = observe(ErrorContext(status_code=400, body='{"message": "nope"}'))
+    perms = ErrorClass.INSUFFICIENT_PERMISSIONS
+    # RED changes nothing and sends the error to a person, as unknown would
+    assert decide(answer(perms, 0.25), obs) is perms
+    assert decide(answer(perms, 0.1), obs) is ErrorClass.UNKNOWN
+    yellow = ErrorClass.MISSING_REQUIRED_FIELD
+    assert decide(answer(yellow, 0.5), obs) is yellow
+    assert decide(answer(yellow, 0.4), obs) is ErrorClass.UNKNOWN  # it would propose a fix
+    # GREEN still needs structure: a 400 has none, however sure the model is
+    assert decide(answer(ErrorClass.TIMEOUT_ERROR, 0.99), obs) is ErrorClass.UNKNOWN

@@ -8,7 +8,7 @@ model has read every provider's examples, so when it disagrees clearly it gets t
 within limits that keep the answer safe:
 
 - the rule rests only on a status, text or a shared code, never on a raised exception
-  type, a header or a code the step's own provider documents;
+  type, a header, a code the step's own provider documents or one a signature lists;
 - neither answer is GREEN (the structural-evidence rules decide those);
 - a RED rule is never turned into a non-RED answer (prefer asking a person).
 
@@ -29,10 +29,15 @@ SOFT_KINDS = frozenset({"status", "text", "code", "provider"})
 
 
 def soft_rule(signature: str | None, matched: list[str]) -> bool:
-    """The rule rests on words, a status or a shared code only."""
-    if signature is None or signature.startswith("code.provider."):
+    """The rule rests on words, a status or a code other providers use (shared or known
+    by its words) only; a code the step's provider documents, or one a hand-written
+    signature lists, is knowledge the model does not overrule."""
+    if signature is None:
         return False
-    return all(condition.partition("=")[0] in SOFT_KINDS for condition in matched)
+    kinds = {condition.partition("=")[0] for condition in matched}
+    if "code" in kinds and not signature.startswith(("code.shared.", "code.token.")):
+        return False
+    return kinds <= SOFT_KINDS
 
 
 def overrules(

@@ -32,8 +32,11 @@ from kyra.healing.taxonomy import ErrorClass, Safety, info
 if TYPE_CHECKING:
     import numpy as np
 
-MIN_PROBABILITY = 0.55
-"""Below this the model answers `unknown`: it does not know."""
+MIN_PROBABILITY = {Safety.RED: 0.2, Safety.YELLOW: 0.45}
+"""Below this (by the safety of the class it would name) the model answers `unknown`.
+A RED class changes nothing and sends the error to a person, as `unknown` does, so a
+weak RED answer only names what the person should look at; a YELLOW class proposes a
+fix, so it needs more."""
 GREEN_MIN_PROBABILITY = 0.85
 """The model may only name a GREEN class when this sure (and the structure allows it)."""
 RANDOM_STATE = 7
@@ -236,7 +239,8 @@ class LocalModel:
 
 def decide(answer: ModelAnswer, obs: Observed, *, green_allowed: bool = True) -> ErrorClass:
     """The class the model may claim: `unknown` when unsure, never an unsupported GREEN."""
-    if answer.probability < MIN_PROBABILITY:
+    safety = info(answer.error_class).safety
+    if answer.probability < MIN_PROBABILITY.get(safety, GREEN_MIN_PROBABILITY):
         return ErrorClass.UNKNOWN
     if info(answer.error_class).safety is Safety.GREEN:
         backed = answer.error_class in TEXT_ONLY_GREEN or structural_green(obs)
