@@ -178,3 +178,24 @@ def test_the_model_may_name_a_weak_red_class_but_not_a_weak_yellow_one() -> None
     assert decide(answer(yellow, 0.4), obs) is ErrorClass.UNKNOWN  # it would propose a fix
     # GREEN still needs structure: a 400 has none, however sure the model is
     assert decide(answer(ErrorClass.TIMEOUT_ERROR, 0.99), obs) is ErrorClass.UNKNOWN
+
+
+def test_a_date_error_is_green_only_when_it_speaks_of_a_date() -> None:
+    diagnoser = Diagnoser()
+    amount = ErrorContext(
+        status_code=400,
+        body='{"message": "The value of a field does not conform to the expected format.", '
+        '"details": [{"field": "/amount/value", "value": "12,50"}]}',
+    )
+    assert diagnoser.diagnose(amount).safety is not Safety.GREEN
+    python = ErrorContext(error_type="ValueError", error_message="month must be in 1..12")
+    assert diagnoser.diagnose(python).error_class is ErrorClass.INVALID_DATE_FORMAT
+
+
+def test_a_monthly_allowance_is_red_even_when_the_text_mentions_rate_limits() -> None:
+    body = (
+        '{"message": "Your trial key is limited to 1000 API calls / month. Upgrade for '
+        'higher rate limits."}'
+    )
+    result = Diagnoser().diagnose(ErrorContext(status_code=429, body=body))
+    assert result.error_class is ErrorClass.BILLING_ISSUE and not result.auto_reparable

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from kyra.healing.diagnosis.corpus import context_of
 from kyra.healing.diagnosis.observe import Observed, observe
-from kyra.healing.diagnosis.structure import TEXT_ONLY_GREEN, structural_green
+from kyra.healing.diagnosis.structure import TEXT_ONLY_GREEN, date_evidence, structural_green
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 
 if TYPE_CHECKING:
@@ -243,7 +243,9 @@ def decide(answer: ModelAnswer, obs: Observed, *, green_allowed: bool = True) ->
     if answer.probability < MIN_PROBABILITY.get(safety, GREEN_MIN_PROBABILITY):
         return ErrorClass.UNKNOWN
     if info(answer.error_class).safety is Safety.GREEN:
-        backed = answer.error_class in TEXT_ONLY_GREEN or structural_green(obs)
+        backed = (
+            date_evidence(obs) if answer.error_class in TEXT_ONLY_GREEN else structural_green(obs)
+        )
         if not (green_allowed and backed and answer.probability >= GREEN_MIN_PROBABILITY):
             return ErrorClass.UNKNOWN
     return answer.error_class

@@ -27,6 +27,18 @@ RATE_HEADERS = ("retry-after", "x-ratelimit-reset-after", "ratelimit-reset", "x-
 LOOSE_RANK = 30
 """Codes under `type`/`status`/`title` keys (rank >= 30) are too loose to name an error."""
 TEXT_ONLY_GREEN = frozenset({ErrorClass.INVALID_DATE_FORMAT})
+DATE_WORDS = re.compile(
+    r"date|time|iso.?8601|isoformat|rfc.?3339|yyyy|epoch|\bmonths?\b|\bdays?\b"
+    r"|unconverted data|string format|fecha|\bhora\b|\bd[ií]as?\b|\bmes(es)?\b"
+)
+
+
+def date_evidence(obs: Observed) -> bool:
+    """A date error is GREEN only when the error speaks of a date or a time: "expected
+    format" alone (an amount sent as `12,50`) is not one the date remedy can fix."""
+    return bool(DATE_WORDS.search(obs.text))
+
+
 OS_ERRORS = frozenset({"oserror", "ioerror", "error", "socket.error"})
 NETWORK_ERRNO = re.compile(r"\[errno (?:-2|-3|-5|101|103|104|110|111|112|113|32)\]")
 """Network errnos of an OSError the client raised: ENETUNREACH, ECONNRESET, ETIMEDOUT,
@@ -60,7 +72,7 @@ def status_transient(obs: Observed, status: int | None) -> bool:
 def green_backed(match: Match, obs: Observed) -> bool:
     """True when this GREEN match rests on structure (status, header, code, raised type)."""
     if match.signature.error_class in TEXT_ONLY_GREEN:
-        return True
+        return date_evidence(obs)
     for condition in match.matched:
         kind, _, value = condition.partition("=")
         if kind in ("code", "header"):
