@@ -6,6 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kyra.predict.risk import CREDENTIAL_EXPIRY, Reason, clear_risk, raise_risk
+from kyra.store import workflows as wf_store
+from kyra.store.tenants import ensure_tenant
+from kyra.store.types import utcnow
 from tests.dashboard.conftest import Site, sign_in
 
 
@@ -101,6 +105,45 @@ def test_the_page_updates_live_when_something_happens(browser_context: Any, site
     headers = {"Authorization": f"Bearer {site.acme_key}"}
     assert site.api.post("/api/v1/workflows", json={"definition": doc}, headers=headers).is_success
     page.wait_for_selector("[data-testid=wf-late-arrival]", timeout=10_000)
+    page.close()
+
+
+def test_the_at_risk_panel_lists_warnings_in_both_languages(
+    browser_context: Any, site: Site
+) -> None:
+    store = site.kyra.store
+    acme = ensure_tenant(store, "acme")
+    digest = wf_store.get_workflow(store, acme.id, "gmail-digest")
+    page = sign_in(browser_context, site, site.acme_key)
+    assert page.locator("[data-testid=at-risk]").count() == 0  # nothing at risk: no panel
+    key = {"tenant_id": acme.id, "workflow_id": digest.id, "kind": CREDENTIAL_EXPIRY}
+    reason = Reason(
+        "credential.tls", {"host": "mail.example", "expires": "2026-12-09 08:00", "days": 5}
+    )
+    raise_risk(store, **key, subject="tls:mail.example", reason=reason, now=utcnow())
+    page.goto(f"{site.url}/dashboard?lang=en")
+    panel = page.locator("[data-testid=at-risk]")
+    assert panel.locator("h2").inner_text().startswith("At risk")
+    item = panel.locator("[data-testid=risk-gmail-digest]")
+    assert item.get_attribute("data-kind") == CREDENTIAL_EXPIRY
+    assert "Credential expiry" in item.inner_text()
+    assert "TLS certificate of mail.example expires on 2026-12-09 08:00 UTC, in 5 day(s)" in (
+        item.inner_text()
+    )
+    site.shot(page, "health-center-at-risk.png")
+    page.goto(f"{site.url}/dashboard?lang=es")
+    item = page.locator("[data-testid=risk-gmail-digest]")
+    assert "certificado TLS de mail.example caduca el 2026-12-09" in item.inner_text()
+    assert page.locator("[data-testid=at-risk] h2").inner_text().startswith("En riesgo")
+    page.goto(f"{site.url}/dashboard?lang=en")
+
+    other = sign_in(browser_context, site, site.rival_key)
+    assert other.locator("[data-testid=at-risk]").count() == 0
+    other.close()
+
+    clear_risk(store, **key, now=utcnow())
+    page = sign_in(browser_context, site, site.acme_key)
+    assert page.locator("[data-testid=at-risk]").count() == 0
     page.close()
 
 

@@ -24,6 +24,7 @@ from kyra.api import (
     metrics,
     openapi,
     probes,
+    risks,
     tenants,
     workflows,
 )
@@ -89,7 +90,7 @@ def create_api(
     app.state.runs = runs
     app.state.sessions = Sessions(kyra)
     install_error_handlers(app)
-    for module in (workflows, executions, fixes, hooks, tenants, health, metrics, probes):
+    for module in (workflows, executions, fixes, hooks, tenants, health, risks, metrics, probes):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(diagnose_router)

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kyra.app import Kyra
 from kyra.cli.common import ago, console, kyra_app, lang, print_json
 from kyra.i18n import Catalog, translate
+from kyra.predict.risk import Risk, active_risks
 from kyra.runtime.settings import RuntimeSettings
 from kyra.runtime.status import RuntimeStatus, runtime_status
 from kyra.store import fleet as fleet_store
@@ -55,6 +57,12 @@ MESSAGES: Catalog = {
         "en": "Upstream hosts (learned across workflows)",
         "es": "Servicios remotos (aprendido entre workflows)",
     },
+    "status.at_risk": {
+        "en": "At risk (likely to fail soon)",
+        "es": "En riesgo (probablemente fallen pronto)",
+    },
+    "col.reason": {"en": "Reason", "es": "Motivo"},
+    "col.since": {"en": "Since", "es": "Desde"},
     "col.host": {"en": "Host", "es": "Host"},
     "col.pace": {"en": "Pacing", "es": "Ritmo"},
     "col.circuit": {"en": "Circuit", "es": "Circuito"},
@@ -90,15 +98,19 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="Rows per section."),
 ) -> None:
-    """Show running and queued executions, upcoming triggers, worker health, and the
-    rate limits and circuits learned per upstream host and scope."""
+    """Show running and queued executions, upcoming triggers, worker health, the
+    workflows at risk, and the rate limits and circuits learned per upstream host and
+    scope."""
     with kyra_app() as app:
         report = runtime_status(app, RuntimeSettings(), limit=limit)
         hosts = host_status(app)
+        risks = active_risks(app.store, app.tenant.id)
     if as_json:
-        print_json({**status_json(report), "hosts": hosts})
+        at_risk = [r.to_json(lang()) for r in risks]
+        print_json({**status_json(report), "at_risk": at_risk, "hosts": hosts})
     else:
         render(report)
+        render_risks(risks, report.at)
         render_hosts(hosts)
 
 
@@ -141,6 +153,23 @@ def host_status(app: Kyra) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def render_risks(risks: list[Risk], now: datetime) -> None:
+    if not risks:
+        return
+    table = Table(
+        t("col.workflow"),
+        t("col.kind"),
+        t("col.reason"),
+        t("col.since"),
+        title=t("status.at_risk"),
+        title_justify="left",
+    )
+    for r in risks:
+        since = ago(max(0.0, (now - r.since).total_seconds()))
+        table.add_row(escape(r.workflow), r.kind, escape(r.reason.text(lang())), since)
+    console.print(table)
 
 
 def render_hosts(hosts: list[dict[str, Any]]) -> None:

@@ -45,6 +45,15 @@ TEXT: Catalog = {
         "en": "No workflows yet. Create one with POST /api/v1/workflows.",
         "es": "Aún no hay workflows. Crea uno con POST /api/v1/workflows.",
     },
+    "risks": {"en": "At risk", "es": "En riesgo"},
+    "risks.help": {
+        "en": "Nothing failed yet: these workflows will likely fail soon unless someone acts.",
+        "es": "Aún no falló nada: estos workflows probablemente fallarán pronto si nadie actúa.",
+    },
+    "risks.since": {"en": "since {ago}", "es": "desde {ago}"},
+    "kind.credential_expiry": {"en": "Credential expiry", "es": "Credencial por caducar"},
+    "kind.latency": {"en": "Latency", "es": "Latencia"},
+    "kind.error_rate": {"en": "Error rate", "es": "Tasa de errores"},
     "pending": {"en": "Pending approvals", "es": "Aprobaciones pendientes"},
     "pending.none": {"en": "Nothing waits for you.", "es": "Nada espera tu aprobación."},
     "pending.value": {"en": "Value", "es": "Valor"},
@@ -145,6 +154,10 @@ class Texts:
 
     def error_class(self, name: str) -> str:
         key = f"class.{name}"
+        return self(key) if key in TEXT else name.replace("_", " ")
+
+    def kind(self, name: str) -> str:
+        key = f"kind.{name}"
         return self(key) if key in TEXT else name.replace("_", " ")
 
     def ago(self, seconds: float) -> str:

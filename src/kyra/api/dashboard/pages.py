@@ -28,6 +28,7 @@ from kyra.api.runs import healer_for
 from kyra.app import Kyra
 from kyra.errors import InputError, KyraError
 from kyra.inputs import load_json
+from kyra.predict.risk import active_risks
 from kyra.store import api_stats
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
@@ -236,6 +237,7 @@ def health_center(request: Request) -> Response:
         tenant=tenant,
         snap=snap,
         workflows=workflows,
+        risks=active_risks(kyra.store, who.tenant_id),
         recent=_recent(kyra, who.tenant_id, snap.recent),
         chart=build_chart(snap.series),
         done=request.query_params.get("done"),
