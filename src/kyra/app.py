@@ -150,6 +150,10 @@ class Kyra:
         observers = list(observers or [])
         if self.tracing is not None:
             observers.append(self.tracing.executions)
+        if self.settings.trends:
+            from kyra.predict.observer import TrendObserver
+
+            observers.append(TrendObserver(self))
         return Executor(
             store=self.store,
             registry=self.registry,

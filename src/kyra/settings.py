@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     """Operator token for `/metrics` (`Authorization: Bearer <token>`): one scrape covers
     every tenant, each series labelled `tenant`, plus the runtime and process series.
     Unset: `/metrics` answers tenant API keys only, each for its own tenant."""
+    trends: bool = True
+    """Watch step latency and error trends after every run and warn ("at risk") before
+    runs fail (`kyra.predict`); off saves one read and one write per run."""
     max_retry_sleep_seconds: float = Field(default=300.0, ge=0)
     """Longest in-process wait between retries; longer waits become scheduled re-runs."""
     min_trigger_interval_seconds: float = Field(default=1.0, gt=0, le=86_400)

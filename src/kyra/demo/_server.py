@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from kyra.demo import _faults
+from kyra.demo import _faults, _ramp
 from kyra.demo._faults import FaultState
 from kyra.demo._http import BadParameter, Reply, Request, error_reply
 from kyra.demo.provider_errors import CANNED
@@ -35,6 +35,7 @@ ROUTES: dict[tuple[str, int], Route] = {
     ("window", 1): lambda s, r, a: s.window(r, a[0]),
     ("slow", 0): lambda s, r, a: s.slow(r, None),
     ("slow", 1): lambda s, r, a: s.slow(r, a[0]),
+    ("ramp", 1): lambda s, r, a: _ramp.ramp(s, r, a[0]),
     ("dates", 0): lambda s, r, a: _faults.dates(r),
     ("drip", 0): lambda s, r, a: _faults.drip(r),
     ("big", 0): lambda s, r, a: _faults.big(r),

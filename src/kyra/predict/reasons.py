@@ -50,6 +50,29 @@ REASONS: Catalog = {
         "es": "{host} avisa ({header}) de que la credencial que envía este workflow caducó "
         "el {expires} UTC",
     },
+    "trend.latency_p95": {
+        "en": "step {step}: p95 latency {p95} s is {percent}% of its {timeout} s timeout",
+        "es": "paso {step}: la latencia p95 de {p95} s es el {percent}% de su timeout "
+        "de {timeout} s",
+    },
+    "trend.latency_p95.proposed": {
+        "en": "step {step}: p95 latency {p95} s is {percent}% of its {timeout} s timeout; "
+        "fix {fix} proposes raising the timeout to {after} s",
+        "es": "paso {step}: la latencia p95 de {p95} s es el {percent}% de su timeout "
+        "de {timeout} s; el arreglo {fix} propone subir el timeout a {after} s",
+    },
+    "trend.latency_rising": {
+        "en": "step {step}: latency rising ({level} s now); at this pace it reaches its "
+        "{timeout} s timeout within {runs} runs",
+        "es": "paso {step}: la latencia sube ({level} s ahora); a este ritmo alcanza su "
+        "timeout de {timeout} s en {runs} ejecuciones",
+    },
+    "trend.error_rate": {
+        "en": "step {step}: error rate rising on {host} ({errors} of the last {runs} runs "
+        "failed or needed retries)",
+        "es": "paso {step}: la tasa de errores sube en {host} ({errors} de las últimas "
+        "{runs} ejecuciones fallaron o necesitaron reintentos)",
+    },
 }
 
 

@@ -10,6 +10,7 @@ from kyra.store import (
     rules_tables,
     runtime_tables,
     tables,
+    trend_tables,
 )
 from kyra.store.tables import Base
 
@@ -26,4 +27,5 @@ __all__ = [
     "rules_tables",
     "runtime_tables",
     "tables",
+    "trend_tables",
 ]

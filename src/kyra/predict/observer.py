@@ -1,0 +1,134 @@
+"""Feeds every finished run into the step trends, raises, refreshes and clears the
+steps' risks (`kyra.predict.risk`, kinds `latency` and `error_rate`, subject the step)
+and proposes the proactive timeout fix (an executor observer: it sees successful runs too,
+which healing never does).
+
+One read and one write per run, whatever the history's length: the state per step is
+bounded (`kyra.predict.trends`). A crash here is logged by the executor's observer fan-out
+and never fails the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlsplit
+
+from kyra.app import Kyra
+from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
+from kyra.healing.settings import HealingSettings
+from kyra.predict import trends
+from kyra.predict.proposal import propose_timeout
+from kyra.predict.risk import Reason, clear_risk, raise_risk
+from kyra.store import trends as trend_store
+from kyra.store import workflows as wf_store
+from kyra.store.executions import StepRun
+from kyra.workflows.model import effective_config
+
+MAX_OPEN_RUNS = 1000
+"""Runs in flight whose steps are held; a run parked for later (no `on_run_finished`
+now) is forgotten past this, so a long-lived worker does not grow."""
+TIMED_ACTIONS = frozenset({"http_request", "send_email", "slack_message", "teams_message"})
+"""Actions bounded by the step's `timeout` (the rest have no timeout to approach)."""
+
+
+def host_of(step: StepRun) -> str:
+    """`host[:port]` of the step's URL, or the action's name when it has none."""
+    url = (step.params or {}).get("url")
+    if isinstance(url, str):
+        try:
+            netloc = urlsplit(url).netloc.rpartition("@")[2]
+        except ValueError:
+            netloc = ""
+        if netloc:
+            return netloc[:255]
+    return step.action
+
+
+class TrendObserver(ExecutorObserver):
+    def __init__(self, kyra: Kyra, settings: HealingSettings | None = None) -> None:
+        self.kyra = kyra
+        self.settings = settings or HealingSettings()
+        self._lock = threading.Lock()
+        self._steps: dict[str, list[StepRun]] = {}
+
+    def on_step_finished(self, run: RunInfo, step: StepRun) -> None:
+        if step.reused:  # an earlier run's output, not a new measurement
+            return
+        with self._lock:
+            if run.execution_id not in self._steps and len(self._steps) >= MAX_OPEN_RUNS:
+                self._steps.pop(next(iter(self._steps)))
+            self._steps.setdefault(run.execution_id, []).append(step)
+
+    def on_run_finished(self, run: RunInfo, result: RunResult) -> None:
+        with self._lock:
+            steps = self._steps.pop(run.execution_id, [])
+        if steps:
+            self.observe(run, steps)
+
+    def observe(self, run: RunInfo, steps: list[StepRun]) -> None:
+        """Fold one run's steps into their trends; raise, refresh or clear warnings."""
+        store = self.kyra.store
+        record = wf_store.get_workflow_by_id(store, run.workflow_id)
+        known = trend_store.load_trends(store, run.workflow_id)
+        changed: list[trend_store.StepTrend] = []
+        for step in steps:
+            try:
+                spec = record.workflow.step(step.step_name)
+            except KeyError:
+                continue
+            timed = step.action in TIMED_ACTIONS
+            timeout = effective_config(record.workflow.config, spec).timeout if timed else 0.0
+            trend = known.get(step.step_name) or trend_store.StepTrend(
+                run.workflow_id, step.step_name, run.tenant_id
+            )
+            trend.host = host_of(step)
+            state = trends.TrendState.from_json(trend.state)
+            previous = state.at_risk
+            sample = trends.Sample(
+                duration_s=step.duration_ms / 1000 / max(1, step.attempts),
+                timeout_s=timeout,
+                failed=step.status == "failed",
+                attempts=step.attempts,
+            )
+            verdict = trends.update(state, sample)
+            trend.state = state.to_json()
+            self._apply(trend, verdict, previous, record, run)
+            changed.append(trend)
+        if changed:
+            trend_store.save_trends(store, changed)
+
+    def _apply(
+        self,
+        trend: trend_store.StepTrend,
+        verdict: trends.Assessment,
+        previous: str | None,
+        record: wf_store.WorkflowRecord,
+        run: RunInfo,
+    ) -> None:
+        """Raise or refresh the step's risk, clear the one it no longer has, propose."""
+        store, now = self.kyra.store, self.kyra.clock.now()
+        where = {"tenant_id": run.tenant_id, "workflow_id": run.workflow_id}
+        if previous is not None and previous != verdict.kind:
+            clear_risk(store, **where, kind=previous, subject=trend.step_name, now=now)
+            trend.proposal_fix_id, trend.proposal_timeout = None, None
+        if verdict.kind is None or not verdict.reason_key:
+            return  # not at risk, or a calm run inside the hysteresis (the risk stays)
+        values = verdict.values | {"step": trend.step_name, "host": trend.host}
+        key = "trend." + verdict.reason_key
+        if verdict.propose_timeout and trend.proposal_fix_id is None:
+            proposed = propose_timeout(
+                self.kyra, self.settings, record, trend.step_name, run.execution_id, values
+            )
+            # "" marks a refusal (audited once): not asked again in this episode
+            trend.proposal_fix_id, trend.proposal_timeout = proposed or ("", None)
+        if verdict.propose_timeout and trend.proposal_fix_id:
+            key += ".proposed"
+            values |= {"fix": trend.proposal_fix_id[:8], "after": trend.proposal_timeout}
+        reason = Reason(key, {k: v for k, v in values.items() if _scalar(v)})
+        raise_risk(
+            store, **where, kind=verdict.kind, subject=trend.step_name, reason=reason, now=now
+        )
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None

@@ -1,0 +1,167 @@
+"""The trend detector wired into real runs: Kyra's executor against the real fault
+server, the at-risk rows, and the proactive timeout fix through the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from kyra.app import Kyra, create_app
+from kyra.demo import FaultServer
+from kyra.healing.settings import HealingSettings
+from kyra.predict.observer import TrendObserver
+from kyra.predict.risk import Risk, active_risks
+from kyra.service import apply_workflow
+from kyra.settings import Settings
+from kyra.store import healing as heal_store
+from kyra.store.trends import load_trends
+from kyra.store.workflows import WorkflowRecord
+from kyra.workflows.model import Workflow
+
+
+def _app(tmp_path: Path, *, trends: bool = True) -> Kyra:
+    return create_app(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
+            home=tmp_path / ".kyra",
+            secret_key=SecretStr(Fernet.generate_key().decode()),
+            default_tier="enterprise",
+            trends=trends,
+        )
+    )
+
+
+@pytest.fixture
+def kyra(tmp_path: Path) -> Iterator[Kyra]:
+    app = _app(tmp_path)
+    yield app
+    app.close()
+
+
+def _apply(kyra: Kyra, name: str, url: str, timeout: float, **config: Any) -> WorkflowRecord:
+    doc = {
+        "name": name,
+        "config": {"timeout": timeout, "retry": {"max_retries": 0}, **config},
+        "steps": [{"name": "fetch", "action": "http_request", "with": {"url": url}}],
+    }
+    record, _ = apply_workflow(kyra, kyra.tenant.id, Workflow.model_validate(doc))
+    return record
+
+
+def _at_risk(kyra: Kyra, record: WorkflowRecord) -> list[Risk]:
+    return active_risks(kyra.store, kyra.tenant.id, workflow_id=record.id)
+
+
+def test_a_ramping_host_is_at_risk_and_a_timeout_raise_is_proposed_before_any_failure(
+    kyra: Kyra, fault_server: FaultServer
+) -> None:
+    url = f"{fault_server.url}/ramp/up?base=0.02&step=0.04&after=2"
+    record = _apply(kyra, "ramping", url, 0.5)
+    executor = kyra.executor()
+    first_warning: list[Risk] = []
+    proposed = []
+    for _ in range(16):
+        assert executor.run(record).succeeded
+        first_warning = first_warning or _at_risk(kyra, record)
+        proposed = heal_store.list_fixes(kyra.store, kyra.tenant.id, workflow_id=record.id)
+        if proposed:
+            break
+    assert first_warning, "never at risk"
+    warning = first_warning[0]
+    assert (warning.workflow, warning.subject, warning.kind) == ("ramping", "fetch", "latency")
+    assert warning.reason.params["host"] == fault_server.url.split("//")[1]
+    assert "0.5 s timeout" in warning.reason.text("en")
+    assert "timeout de 0.5 s" in warning.reason.text("es")
+    # one proposal, through the gate, with the timeout remedy's own bounded op
+    [fix] = proposed
+    assert (fix.status, fix.step_name, fix.error_class, fix.safety) == (
+        "proposed",
+        "fetch",
+        "timeout_error",
+        "GREEN",
+    )
+    assert fix.patch == {"ops": [{"op": "set_timeout", "step": "fetch", "seconds": 1.0}]}
+    assert fix.diagnosis["proactive"] is True
+    kinds = [a.kind for a in heal_store.list_audit(kyra.store, kyra.tenant.id, fix_id=fix.id)]
+    assert kinds == ["fix_proposed"]
+    [row] = _at_risk(kyra, record)
+    assert row.reason.key == "trend.latency_p95.proposed" and row.since == warning.since
+    assert f"fix {fix.id[:8]} proposes raising the timeout to 1.0 s" in row.reason.text("en")
+    assert f"el arreglo {fix.id[:8]} propone" in row.reason.text("es")
+    # the config is untouched until a person approves
+    assert kyra_timeout(kyra, record) == 0.5
+    # further slow runs do not propose again
+    executor.run(record)
+    assert len(heal_store.list_fixes(kyra.store, kyra.tenant.id, workflow_id=record.id)) == 1
+
+
+def kyra_timeout(kyra: Kyra, record: WorkflowRecord) -> float:
+    from kyra.store.workflows import get_workflow_by_id
+
+    return get_workflow_by_id(kyra.store, record.id).workflow.config.timeout
+
+
+def test_the_gate_can_refuse_the_proactive_fix(tmp_path: Path, fault_server: FaultServer) -> None:
+    kyra = _app(tmp_path, trends=False)  # only the observer below
+    try:
+        record = _apply(kyra, "near-timeout", f"{fault_server.url}/slow?delay=0.21", 0.25)
+        executor = kyra.executor([TrendObserver(kyra, HealingSettings(enabled=False))])
+        for _ in range(8):
+            assert executor.run(record).succeeded
+        [row] = _at_risk(kyra, record)
+        assert (row.kind, row.reason.key) == ("latency", "trend.latency_p95")
+        assert heal_store.list_fixes(kyra.store, kyra.tenant.id, workflow_id=record.id) == []
+        audits = heal_store.list_audit(kyra.store, kyra.tenant.id, workflow_id=record.id)
+        assert [a.kind for a in audits] == ["proactive_blocked"]
+        assert "disabled" in audits[0].summary
+    finally:
+        kyra.close()
+
+
+def test_failures_on_a_host_raise_an_error_rate_warning_that_clears_when_it_recovers(
+    kyra: Kyra, fault_server: FaultServer
+) -> None:
+    record = _apply(kyra, "flaky", f"{fault_server.url}/flaky/f?fail=3&status=503", 5.0)
+    executor = kyra.executor()
+    outcomes = [executor.run(record).succeeded for _ in range(3)]
+    assert outcomes == [False, False, False]
+    [row] = _at_risk(kyra, record)
+    assert (row.kind, row.subject) == ("error_rate", "fetch")
+    text = row.reason.text("en")
+    assert "3 of the last 3 runs" in text and fault_server.url.split("//")[1] in text
+    assert "3 de las últimas 3" in row.reason.text("es")
+    assert heal_store.list_fixes(kyra.store, kyra.tenant.id, workflow_id=record.id) == []
+    runs = 0
+    while _at_risk(kyra, record):
+        assert executor.run(record).succeeded
+        runs += 1
+        assert runs < 20, "the warning never cleared"
+    assert runs >= 3  # not on the first good run: the CUSUM decays, then hysteresis
+
+
+def test_healthy_runs_keep_a_bounded_state_and_no_warning(
+    kyra: Kyra, fault_server: FaultServer
+) -> None:
+    url = f"{fault_server.url}/ramp/calm?base=0.005&jitter=0.5&spike=3&spike_every=7"
+    record = _apply(kyra, "calm", url, 2.0)
+    executor = kyra.executor()
+    for _ in range(30):
+        assert executor.run(record).succeeded
+        assert _at_risk(kyra, record) == []
+    trend = load_trends(kyra.store, record.id)["fetch"]
+    assert trend.state["runs"] == 30 and len(trend.state["ratios"]) == 20
+
+
+def test_with_trends_off_nothing_is_recorded(tmp_path: Path, fault_server: FaultServer) -> None:
+    kyra = _app(tmp_path, trends=False)
+    try:
+        record = _apply(kyra, "plain", f"{fault_server.url}/ok", 1.0)
+        assert kyra.executor().run(record).succeeded
+        assert load_trends(kyra.store, record.id) == {}
+    finally:
+        kyra.close()
