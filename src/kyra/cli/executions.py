@@ -9,6 +9,7 @@ from rich.table import Table
 
 from kyra.cli.common import EXIT_WORKFLOW_FAILED, ago, console, fail, kyra_app, print_json, t
 from kyra.store import executions as exec_store
+from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.executions import ExecutionInfo
 
@@ -115,7 +116,9 @@ def show(
     """Show one execution: its steps, attempts and error context."""
     with kyra_app() as kyra:
         e = exec_store.get_execution(kyra.store, execution_id, tenant_id=kyra.tenant.id)
+        diagnosis = heal_store.execution_diagnosis(kyra.store, kyra.tenant.id, e.id)
     data = execution_json(e, steps=True)
+    data["diagnosis"] = diagnosis
     if as_json:
         print_json(data)
         return
@@ -138,6 +141,11 @@ def show(
             f"{s.duration_ms:.0f} ms",
         )
     console.print(table)
+    cause = (diagnosis or {}).get("root_cause")
+    if isinstance(cause, dict):
+        console.print(
+            t("exec.root_cause", **{k: cause.get(k, "") for k in ("step", "path", "reason")})
+        )
     if e.error_context:
         console.print(f"\n[bold]{t('exec.error')}[/]")
         console.print_json(data=e.error_context)

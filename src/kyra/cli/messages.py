@@ -179,6 +179,10 @@ MESSAGES: Catalog = {
     },
     "exec.none": {"en": "No executions.", "es": "No hay ejecuciones."},
     "exec.error": {"en": "Error context", "es": "Contexto del error"},
+    "exec.root_cause": {
+        "en": "Root cause: step '{step}', {path} ({reason})",
+        "es": "Causa raíz: paso '{step}', {path} ({reason})",
+    },
     "fix.none": {"en": "No fixes yet.", "es": "Aún no hay reparaciones."},
     "fix.class": {"en": "Error class", "es": "Clase de error"},
     "fix.change": {"en": "Change", "es": "Cambio"},

@@ -117,6 +117,12 @@ TEXT: Catalog = {
         "en": "the failed step '{step}' is no longer in the workflow",
         "es": "el paso fallido '{step}' ya no está en el workflow",
     },
+    "fail.chain": {
+        "en": "step '{step}' returned the bad value ({path}): fix that step or the service "
+        "it calls; the failing step is left unchanged",
+        "es": "el paso '{step}' devolvió el valor erróneo ({path}): corrige ese paso o el "
+        "servicio al que llama; el paso que falló no se cambia",
+    },
     "fail.never": {
         "en": "{error_class} is never changed automatically",
         "es": "{error_class} nunca se cambia automáticamente",
@@ -195,6 +201,10 @@ def plan_remedy(
         step = record.workflow.step(ctx.step_name or "")
     except KeyError:
         return RemedyFailed("fail.step_gone", {"step": ctx.step_name})
+    cause = diagnosis.root_cause
+    if cause is not None and cause.step != step.name:
+        # Patching the step that only used a bad value would hide the fault: point at its source.
+        return RemedyFailed("fail.chain", {"step": cause.step, "path": cause.path})
     case = _Case(
         diagnosis,
         ctx,

@@ -374,6 +374,23 @@ def list_audit(
         ]
 
 
+def execution_diagnosis(store: Store, tenant_id: str, execution_id: str) -> dict[str, Any] | None:
+    """The latest diagnosis recorded for one execution (its audit details), or None."""
+    query = (
+        select(AuditRow.details)
+        .where(
+            AuditRow.tenant_id == tenant_id,
+            AuditRow.execution_id == execution_id,
+            AuditRow.kind == "diagnosis",
+        )
+        .order_by(AuditRow.created_at.desc(), AuditRow.seq.desc())
+        .limit(1)
+    )
+    with store.session() as session:
+        details = session.scalar(query)
+    return dict(details) if details is not None else None
+
+
 @dataclass(frozen=True)
 class KillSwitch:
     scope: str

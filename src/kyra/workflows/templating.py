@@ -237,7 +237,7 @@ class TemplateRenderer:
             ) from exc
 
 
-def _chain(node: nodes.Node) -> tuple[str, list[str | int]] | None:
+def variable_chain(node: nodes.Node) -> tuple[str, list[str | int]] | None:
     """`steps.fetch.output['id']` → ("steps", ["fetch", "output", "id"])."""
     segments: list[str | int] = []
     while True:
@@ -265,7 +265,7 @@ def _explain_undefined(source: str, variables: Mapping[str, Any]) -> str | None:
     skipped = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"}
     skipped |= _BUILTIN_NAMES | {"secrets"}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
-        chain = _chain(node)
+        chain = variable_chain(node)
         if chain is None or chain[0] in skipped:
             continue
         root, segments = chain
@@ -310,4 +310,5 @@ __all__ = [
     "TemplateRenderer",
     "check_template",
     "template_environ",
+    "variable_chain",
 ]

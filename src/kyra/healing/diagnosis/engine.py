@@ -19,6 +19,7 @@ from functools import cache
 from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis import artifact
 from kyra.healing.diagnosis.arbiter import overrules, red_lean
+from kyra.healing.diagnosis.chains import attach_root_cause
 from kyra.healing.diagnosis.code_match import code_match
 from kyra.healing.diagnosis.codes import CodeTables
 from kyra.healing.diagnosis.facts import extract
@@ -145,7 +146,8 @@ class Diagnoser:
             verdict, tokens, cost, extra = self._ask_llm(
                 ctx, obs, verdict, settings, lang, budget, secrets
             )
-        return self._dress(ctx, obs, verdict, lang, tokens, cost, extra, started)
+        diagnosis = self._dress(ctx, obs, verdict, lang, tokens, cost, extra, started)
+        return attach_root_cause(diagnosis, ctx, lang)  # an earlier step's output to blame
 
     # -- tiers -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -128,6 +128,29 @@ class Evidence(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+class RootCause(BaseModel):
+    """The earlier step whose output made this step fail (see `diagnosis/chains.py`).
+
+    Paths come from the workflow's own templates, never from upstream data, so an
+    upstream cannot put text of its choosing here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+    """The step whose output was wrong."""
+    path: str = Field(max_length=300)
+    """Where in its output: `steps.fetch.output.json.user.email`."""
+    reason: Literal["null", "empty", "wrong_type", "missing_key"]
+    found: str = Field(default="", max_length=16)
+    """What was there instead: `null`, `list`, `str`, ... (a type name, never a value)."""
+    field: str | None = Field(default=None, max_length=300)
+    """The failing step's parameter the template fed (`json.email`)."""
+
+    def to_output(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class Diagnosis(BaseModel):
     """The answer downstream code trusts: class, safety, repairability and how we know."""
 
@@ -147,6 +170,8 @@ class Diagnosis(BaseModel):
     latency_ms: float = 0.0
     facts: Facts = Field(default_factory=Facts)
     evidence: Evidence = Field(default_factory=Evidence)
+    root_cause: RootCause | None = None
+    """An earlier step whose output caused this failure (an error chain), if any."""
 
     @property
     def tokens(self) -> int:
@@ -169,4 +194,5 @@ class Diagnosis(BaseModel):
             "tokens": self.tokens,
             "latency_ms": round(self.latency_ms, 3),
             "facts": facts,
+            **({"root_cause": self.root_cause.to_output()} if self.root_cause else {}),
         }
