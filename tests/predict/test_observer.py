@@ -20,8 +20,8 @@ from kyra.service import apply_workflow
 from kyra.settings import Settings
 from kyra.store import healing as heal_store
 from kyra.store.trends import load_trends
-from kyra.store.workflows import WorkflowRecord
-from kyra.workflows.model import Workflow
+from kyra.store.workflows import WorkflowRecord, get_workflow_by_id
+from kyra.workflows.model import Workflow, effective_config
 
 
 def _app(tmp_path: Path, *, trends: bool = True) -> Kyra:
@@ -101,9 +101,9 @@ def test_a_ramping_host_is_at_risk_and_a_timeout_raise_is_proposed_before_any_fa
 
 
 def kyra_timeout(kyra: Kyra, record: WorkflowRecord) -> float:
-    from kyra.store.workflows import get_workflow_by_id
-
-    return get_workflow_by_id(kyra.store, record.id).workflow.config.timeout
+    """The `fetch` step's effective timeout in the current config."""
+    workflow = get_workflow_by_id(kyra.store, record.id).workflow
+    return effective_config(workflow.config, workflow.step("fetch")).timeout
 
 
 def test_the_gate_can_refuse_the_proactive_fix(tmp_path: Path, fault_server: FaultServer) -> None:
@@ -165,3 +165,31 @@ def test_with_trends_off_nothing_is_recorded(tmp_path: Path, fault_server: Fault
         assert load_trends(kyra.store, record.id) == {}
     finally:
         kyra.close()
+
+
+def test_approving_a_proactive_fix_changes_the_config_and_reruns_nothing(
+    kyra: Kyra, fault_server: FaultServer
+) -> None:
+    from kyra.healing.factory import make_healer
+    from kyra.store import executions as exec_store
+
+    record = _apply(kyra, "ahead", f"{fault_server.url}/slow?delay=0.21", 0.25)
+    executor = kyra.executor()
+    for _ in range(8):
+        assert executor.run(record).succeeded
+    [fix] = heal_store.list_fixes(kyra.store, kyra.tenant.id, workflow_id=record.id)
+    runs = len(exec_store.list_executions(kyra.store, kyra.tenant.id, limit=100))
+    outcome = make_healer(kyra).approve(fix.id, actor="ana", tenant_id=kyra.tenant.id)
+    assert (outcome.action, outcome.rerun_execution_id) == ("approved", None)
+    assert len(exec_store.list_executions(kyra.store, kyra.tenant.id, limit=100)) == runs
+    assert kyra_timeout(kyra, record) == 0.5
+    approved = heal_store.get_fix(kyra.store, fix.id)
+    assert (approved.status, approved.decided_by, approved.to_version) == ("approved", "ana", 2)
+    assert approved.diff["changes"] == [
+        {"path": "steps.fetch.timeout", "before": None, "after": 0.5}
+    ]
+    # with the raised timeout the same latency is 42 % of it: the warning clears
+    record = get_workflow_by_id(kyra.store, record.id)
+    for _ in range(3):
+        assert executor.run(record).succeeded
+    assert _at_risk(kyra, record) == []

@@ -20,6 +20,7 @@ from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import FixInfo
 from kyra.store.tenants import get_tenant_by_id
+from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import WorkflowConfig
 
 
@@ -105,6 +106,8 @@ class DecisionsMixin(HealerBase):
             reason=f"approved fix {fix.id[:8]}: {fix.reason}",
             fix_id=fix.id,
         )
+        if fix.diagnosis.get("proactive"):  # proposed ahead (`kyra.predict`): nothing failed
+            return self._approved_ahead(fix, record, version.number, patch, new_config, actor)
         ctx = ErrorContext.model_validate(
             exec_store.get_execution(self.store, fix.execution_id or "").error_context or {}
         )
@@ -147,6 +150,54 @@ class DecisionsMixin(HealerBase):
             to_version=version.number,
         )
         return HealOutcome("rerun", record.id, fix.id, rerun_id)
+
+    def _approved_ahead(
+        self,
+        fix: FixInfo,
+        record: WorkflowRecord,
+        to_version: int,
+        patch: ConfigPatch,
+        new_config: WorkflowConfig,
+        actor: str,
+    ) -> HealOutcome:
+        """A proactive fix: the new config version is the whole change. No run failed,
+        so there is nothing to re-run (re-running a succeeded run would repeat its side
+        effects); the workflow's next runs show whether the trend eases."""
+        changes = diff(record.workflow.config, new_config)
+        heal_store.update_fix(
+            self.store,
+            fix.id,
+            status="approved",
+            decided_by=actor,
+            decided_at=self._now(),
+            from_version=record.config_version,
+            to_version=to_version,
+            patch=_patch_json(patch),
+            diff={"changes": changes},
+        )
+        self._audit(
+            kind="approved",
+            actor=actor,
+            tenant_id=fix.tenant_id,
+            workflow_id=record.id,
+            fix_id=fix.id,
+            summary=f"approved ahead: {fix.reason}",
+            details={"diff": changes, "proactive": True},
+        )
+        self._event_raw(
+            "approved",
+            fix.tenant_id,
+            record.id,
+            record.name,
+            None,
+            fix.id,
+            fix.execution_id,
+            fix=fix.id[:8],
+            actor=actor,
+            from_version=record.config_version,
+            to_version=to_version,
+        )
+        return HealOutcome("approved", record.id, fix.id)
 
     def reject(
         self, fix_id: str, *, actor: str = "user", reason: str = "", tenant_id: str | None = None
