@@ -106,52 +106,21 @@ class DecisionsMixin(HealerBase):
             reason=f"approved fix {fix.id[:8]}: {fix.reason}",
             fix_id=fix.id,
         )
-        if fix.diagnosis.get("proactive"):  # proposed ahead (`kyra.predict`): nothing failed
-            return self._approved_ahead(fix, record, version.number, patch, new_config, actor)
+        if fix.diagnosis.get("proactive"):  # proposed ahead (`kyra.predict`): nothing failed,
+            # so nothing to re-run (re-running a succeeded run would repeat its side effects);
+            # the workflow's next runs show whether the trend eases
+            self._approved(fix, record, version.number, patch, new_config, actor, None, {})
+            return HealOutcome("approved", record.id, fix.id)
         ctx = ErrorContext.model_validate(
             exec_store.get_execution(self.store, fix.execution_id or "").error_context or {}
         )
         self._move(record, WorkflowState.FIXING, f"fix {fix.id[:8]} approved", fix.execution_id)
         rerun_id, at = self._schedule_rerun(record, ctx, 0.0)
-        heal_store.update_fix(
-            self.store,
-            fix.id,
-            status="approved",
-            outcome="pending",
-            decided_by=actor,
-            decided_at=self._now(),
-            from_version=record.config_version,
-            to_version=version.number,
-            patch=_patch_json(patch),
-            diff={"changes": diff(record.workflow.config, new_config)},
-            rerun_execution_id=rerun_id,
-            rerun_at=at,
-        )
-        self._audit(
-            kind="approved",
-            actor=actor,
-            tenant_id=tenant.id,
-            workflow_id=record.id,
-            fix_id=fix.id,
-            summary=f"approved: {fix.reason}",
-            details={"diff": diff(record.workflow.config, new_config)},
-        )
-        self._event_raw(
-            "approved",
-            tenant.id,
-            record.id,
-            record.name,
-            rerun_id,
-            fix.id,
-            fix.execution_id,
-            fix=fix.id[:8],
-            actor=actor,
-            from_version=record.config_version,
-            to_version=version.number,
-        )
+        rerun = {"outcome": "pending", "rerun_execution_id": rerun_id, "rerun_at": at}
+        self._approved(fix, record, version.number, patch, new_config, actor, rerun_id, rerun)
         return HealOutcome("rerun", record.id, fix.id, rerun_id)
 
-    def _approved_ahead(
+    def _approved(
         self,
         fix: FixInfo,
         record: WorkflowRecord,
@@ -159,10 +128,10 @@ class DecisionsMixin(HealerBase):
         patch: ConfigPatch,
         new_config: WorkflowConfig,
         actor: str,
-    ) -> HealOutcome:
-        """A proactive fix: the new config version is the whole change. No run failed,
-        so there is nothing to re-run (re-running a succeeded run would repeat its side
-        effects); the workflow's next runs show whether the trend eases."""
+        rerun_id: str | None,
+        rerun: dict[str, Any],
+    ) -> None:
+        """Record an approval: the fix row, the audit record, the event."""
         changes = diff(record.workflow.config, new_config)
         heal_store.update_fix(
             self.store,
@@ -174,6 +143,7 @@ class DecisionsMixin(HealerBase):
             to_version=to_version,
             patch=_patch_json(patch),
             diff={"changes": changes},
+            **rerun,
         )
         self._audit(
             kind="approved",
@@ -181,15 +151,15 @@ class DecisionsMixin(HealerBase):
             tenant_id=fix.tenant_id,
             workflow_id=record.id,
             fix_id=fix.id,
-            summary=f"approved ahead: {fix.reason}",
-            details={"diff": changes, "proactive": True},
+            summary=f"approved: {fix.reason}",
+            details={"diff": changes},
         )
         self._event_raw(
             "approved",
             fix.tenant_id,
             record.id,
             record.name,
-            None,
+            rerun_id,
             fix.id,
             fix.execution_id,
             fix=fix.id[:8],
@@ -197,7 +167,6 @@ class DecisionsMixin(HealerBase):
             from_version=record.config_version,
             to_version=to_version,
         )
-        return HealOutcome("approved", record.id, fix.id)
 
     def reject(
         self, fix_id: str, *, actor: str = "user", reason: str = "", tenant_id: str | None = None
