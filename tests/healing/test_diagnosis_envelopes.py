@@ -10,6 +10,11 @@ from kyra.healing.diagnosis.sqlstate import standard_class
 from kyra.healing.taxonomy import ErrorClass, Safety
 
 
+def assert_green(diagnoser: Diagnoser, error_type: str, message: str, cls: ErrorClass) -> None:
+    result = diagnoser.diagnose(ErrorContext(error_type=error_type, error_message=message))
+    assert result.error_class is cls and result.safety is Safety.GREEN, result.evidence
+
+
 def test_codes_are_read_from_tags_soap_nvp_triples_and_error_headers() -> None:
     dropbox = observe(
         ErrorContext(
@@ -62,13 +67,8 @@ def test_google_client_messages_carry_their_status() -> None:
 
 def test_sqlstate_from_a_sql_driver_is_read_by_its_standard_class() -> None:
     diagnoser = Diagnoser(codes=CodeTables())
-    odbc = ErrorContext(
-        error_type="pyodbc.OperationalError",
-        error_message="('HYT00', '[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]Query "
-        "timeout expired (SQLExecDirectW)')",
-    )
-    result = diagnoser.diagnose(odbc)
-    assert result.error_class is ErrorClass.TIMEOUT_ERROR and result.safety is Safety.GREEN
+    odbc = "('HYT00', '[HYT00] [Microsoft][ODBC Driver 18]Query timeout expired (SQLExecDirectW)')"
+    assert_green(diagnoser, "pyodbc.OperationalError", odbc, ErrorClass.TIMEOUT_ERROR)
     date = ErrorContext(
         error_type="psycopg.errors.InvalidDatetimeFormat",
         body='{"code": "22007"}',
@@ -118,3 +118,43 @@ def test_a_retry_flag_in_the_body_is_structure_for_a_transient_answer() -> None:
             ErrorContext(provider="acme", status_code=400, body=body % value)
         )
         assert plain.safety is not Safety.GREEN
+
+
+def test_a_network_errno_the_client_reported_is_structure() -> None:
+    diagnoser = Diagnoser()
+    mysql = "(2003, \"Can't connect to MySQL server on 'db' ([Errno 111] Connection refused)\")"
+    assert_green(diagnoser, "pymysql.err.OperationalError", mysql, ErrorClass.CONNECTION_TIMEOUT)
+    npm = ErrorContext(
+        error_type="subprocess.CalledProcessError",
+        error_message="npm ERR! code ECONNRESET npm ERR! network aborted",
+    )
+    assert diagnoser.diagnose(npm).safety is Safety.GREEN
+    # the same words in a body a remote wrote are not the client's errno
+    remote = ErrorContext(status_code=400, body='{"message": "[Errno 111] Connection refused"}')
+    assert diagnoser.diagnose(remote).safety is not Safety.GREEN
+
+
+def test_a_status_line_quoted_by_a_tool_gives_the_status() -> None:
+    npm = observe(
+        ErrorContext(
+            error_type="subprocess.CalledProcessError",
+            error_message="npm ERR! code E503 npm ERR! 503 Service Unavailable - GET https://x",
+        )
+    )
+    assert npm.status == 503 and npm.status_from_text
+
+
+def test_a_500_naming_only_a_server_failure_is_an_outage() -> None:
+    diagnoser = Diagnoser()
+    outage = ErrorContext(
+        status_code=500,
+        body='{"statusCode": 500, "name": "application_error", "message": "Unexpected."}',
+    )
+    assert diagnoser.diagnose(outage).safety is Safety.GREEN
+    # a specific error under a 500 (Mandrill answers every error with 500) is not
+    specific = ErrorContext(
+        status_code=500,
+        body='{"status": "error", "code": 5, "name": "Unknown_Template", "message": "No such '
+        'template"}',
+    )
+    assert diagnoser.diagnose(specific).safety is not Safety.GREEN

@@ -27,10 +27,10 @@ from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
 from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
 from kyra.healing.diagnosis.observe import Observed, observe
 from kyra.healing.diagnosis.signatures import Match, SignatureSet
-from kyra.healing.diagnosis.structure import choose, quota_match, red_from_body
+from kyra.healing.diagnosis.structure import choose, network_errno, quota_match, red_from_body
 from kyra.healing.diagnosis.texts import FACT_TEXT, explain
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
-from kyra.healing.diagnosis.vocab import type_token_match
+from kyra.healing.diagnosis.vocab import errno_match, type_token_match
 from kyra.healing.taxonomy import (
     AUTO_FIX_MIN_CONFIDENCE,
     ErrorClass,
@@ -155,7 +155,8 @@ class Diagnoser:
         """Signature matches and known provider codes, best first (score, danger, order)."""
         found = self.signatures.matches(obs)
         hits = [code_match(hit) for hit in self.codes.lookup(obs)]
-        for extra in (quota_match(obs), type_token_match(obs)):
+        extras = (quota_match(obs), type_token_match(obs), errno_match(obs, network_errno(obs)))
+        for extra in extras:
             if extra is not None:
                 hits.append(extra)
         if not hits:

@@ -139,6 +139,11 @@ _STATUS_IN_TEXT = [
     re.compile(r"\bhttperror (\d{3}) when requesting\b"),  # googleapiclient
     re.compile(r"^(\d{3}) (?:get|post|put|patch|delete|head) https?://"),  # google-api-core
     re.compile(r"\bapierror: \[(\d{3})\]"),  # gspread
+    # an HTTP status line's code and reason phrase, quoted by a tool (npm, curl, git)
+    re.compile(
+        r"\b(\d{3}) (?:too many requests|service unavailable|internal server error|bad gateway"
+        r"|gateway time-?out|unauthorized|forbidden|not found|bad request|payment required)\b"
+    ),
 ]
 _SDK_CODE = re.compile(r"an error occurred \(([\w.]{2,64})\) when calling", re.IGNORECASE)
 _XML_CODE = re.compile(

@@ -41,6 +41,16 @@ def date_evidence(obs: Observed) -> bool:
 
 OS_ERRORS = frozenset({"oserror", "ioerror", "error", "socket.error"})
 NETWORK_ERRNO = re.compile(r"\[errno (?:-2|-3|-5|101|103|104|110|111|112|113|32)\]")
+NODE_ERRNO = re.compile(
+    r"\b(?:ETIMEDOUT|ECONNRESET|ECONNREFUSED|ECONNABORTED|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH"
+    r"|EPIPE|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT)\b"
+)
+"""The same errnos by name, as Node.js and libuv report them (npm, node child processes)."""
+SERVER_FAILURE_CODE = re.compile(
+    r"internal|unknown_error|unexpected|general|unspecified|server|system|backend|application_error"
+)
+"""Codes that only say the server failed (`InternalError`, `application_error`,
+`unknown_error`): under a 500 they are the outage's name, not a specific error."""
 """Network errnos of an OSError the client raised: ENETUNREACH, ECONNRESET, ETIMEDOUT,
 ECONNREFUSED, EHOSTUNREACH, EPIPE and the resolver's EAI_*: the errno is structure."""
 
@@ -57,7 +67,10 @@ def specific_codes(obs: Observed) -> bool:
     """The body names its own error (a word code under a code-like key): then a bare 500
     is that error's envelope (Mandrill answers every error with 500), not an outage."""
     return any(
-        rank < LOOSE_RANK and any(c.isalpha() for c in code) and not code.startswith("smtp:")
+        rank < LOOSE_RANK
+        and any(c.isalpha() for c in code)
+        and not code.startswith("smtp:")
+        and not SERVER_FAILURE_CODE.search(code)
         for code, rank in obs.code_ranks.items()
     )
 
@@ -75,7 +88,7 @@ def green_backed(match: Match, obs: Observed) -> bool:
         return date_evidence(obs)
     for condition in match.matched:
         kind, _, value = condition.partition("=")
-        if kind in ("code", "header"):
+        if kind in ("code", "header", "errno"):
             return True
         if kind == "status" and value.isdigit() and status_transient(obs, int(value)):
             return True
@@ -85,10 +98,14 @@ def green_backed(match: Match, obs: Observed) -> bool:
 
 
 def network_errno(obs: Observed) -> bool:
-    """An OSError the client raised with a network errno (not a word in a body)."""
-    return bool(obs.structural_types & OS_ERRORS) and bool(
-        NETWORK_ERRNO.search(obs.message.lower())
-    )
+    """A network errno the client's own OS reported (not a word in a body): an OSError
+    with one, or any exception a client raised with no HTTP answer at all whose message
+    carries one (`pymysql ... ([Errno 111] Connection refused)`, npm's `code ECONNRESET`)."""
+    message = obs.message.lower()
+    if obs.structural_types & OS_ERRORS and NETWORK_ERRNO.search(message):
+        return True
+    local = obs.status is None and not obs.body and bool(obs.structural_types)
+    return local and bool(NETWORK_ERRNO.search(message) or NODE_ERRNO.search(obs.message))
 
 
 def structural_green(obs: Observed) -> bool:

@@ -67,3 +67,15 @@ def type_token_match(obs: Observed) -> Match | None:
         id=f"type_token.{cls.value}", error_class=cls, confidence=TYPE_TOKEN_CONFIDENCE
     )
     return Match(signature, 30 - 5, [f"type={name}"])
+
+
+def errno_match(obs: Observed, reported: bool) -> Match | None:
+    """A network errno the client's OS reported (`reported`, see `structure.network_errno`)
+    as a connection failure, weighted below a listed exception type or a text rule, which
+    may name the timeout or outage more precisely."""
+    if not reported:
+        return None
+    signature = Signature(
+        id="errno.network", error_class=ErrorClass.CONNECTION_TIMEOUT, confidence=84
+    )
+    return Match(signature, 30 - 8, ["errno=network"])
