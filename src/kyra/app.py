@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from kyra.actions.base import ActionRegistry
     from kyra.engine.events import ExecutorObserver
-    from kyra.engine.executor import Executor
+    from kyra.engine.executor import Executor, WatchFactory
     from kyra.engine.fleet import FleetGuard
     from kyra.engine.lease import ProcessLease
     from kyra.store.crypto import SecretBox
@@ -170,6 +170,21 @@ class Kyra:
             max_retry_sleep=self.settings.max_retry_sleep_seconds,
             guard=self.fleet,
             lease=lease,
+            watch=self.credential_watch,
+        )
+
+    @cached_property
+    def credential_watch(self) -> WatchFactory | None:
+        """Credential-expiry checks on every run (`kyra.predict.watch`), or None when
+        `KYRA_CREDENTIAL_EXPIRY_WARNING_DAYS` is 0."""
+        days = self.settings.credential_expiry_warning_days
+        if not days:
+            return None
+        from kyra.predict.alerts import Announcer
+        from kyra.predict.watch import CredentialWatch
+
+        return CredentialWatch(
+            self.store, self.clock, warn=timedelta(days=days), announce=Announcer(self)
         )
 
     def close(self) -> None:

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     trends: bool = True
     """Watch step latency and error trends after every run and warn ("at risk") before
     runs fail (`kyra.predict`); off saves one read and one write per run."""
+    credential_expiry_warning_days: float = Field(default=7.0, ge=0, le=365)
+    """Warn this many days before a credential a workflow uses expires (JWT and OAuth
+    secrets, TLS certificates of the hosts it calls, expiry headers such as GitHub's):
+    the workflow is "at risk" (`kyra status`, the Health Center) and the tenant's
+    channels get an `at_risk` notification. 0 turns the checks off."""
     max_retry_sleep_seconds: float = Field(default=300.0, ge=0)
     """Longest in-process wait between retries; longer waits become scheduled re-runs."""
     min_trigger_interval_seconds: float = Field(default=1.0, gt=0, le=86_400)

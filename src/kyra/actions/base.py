@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ import httpx
 from pydantic import BaseModel, BeforeValidator
 
 from kyra.workflows.model import WorkflowConfig
+
+log = logging.getLogger("kyra.actions")
 
 
 def scalar_text(value: Any) -> Any:
@@ -104,6 +107,27 @@ class NoGuard:
         return None
 
 
+class ExchangeWatch(Protocol):
+    """Sees every HTTP exchange that got a response, to warn before a credential
+    expires: the response headers (a provider may announce the key's expiry) and, for
+    HTTPS, a callable returning the peer certificate as DER (called only when wanted:
+    it must be called before `after_exchange` returns, while the connection is open).
+    It must be cheap and must never raise into the step; the engine supplies it."""
+
+    def after_exchange(
+        self, url: str, headers: Mapping[str, str], peer_certificate: Callable[[], bytes | None]
+    ) -> None: ...
+
+
+class NoWatch:
+    """The default watch: looks at nothing."""
+
+    def after_exchange(
+        self, url: str, headers: Mapping[str, str], peer_certificate: Callable[[], bytes | None]
+    ) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class ResponseLimits:
     """Bounds on the response of one HTTP exchange, whatever the remote sends."""
@@ -131,7 +155,31 @@ class StepContext:
     guard: HostGuard = field(default_factory=NoGuard)
     """Shared per-host pacing and circuit breaking across the tenant's workflows."""
     limits: ResponseLimits = field(default_factory=ResponseLimits)
+    watch: ExchangeWatch = field(default_factory=NoWatch)
+    """Credential-expiry checks on each exchange (`kyra.predict.watch`)."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _peer_certificate(response: httpx.Response) -> Callable[[], bytes | None]:
+    """The DER certificate the HTTPS peer presented on this response's connection."""
+
+    def read() -> bytes | None:
+        stream = response.extensions.get("network_stream")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        # Positional: httpcore hands out the C-level `_ssl._SSLSocket`, whose
+        # getpeercert takes no keywords.
+        return ssl_object.getpeercert(True) if ssl_object is not None else None
+
+    return read
+
+
+def watch_exchange(ctx: StepContext, url: str, response: httpx.Response) -> None:
+    """Show the step's watch a response whose body is not read yet (its connection
+    is still open, so the TLS session can still be asked for the peer certificate)."""
+    try:
+        ctx.watch.after_exchange(url, response.headers, _peer_certificate(response))
+    except Exception:  # a warning about tomorrow must never fail today's request
+        log.exception("the credential watch failed on step %s", ctx.step_name)
 
 
 class Action(Protocol):

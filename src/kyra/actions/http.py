@@ -35,7 +35,7 @@ from kyra.actions._httperrors import (
     map_http_exception,
     status_error,
 )
-from kyra.actions.base import StepContext, Text
+from kyra.actions.base import StepContext, Text, watch_exchange
 from kyra.actions.providers import resolve_provider
 from kyra.errors import ActionInputError, ResponseTooLargeError, TransportError
 
@@ -199,6 +199,9 @@ def send(
         )
         streamed = ctx.http.send(request, auth=auth, follow_redirects=follow_redirects, stream=True)
         try:
+            # Before the body: once it is read, a closing connection takes its TLS
+            # session (and the peer certificate) with it.
+            watch_exchange(ctx, url, streamed)
             response = _read_bounded(streamed, info, started, ctx.limits.max_read_bytes)
         finally:
             streamed.close()
@@ -264,7 +267,7 @@ def _read_bounded(
     )
 
 
-def _host(url: str) -> str:
+def host_key(url: str) -> str:
     """The fleet key of a URL: host, plus the port when it is not the scheme's default
     (two services on one machine are two upstreams)."""
     try:
@@ -389,4 +392,4 @@ class HttpRequest:
         }
 
 
-__all__ = ["HttpRequest", "HttpRequestParams", "send"]
+__all__ = ["HttpRequest", "HttpRequestParams", "host_key", "send"]

@@ -24,8 +24,10 @@ from pydantic import ValidationError
 from kyra import logs
 from kyra.actions.base import (
     ActionRegistry,
+    ExchangeWatch,
     HostGuard,
     NoGuard,
+    NoWatch,
     RequestPacer,
     ResponseLimits,
     StepContext,
@@ -64,6 +66,9 @@ from kyra.workflows.templating import (
 log = logging.getLogger("kyra.engine")
 
 SecretLoader = Callable[[str], Mapping[str, str]]
+WatchFactory = Callable[[RunInfo, WorkflowRecord, Mapping[str, str]], ExchangeWatch]
+"""Builds a run's `ExchangeWatch` from the run, its workflow and the tenant's secrets
+(`kyra.predict.watch`: credential expiry); it may look at the secrets, never log them."""
 
 
 class ParkMode(StrEnum):
@@ -135,6 +140,7 @@ class _Run:
     outputs: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
     guard: HostGuard = field(default_factory=NoGuard)
+    watch: ExchangeWatch = field(default_factory=NoWatch)
     failed_params: dict[str, Any] | None = None
     """Rendered parameters of the step that failed last (redacted before storing)."""
     rerun_indices: frozenset[int] = frozenset()
@@ -144,6 +150,14 @@ class _Run:
     """Monotonic time the run started (its duration spans parked waits)."""
     first_attempt: int = 1
     """The attempt the first step resumes at (a step parked in the database)."""
+
+
+def _start_watch(factory: WatchFactory, run: _Run) -> ExchangeWatch:
+    try:
+        return factory(run.info, run.record, run.secrets)
+    except Exception:  # a warning about tomorrow must never fail today's run
+        log.exception("the credential watch failed to start")
+        return NoWatch()
 
 
 def _log_context(execution_id: str, record: WorkflowRecord) -> AbstractContextManager[None]:
@@ -177,6 +191,7 @@ class Executor:
         rng: random.Random | None = None,
         guard: FleetGuard | None = None,
         lease: ProcessLease | None = None,
+        watch: WatchFactory | None = None,
     ) -> None:
         self.store = store
         self.lease = lease
@@ -192,6 +207,7 @@ class Executor:
         self.response_limits = response_limits or ResponseLimits()
         self._rng = rng or random.Random()
         self.guard = guard
+        self._watch = watch
         self.waits = guard.settings if guard is not None else FleetSettings()
         self._records: dict[str, tuple[tuple[int, int], WorkflowRecord]] = {}
         self._records_lock = threading.Lock()
@@ -354,6 +370,8 @@ class Executor:
             started=self.clock.monotonic(),
             first_attempt=first_attempt,
         )
+        if self._watch is not None:
+            run.watch = _start_watch(self._watch, run)
         self.observers.emit("on_run_started", run.info)
         first = start_step
         if recorded:
@@ -559,6 +577,7 @@ class Executor:
                 sleep=self.clock.sleep,
                 guard=run.guard,
                 limits=self.response_limits,
+                watch=run.watch,
             )
             try:
                 return action.run(state.parsed, ctx), attempt

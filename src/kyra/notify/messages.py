@@ -69,6 +69,10 @@ TITLES: Catalog = {
         "en": "Fix for '{workflow}' rolled back",
         "es": "Reparación de '{workflow}' revertida",
     },
+    "at_risk": {
+        "en": "'{workflow}' is at risk: act before it fails",
+        "es": "'{workflow}' está en riesgo: actúa antes de que falle",
+    },
     "test": {
         "en": "Test notification for '{workflow}'",
         "es": "Notificación de prueba para '{workflow}'",
@@ -99,6 +103,7 @@ LABELS: Catalog = {
 }
 
 EVENT_TEXT: Catalog = {
+    "at_risk": {"en": "{reason_en}", "es": "{reason_es}"},
     "test": {
         "en": "This is a test notification from Kyra: the channel works.",
         "es": "Esta es una notificación de prueba de Kyra: el canal funciona.",
@@ -118,6 +123,7 @@ STATUS: dict[str, str] = {
     "needs_attention": "attention",
     "rolled_back": "attention",
     "rejected": "info",
+    "at_risk": "attention",
     "test": "info",
 }
 """failing | fixing | fixed | attention | info: drives colours, icons and severities."""
@@ -315,7 +321,7 @@ def render(
         fix_id=event.fix_id,
         step=facts.step,
         error=facts.error,
-        diagnosis=None if kind in ("diagnosed", "failure_detected") else facts.diagnosis,
+        diagnosis=None if kind in ("diagnosed", "failure_detected", "at_risk") else facts.diagnosis,
         error_class=_error_class(event, fix),
         changes=() if kind == "diagnosed" else _changes(fix, lang),
         diff=() if kind == "diagnosed" or fix is None else tuple(fix.diff.get("changes", [])),

@@ -42,8 +42,10 @@ EVENT_KINDS: tuple[str, ...] = (
     "blocked",
     "needs_attention",
     "rolled_back",
+    "at_risk",
 )
-"""Every kind of `HealEvent` the healer emits."""
+"""Every kind of `HealEvent` the healer emits, and `at_risk` (`kyra.predict.alerts`: a
+workflow will likely fail soon, e.g. a credential expires)."""
 
 USER_FLOW: tuple[str, ...] = (
     "failure_detected",
@@ -53,6 +55,7 @@ USER_FLOW: tuple[str, ...] = (
     "proposed",
     "needs_attention",
     "rolled_back",
+    "at_risk",
 )
 
 DEFAULT_EVENTS: dict[str, tuple[str, ...]] = {
