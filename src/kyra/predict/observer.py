@@ -11,6 +11,7 @@ and never fails the run.
 from __future__ import annotations
 
 import threading
+import time
 from urllib.parse import urlsplit
 
 from kyra.app import Kyra
@@ -22,8 +23,10 @@ from kyra.predict.risk import Reason, clear_risk, raise_risk
 from kyra.store import trends as trend_store
 from kyra.store import workflows as wf_store
 from kyra.store.executions import StepRun
+from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import effective_config
 
+RECORD_TTL = 30.0
 MAX_OPEN_RUNS = 1000
 """Runs in flight whose steps are held; a run parked for later (no `on_run_finished`
 now) is forgotten past this, so a long-lived worker does not grow."""
@@ -50,6 +53,7 @@ class TrendObserver(ExecutorObserver):
         self.settings = settings or HealingSettings()
         self._lock = threading.Lock()
         self._steps: dict[str, list[StepRun]] = {}
+        self._records: dict[tuple[str, int, tuple[str, ...]], tuple[float, WorkflowRecord]] = {}
 
     def on_step_finished(self, run: RunInfo, step: StepRun) -> None:
         if step.reused:  # an earlier run's output, not a new measurement
@@ -68,7 +72,7 @@ class TrendObserver(ExecutorObserver):
     def observe(self, run: RunInfo, steps: list[StepRun]) -> None:
         """Fold one run's steps into their trends; raise, refresh or clear warnings."""
         store = self.kyra.store
-        record = wf_store.get_workflow_by_id(store, run.workflow_id)
+        record = self._record(run)
         known = trend_store.load_trends(store, run.workflow_id)
         changed: list[trend_store.StepTrend] = []
         for step in steps:
@@ -92,17 +96,33 @@ class TrendObserver(ExecutorObserver):
             )
             verdict = trends.update(state, sample)
             trend.state = state.to_json()
-            self._apply(trend, verdict, previous, record, run)
+            self._apply(trend, verdict, previous, run)
             changed.append(trend)
         if changed:
             trend_store.save_trends(store, changed)
+
+    def _record(self, run: RunInfo) -> wf_store.WorkflowRecord:
+        """The run's workflow, read once per config version and step list and at most
+        `RECORD_TTL` seconds old (parsing it on every run doubled the engine's CPU per
+        run in `bench/engine.py`); a proposal re-reads it."""
+        key = (run.workflow_id, run.config_version, run.step_names)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._records.get(key)
+        if cached is not None and now - cached[0] < RECORD_TTL:
+            return cached[1]
+        record = wf_store.get_workflow_by_id(self.kyra.store, run.workflow_id)
+        with self._lock:
+            if len(self._records) >= MAX_OPEN_RUNS:
+                self._records.clear()
+            self._records[key] = (now, record)
+        return record
 
     def _apply(
         self,
         trend: trend_store.StepTrend,
         verdict: trends.Assessment,
         previous: str | None,
-        record: wf_store.WorkflowRecord,
         run: RunInfo,
     ) -> None:
         """Raise or refresh the step's risk, clear the one it no longer has, propose."""
@@ -116,8 +136,9 @@ class TrendObserver(ExecutorObserver):
         values = verdict.values | {"step": trend.step_name, "host": trend.host}
         key = "trend." + verdict.reason_key
         if verdict.propose_timeout and trend.proposal_fix_id is None:
+            fresh = wf_store.get_workflow_by_id(store, run.workflow_id)  # the patch's base
             proposed = propose_timeout(
-                self.kyra, self.settings, record, trend.step_name, run.execution_id, values
+                self.kyra, self.settings, fresh, trend.step_name, run.execution_id, values
             )
             # "" marks a refusal (audited once): not asked again in this episode
             trend.proposal_fix_id, trend.proposal_timeout = proposed or ("", None)

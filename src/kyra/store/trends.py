@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kyra.store.db import Store
 from kyra.store.trend_tables import StepTrendRow
@@ -29,38 +31,53 @@ class StepTrend:
     proposal_timeout: float | None = None
 
 
+_TABLE: Table = StepTrendRow.__table__  # type: ignore[assignment]
+_COLUMNS = ("host", "state", "proposal_fix_id", "proposal_timeout")
+_LOAD = select(
+    _TABLE.c.step_name,
+    _TABLE.c.tenant_id,
+    *(_TABLE.c[name] for name in _COLUMNS),
+).where(_TABLE.c.workflow_id == bindparam("b_workflow"))
+
+
 def load_trends(store: Store, workflow_id: str) -> dict[str, StepTrend]:
     """The workflow's step trends by step name."""
-    with store.session() as session:
-        rows = session.scalars(select(StepTrendRow).where(StepTrendRow.workflow_id == workflow_id))
-        return {
-            row.step_name: StepTrend(
-                row.workflow_id,
-                row.step_name,
-                row.tenant_id,
-                row.host,
-                dict(row.state),
-                row.proposal_fix_id,
-                row.proposal_timeout,
-            )
-            for row in rows
-        }
+    with store.engine.connect() as conn:
+        rows = conn.execute(_LOAD, {"b_workflow": workflow_id}).all()
+    return {
+        step: StepTrend(workflow_id, step, tenant, host, dict(state or {}), fix, timeout)
+        for step, tenant, host, state, fix, timeout in rows
+    }
+
+
+def _upsert(dialect: str) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    statement = insert(_TABLE)
+    changed = {name: statement.excluded[name] for name in (*_COLUMNS, "updated_at")}
+    return statement.on_conflict_do_update(
+        index_elements=[_TABLE.c.workflow_id, _TABLE.c.step_name], set_=changed
+    )
+
+
+_UPSERTS = {name: _upsert(name) for name in ("sqlite", "postgresql")}
 
 
 def save_trends(store: Store, trends: list[StepTrend]) -> None:
-    """Insert or rewrite these rows in one transaction."""
+    """Insert or rewrite these rows: one statement, one transaction (the hot path: once
+    per run, so no ORM session and no read before the write)."""
     now = utcnow()
-    with store.session.begin() as session:
-        for trend in trends:
-            session.merge(
-                StepTrendRow(
-                    workflow_id=trend.workflow_id,
-                    step_name=trend.step_name,
-                    tenant_id=trend.tenant_id,
-                    host=trend.host,
-                    state=trend.state,
-                    proposal_fix_id=trend.proposal_fix_id,
-                    proposal_timeout=trend.proposal_timeout,
-                    updated_at=now,
-                )
-            )
+    rows = [
+        {
+            "workflow_id": t.workflow_id,
+            "step_name": t.step_name,
+            "tenant_id": t.tenant_id,
+            "host": t.host,
+            "state": t.state,
+            "proposal_fix_id": t.proposal_fix_id,
+            "proposal_timeout": t.proposal_timeout,
+            "updated_at": now,
+        }
+        for t in trends
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(_UPSERTS[conn.dialect.name], rows)
