@@ -135,7 +135,10 @@ def test_the_at_risk_panel_lists_warnings_in_both_languages(
     item = page.locator("[data-testid=risk-gmail-digest]")
     assert "certificado TLS de mail.example caduca el 2026-12-09" in item.inner_text()
     assert page.locator("[data-testid=at-risk] h2").inner_text().startswith("En riesgo")
-    page.goto(f"{site.url}/dashboard?lang=en")
+    page.goto(f"{site.url}/dashboard/workflows/gmail-digest?lang=en")  # the workflow's page
+    assert "mail.example" in page.inner_text("[data-testid=at-risk]")
+    page.goto(f"{site.url}/dashboard/workflows/billing")  # another workflow: none of it
+    assert page.locator("[data-testid=at-risk]").count() == 0
 
     other = sign_in(browser_context, site, site.rival_key)
     assert other.locator("[data-testid=at-risk]").count() == 0

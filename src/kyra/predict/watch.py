@@ -52,8 +52,8 @@ class _Bounded(OrderedDict[object, object]):
 
 @dataclass(frozen=True)
 class _Verdict:
-    at_risk: bool
     reason: Reason | None
+    """None: not at risk."""
     written: float
 
 
@@ -141,7 +141,7 @@ class CredentialWatch:
                 )
                 self.announce(risk)
         with self._lock:
-            self._verdicts.put(key, _Verdict(reason is not None, reason, mono))
+            self._verdicts.put(key, _Verdict(reason, mono))
 
 
 def _reason(expiry: Expiry, params: dict[str, str], now: datetime) -> Reason:

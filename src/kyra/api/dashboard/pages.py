@@ -263,6 +263,7 @@ def workflow_page(request: Request, name: str) -> Response:
         t=t,
         tenant=tenant,
         record=record,
+        risks=active_risks(kyra.store, who.tenant_id, workflow_id=record.id),
         incidents=incidents(kyra, record),
         can_roll_back=lambda fix: can_roll_back(fix, record),
         now=kyra.clock.now(),
