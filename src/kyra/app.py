@@ -154,6 +154,10 @@ class Kyra:
             from kyra.predict.observer import TrendObserver
 
             observers.append(TrendObserver(self))
+        if self.settings.incidents:
+            from kyra.incidents.observer import IncidentObserver
+
+            observers.append(IncidentObserver(self))
         return Executor(
             store=self.store,
             registry=self.registry,

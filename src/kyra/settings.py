@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     secrets, TLS certificates of the hosts it calls, expiry headers such as GitHub's):
     the workflow is "at risk" (`kyra status`, the Health Center) and the tenant's
     channels get an `at_risk` notification. 0 turns the checks off."""
+    incidents: bool = True
+    """Group failures of several workflows on one host into one incident (`kyra.incidents`)."""
+    incident_window_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    """Failures on one host this close together belong to the same incident."""
+    incident_min_workflows: int = Field(default=2, ge=2, le=1000)
+    """How many different workflows must fail on a host to open an incident."""
     max_retry_sleep_seconds: float = Field(default=300.0, ge=0)
     """Longest in-process wait between retries; longer waits become scheduled re-runs."""
     min_trigger_interval_seconds: float = Field(default=1.0, gt=0, le=86_400)

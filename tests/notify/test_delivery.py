@@ -157,7 +157,7 @@ def test_routing_sends_only_the_configured_kinds(
     for request in webhook_receiver.requests:
         seen[request.path] = seen.get(request.path, 0) + 1
     assert seen["/fixed"] == 1
-    assert seen["/defaults"] == 8  # the user-flow stages and at_risk, not the internal ones
+    assert seen["/defaults"] == 10  # user-flow stages, at_risk, host incidents; not internal
     # EVENT_KINDS lists `verified` before `needs_attention`: nothing to resolve yet.
     (pd,) = [r.json for r in webhook_receiver.requests if r.path.startswith("/pagerduty")]
     assert pd["event_action"] == "trigger"

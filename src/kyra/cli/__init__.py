@@ -48,6 +48,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "The audit trail of automatic and manual changes.",
         "El registro de auditoría de cambios automáticos y manuales.",
     ),
+    "incidents": (
+        "kyra.cli.incidents",
+        "Incidents across workflows (one host failing).",
+        "Incidentes entre workflows (un host que falla).",
+    ),
     "notify": ("kyra.cli.notify", "Notification channels.", "Canales de notificación."),
     "tenants": ("kyra.cli.tenants", "Tenants and their tiers.", "Tenants y sus tiers."),
     "apikeys": ("kyra.cli.tenants", "API keys.", "Claves API."),

@@ -13,6 +13,7 @@ from kyra.healing.events import HealEvent
 from kyra.notify.messages import Facts
 from kyra.store import executions as exec_store
 from kyra.store import healing as heal_store
+from kyra.store import incidents as incident_store
 from kyra.store.db import Store
 
 MAX_INCIDENT_CHAIN = 12
@@ -32,7 +33,9 @@ def incident_of(store: Store, event: HealEvent) -> str:
         if execution.trigger != "heal" or not execution.resume_of:
             break
         incident = execution.resume_of
-    return incident
+    host_incident = incident_store.incident_of_execution(store, incident)
+    # A failure that is part of an incident across workflows joins that thread.
+    return incident_store.thread_key(host_incident) if host_incident else incident
 
 
 def incident_facts(store: Store, event: HealEvent, incident: str) -> Facts:

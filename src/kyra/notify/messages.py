@@ -73,6 +73,14 @@ TITLES: Catalog = {
         "en": "'{workflow}' is at risk: act before it fails",
         "es": "'{workflow}' está en riesgo: actúa antes de que falle",
     },
+    "host_incident": {
+        "en": "{count} workflows failing on {host}",
+        "es": "{count} workflows fallan en {host}",
+    },
+    "host_recovered": {
+        "en": "{host} answers again — incident resolved",
+        "es": "{host} vuelve a responder — incidente resuelto",
+    },
     "test": {
         "en": "Test notification for '{workflow}'",
         "es": "Notificación de prueba para '{workflow}'",
@@ -104,6 +112,17 @@ LABELS: Catalog = {
 
 EVENT_TEXT: Catalog = {
     "at_risk": {"en": "{reason_en}", "es": "{reason_es}"},
+    "host_incident": {
+        "en": "Since {since}, {count} workflows have failed on {host} ({workflows}). Common "
+        "cause: the host {host}, not the workflows. Incident {id}: `kyra incidents show {id}`.",
+        "es": "Desde {since}, {count} workflows han fallado en {host} ({workflows}). Causa "
+        "común: el host {host}, no los workflows. Incidente {id}: `kyra incidents show {id}`.",
+    },
+    "host_recovered": {
+        "en": "A run succeeded on {host} again: incident {id} ({workflows}) is resolved.",
+        "es": "Una ejecución volvió a funcionar en {host}: el incidente {id} ({workflows}) "
+        "está resuelto.",
+    },
     "test": {
         "en": "This is a test notification from Kyra: the channel works.",
         "es": "Esta es una notificación de prueba de Kyra: el canal funciona.",
@@ -124,6 +143,8 @@ STATUS: dict[str, str] = {
     "rolled_back": "attention",
     "rejected": "info",
     "at_risk": "attention",
+    "host_incident": "failing",
+    "host_recovered": "fixed",
     "test": "info",
 }
 """failing | fixing | fixed | attention | info: drives colours, icons and severities."""

@@ -43,9 +43,12 @@ EVENT_KINDS: tuple[str, ...] = (
     "needs_attention",
     "rolled_back",
     "at_risk",
+    "host_incident",
+    "host_recovered",
 )
-"""Every kind of `HealEvent` the healer emits, and `at_risk` (`kyra.predict.alerts`: a
-workflow will likely fail soon, e.g. a credential expires)."""
+"""Every kind of `HealEvent` the healer emits, `at_risk` (`kyra.predict.alerts`: a
+workflow will likely fail soon, e.g. a credential expires) and the incidents across
+workflows (`kyra.incidents`: one host failing several workflows, then recovering)."""
 
 USER_FLOW: tuple[str, ...] = (
     "failure_detected",
@@ -56,6 +59,8 @@ USER_FLOW: tuple[str, ...] = (
     "needs_attention",
     "rolled_back",
     "at_risk",
+    "host_incident",
+    "host_recovered",
 )
 
 DEFAULT_EVENTS: dict[str, tuple[str, ...]] = {

@@ -16,7 +16,11 @@ from kyra.notify.messages import Notification
 from kyra.notify.routing import PagerDutyConfig, resolve_secret
 
 EventAction = Literal["trigger", "acknowledge", "resolve"]
-ACTIONS: dict[str, EventAction] = {"verified": "resolve", "approved": "acknowledge"}
+ACTIONS: dict[str, EventAction] = {
+    "verified": "resolve",
+    "host_recovered": "resolve",
+    "approved": "acknowledge",
+}
 SUMMARY_LIMIT = 1024
 
 
