@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from kyra.predict.risk import CREDENTIAL_EXPIRY, Reason, raise_risk
 from kyra.store import open_store
@@ -10,6 +11,7 @@ from kyra.store import workflows as wf
 from kyra.store.tenants import ensure_tenant
 from kyra.store.types import utcnow
 from tests.cli.conftest import Kyra
+from tests.predict.test_credential_expiry import make_jwt
 
 FLOW = """
 name: billing
@@ -58,3 +60,21 @@ def test_status_shows_at_risk_in_text_and_json(kyra: Kyra) -> None:
     assert "At risk" in text.stdout and "billing.example" in text.stdout
     spanish = kyra("status", lang="es")
     assert "En riesgo" in spanish.stdout and "certificado TLS" in spanish.stdout
+
+
+def test_setting_a_jwt_secret_shows_when_it_expires_never_the_value(kyra: Kyra) -> None:
+    expires = utcnow() + timedelta(days=3)
+    token = make_jwt(expires)
+    saved = kyra("secrets", "set", "API_TOKEN", input=token)
+    assert saved.exit_code == 0, saved.output
+    assert f"It expires on {expires:%Y-%m-%d %H:%M} UTC (read from the value: JWT)" in (
+        saved.stdout.replace("\n", " ")
+    )
+    as_json = json.loads(kyra("secrets", "set", "API_TOKEN", "--json", input=token).stdout)
+    assert as_json["expires_at"] == expires.replace(microsecond=0).isoformat()
+    stale = kyra("secrets", "set", "OLD", input=make_jwt(utcnow() - timedelta(days=1)), lang="es")
+    assert "Cuidado: caducó el" in stale.stdout
+    opaque = kyra("secrets", "set", "PLAIN", input="sk_live_not_a_jwt")
+    assert "expires" not in opaque.stdout
+    for result in (saved, stale, opaque):
+        assert token not in result.output and token.split(".")[1] not in result.output

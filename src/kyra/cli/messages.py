@@ -120,6 +120,16 @@ MESSAGES: Catalog = {
         "en": "Secret {name} replaced (encrypted).",
         "es": "Secreto {name} reemplazado (cifrado).",
     },
+    "secret.expires": {
+        "en": "It expires on {expires} UTC (read from the value: {form}); workflows using it "
+        'turn "at risk" {days:g} day(s) before.',
+        "es": "Caduca el {expires} UTC (leído del valor: {form}); los workflows que lo usan "
+        'pasan a "en riesgo" {days:g} día(s) antes.',
+    },
+    "secret.expired": {
+        "en": "Careful: it expired on {expires} UTC (read from the value: {form}).",
+        "es": "Cuidado: caducó el {expires} UTC (leído del valor: {form}).",
+    },
     "secret.prompt": {"en": "Value for {name}", "es": "Valor de {name}"},
     "secret.empty_stdin": {
         "en": "no value on standard input",

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from kyra.cli.common import console, fail, kyra_app, print_json, t
+from kyra.predict.credentials import secret_expiry
 from kyra.store import secrets as secret_store
 
 app = typer.Typer(help="Encrypted secrets. / Secretos cifrados.", no_args_is_help=True)
@@ -38,14 +39,22 @@ def set_(
     name: str = typer.Argument(..., help="Secret name, e.g. SLACK_WEBHOOK."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Store a secret, reading its value from standard input or a hidden prompt."""
+    """Store a secret, reading its value from standard input or a hidden prompt. When the
+    value says when it expires (a JWT, an OAuth token object), that date is shown."""
     value = _read_value(name)
+    expiry = secret_expiry(value)
     with kyra_app() as kyra:
         created = secret_store.set_secret(kyra.store, kyra.box, kyra.tenant.id, name, value)
+        now, days = kyra.clock.now(), kyra.settings.credential_expiry_warning_days
     if as_json:
-        print_json({"name": name, "created": created})
+        expires_at = expiry.at.isoformat() if expiry else None
+        print_json({"name": name, "created": created, "expires_at": expires_at})
         return
     console.print(t("secret.saved" if created else "secret.updated", name=name))
+    if expiry is not None:
+        key = "secret.expired" if expiry.at <= now else "secret.expires"
+        when = f"{expiry.at:%Y-%m-%d %H:%M}"
+        console.print(t(key, expires=when, form=expiry.form.upper(), days=days))
 
 
 @app.command("list")
