@@ -42,7 +42,7 @@ def test_create_list_and_revoke_keys(acme: Tenant, http: TestClient) -> None:
     created = acme.post("/api/v1/apikeys", json={"name": "ci"})
     assert created.status_code == 201
     new_key = created.json()["key"]
-    listed = acme.get("/api/v1/apikeys").json()["items"]
+    listed = acme.get("/api/v1/apikeys").json()
     assert {k["name"] for k in listed} == {"tests", "ci"}
     assert all("key" not in k for k in listed)
     other = {"Authorization": f"Bearer {new_key}"}
@@ -56,7 +56,7 @@ def test_create_list_and_revoke_keys(acme: Tenant, http: TestClient) -> None:
 
 def test_last_used_is_recorded(kyra: Kyra, acme: Tenant) -> None:
     acme.get("/api/v1/tenant")
-    used = acme.get("/api/v1/apikeys").json()["items"][0]["last_used_at"]
+    used = acme.get("/api/v1/apikeys").json()[0]["last_used_at"]
     assert used is not None
 
 

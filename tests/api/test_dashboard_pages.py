@@ -36,7 +36,7 @@ def test_buttons_need_the_csrf_token_of_the_session(
 ) -> None:
     acme.apply(needs_email(fault_server))
     acme.post("/api/v1/workflows/crm-sync/run", params={"wait": "true"})
-    fix_id = acme.get("/api/v1/fixes").json()["items"][0]["id"]
+    fix_id = acme.get("/api/v1/fixes").json()[0]["id"]
     _login(http, acme.key)
     forged = http.post(f"/dashboard/fixes/{fix_id}/reject", data={"next": "/dashboard"})
     assert forged.status_code == 403
@@ -64,7 +64,7 @@ def test_any_authorization_header_but_a_valid_api_key_still_needs_the_form_token
     post too; only a verified Bearer API key (which no browser attaches) skips the token."""
     acme.apply(needs_email(fault_server))
     acme.post("/api/v1/workflows/crm-sync/run", params={"wait": "true"})
-    fix_id = acme.get("/api/v1/fixes").json()["items"][0]["id"]
+    fix_id = acme.get("/api/v1/fixes").json()[0]["id"]
     _login(http, acme.key)
     for header in ("Basic dXNlcjpwYXNz", "Bearer kyra_00000000_not-a-real-key", "Digest x"):
         forged = http.post(
@@ -93,7 +93,7 @@ def test_a_session_sees_only_its_tenant_and_dies_with_its_key(
     _login(http, rival.key)
     assert "crm-sync" not in http.get("/dashboard").text
     assert http.get("/dashboard/workflows/crm-sync").status_code == 404
-    prefix = rival.get("/api/v1/apikeys").json()["items"][0]["prefix"]
+    prefix = rival.get("/api/v1/apikeys").json()[0]["prefix"]
     rival.delete(f"/api/v1/apikeys/{prefix}")
     assert http.get("/dashboard", follow_redirects=False).status_code == 303
     assert http.get("/dashboard/live").status_code == 401

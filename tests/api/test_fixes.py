@@ -17,7 +17,7 @@ def _fail(acme: Tenant, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _proposal(acme: Tenant) -> dict[str, Any]:
-    fixes = acme.get("/api/v1/fixes", params={"status": "proposed"}).json()["items"]
+    fixes = acme.get("/api/v1/fixes", params={"status": "proposed"}).json()
     assert len(fixes) == 1
     fix: dict[str, Any] = fixes[0]
     return fix
@@ -75,7 +75,7 @@ def test_rollback_restores_the_previous_config_as_a_new_version(
 ) -> None:
     run = _fail(acme, paced(fault_server))
     assert run["healing"] == ["rerun", "verified"]
-    fix = acme.get("/api/v1/fixes").json()["items"][0]
+    fix = acme.get("/api/v1/fixes").json()[0]
     assert fix["status"] == "applied" and fix["to_version"] == 2
     r = acme.post(f"/api/v1/fixes/{fix['id']}/rollback", json={"reason": "too slow"})
     assert r.status_code == 200 and r.json()["fix"]["status"] == "rolled_back"
@@ -83,7 +83,7 @@ def test_rollback_restores_the_previous_config_as_a_new_version(
     assert history[-1]["config"]["request_delay"] == history[0]["config"]["request_delay"]
     assert history[-1]["reason"].startswith("rollback of fix")
     assert acme.post(f"/api/v1/fixes/{fix['id']}/rollback").status_code == 409
-    trail = acme.get("/api/v1/audit", params={"workflow": "gmail-digest"}).json()["items"]
+    trail = acme.get("/api/v1/audit", params={"workflow": "gmail-digest"}).json()
     kinds = [a["kind"] for a in trail]
     assert kinds[0] == "rollback" and "fix_applied" in kinds and "diagnosis" in kinds
 
@@ -93,8 +93,8 @@ def test_red_failures_get_no_fix_and_need_attention(
 ) -> None:
     run = _fail(acme, bad_token(fault_server))
     assert run["healing"] == ["needs_attention"] and run["workflow_state"] == "needs_attention"
-    assert acme.get("/api/v1/fixes").json()["items"] == []
-    audit = acme.get("/api/v1/audit").json()["items"]
+    assert acme.get("/api/v1/fixes").json() == []
+    audit = acme.get("/api/v1/audit").json()
     assert [a["kind"] for a in audit] == ["needs_attention", "diagnosis"]
 
 
@@ -118,7 +118,7 @@ def test_kill_switch_blocks_automatic_fixes_and_stops_fixes_in_flight(
     }
     run = _fail(acme, paced(fault_server))
     assert run["status"] == "failed" and run["healing"] == ["blocked"]
-    assert acme.get("/api/v1/fixes").json()["items"][0]["status"] == "blocked"
+    assert acme.get("/api/v1/fixes").json()[0]["status"] == "blocked"
     off = acme.put("/api/v1/killswitch", json={"enabled": False})
     assert off.json()["enabled"] is False
     assert acme.put("/api/v1/killswitch", json={"enabled": "maybe"}).status_code == 422

@@ -54,9 +54,14 @@ def test_operation_ids_security_and_descriptions(http: TestClient) -> None:
     for method, path, op in _operations(schema):
         for parameter in op.get("parameters", []):
             assert parameter.get("description"), (method, path, parameter["name"])
-    for name in ("ExecutionOut", "FixOut", "Problem", "WorkflowIn", "ExecutionPage"):
+    for name in ("ExecutionOut", "FixOut", "Problem", "WorkflowIn", "WorkflowSummary"):
         props = schema["components"]["schemas"][name]["properties"]
         assert all(p.get("description") for p in props.values()), name
+    for op_id in ("listWorkflows", "listExecutions", "listFixes", "listAudit", "listApiKeys"):
+        (op,) = [op for _, _, op in _operations(schema) if op["operationId"] == op_id]
+        ok = op["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"]["type"] == "array", op_id
+        assert {"Link", "X-Next-Cursor"} <= set(ok["headers"]), op_id
 
 
 def test_every_keyed_route_documents_its_errors_as_problems(http: TestClient) -> None:
@@ -86,31 +91,44 @@ def test_lists_page_with_a_cursor_stable_under_inserts(acme: Tenant) -> None:
         )
     for _ in range(7):
         assert acme.post("/api/v1/workflows/w0/run").status_code == 202
-    first = acme.get("/api/v1/executions", params={"limit": 3}).json()
-    assert len(first["items"]) == 3 and first["next_cursor"]
+    first = acme.get("/api/v1/executions", params={"limit": 3})
+    assert len(first.json()) == 3 and first.headers["X-Next-Cursor"]
     # New executions arrive between pages: they are newer, so no page shifts.
     for _ in range(4):
         acme.post("/api/v1/workflows/w1/run")
-    seen = [e["id"] for e in first["items"]]
-    cursor = first["next_cursor"]
+    seen = [e["id"] for e in first.json()]
+    cursor = first.headers.get("X-Next-Cursor")
     while cursor:
-        page = acme.get("/api/v1/executions", params={"limit": 3, "cursor": cursor}).json()
-        seen += [e["id"] for e in page["items"]]
-        cursor = page["next_cursor"]
+        page = acme.get("/api/v1/executions", params={"limit": 3, "cursor": cursor})
+        seen += [e["id"] for e in page.json()]
+        cursor = page.headers.get("X-Next-Cursor")
     assert len(seen) == len(set(seen)) == 7
-    assert all(
-        e["workflow"] == "w0"
-        for e in acme.get("/api/v1/executions", params={"limit": 100, "workflow": "w0"}).json()[
-            "items"
-        ]
-    )
-    names, cursor = [], None
+    w0 = acme.get("/api/v1/executions", params={"limit": 100, "workflow": "w0"}).json()
+    assert all(e["workflow"] == "w0" for e in w0)
+    # The Link header is the same page, followed as a client library would (httpx's
+    # `response.links`), relative to the request's URL.
+    names, url = [], "/api/v1/workflows?limit=2"
     while True:
-        page = acme.get("/api/v1/workflows", params={"limit": 2, "cursor": cursor}).json()
-        names += [w["name"] for w in page["items"]]
-        if not (cursor := page["next_cursor"]):
+        page = acme.get(url)
+        names += [w["name"] for w in page.json()]
+        if "next" not in page.links:
+            assert "X-Next-Cursor" not in page.headers
             break
+        url = page.links["next"]["url"]
+        assert url.startswith("/api/v1/workflows?limit=2&cursor=")
     assert names == ["w0", "w1", "w2", "w3", "w4"]
+
+
+def test_a_list_is_the_array_a_client_of_the_first_api_reads(acme: Tenant) -> None:
+    """Scripts written when lists were unpaginated arrays (`for e in r.json()`) keep
+    working: the paging lives in headers."""
+    acme.apply({"name": "w", "steps": [{"name": "s", "action": "transform", "with": {"value": 1}}]})
+    assert acme.post("/api/v1/workflows/w/run").status_code == 202
+    for path in ("/api/v1/workflows", "/api/v1/executions", "/api/v1/apikeys"):
+        body = acme.get(path, params={"limit": 1000}).json()
+        assert isinstance(body, list) and body and all(isinstance(x, dict) for x in body), path
+    for path in ("/api/v1/fixes", "/api/v1/audit"):
+        assert acme.get(path, params={"limit": 1000}).json() == [], path
 
 
 def test_a_cursor_the_api_did_not_hand_out_is_a_400(acme: Tenant) -> None:

@@ -40,8 +40,8 @@ def owned(acme: Tenant, fault_server: FaultServer) -> Acme:
     run = acme.post("/api/v1/workflows/crm-sync/run", params={"wait": "true"}).json()
     acme.apply(hooked(fault_server))
     hook = acme.post("/api/v1/workflows/inbound/webhook").json()
-    fix = acme.get("/api/v1/fixes").json()["items"][0]
-    prefix = acme.get("/api/v1/apikeys").json()["items"][0]["prefix"]
+    fix = acme.get("/api/v1/fixes").json()[0]
+    prefix = acme.get("/api/v1/apikeys").json()[0]["prefix"]
     return Acme("crm-sync", "inbound", hook["hook_id"], run["execution_id"], fix["id"], prefix)
 
 
@@ -58,7 +58,8 @@ def status(code: int) -> Check:
 
 
 def empty_list(r: Response) -> None:
-    assert r.status_code == 200 and r.json() == {"items": [], "next_cursor": None}, r.text
+    assert r.status_code == 200 and r.json() == [], r.text
+    assert "Link" not in r.headers and "X-Next-Cursor" not in r.headers
 
 
 def own_tenant(r: Response) -> None:
@@ -192,6 +193,7 @@ ATTEMPTS: dict[tuple[str, str], tuple[Callable[[Acme], str], dict[str, Any], Che
         status(404),
     ),
     ("GET", "/api/v1/health"): (lambda a: "/api/v1/health", {}, zero_health),
+    ("GET", "/api/v1/risks"): (lambda a: "/api/v1/risks", {}, no_acme_text),
     ("GET", "/metrics"): (lambda a: "/metrics", {}, zero_metrics),
     ("POST", "/hooks/{hook_id}"): (lambda a: f"/hooks/{a.hook_id}", {"json": {}}, status(401)),
     # Diagnosis reads nothing of any tenant and stores nothing: it only answers.
@@ -215,9 +217,9 @@ def test_the_rival_sees_and_changes_nothing_of_acme(
     acme: Tenant, rival: Tenant, owned: Acme, kyra: Any
 ) -> None:
     before = {
-        "workflows": acme.get("/api/v1/workflows").json()["items"],
-        "fixes": acme.get("/api/v1/fixes").json()["items"],
-        "executions": acme.get("/api/v1/executions").json()["items"],
+        "workflows": acme.get("/api/v1/workflows").json(),
+        "fixes": acme.get("/api/v1/fixes").json(),
+        "executions": acme.get("/api/v1/executions").json(),
         "tenant": acme.get("/api/v1/tenant").json(),
         "killswitch": acme.get("/api/v1/killswitch").json(),
     }
@@ -236,9 +238,9 @@ def test_the_rival_sees_and_changes_nothing_of_acme(
     assert rival.get(f"/api/v1/fixes/{owned.fix_id[:8]}").status_code == 404
 
     after = {
-        "workflows": acme.get("/api/v1/workflows").json()["items"],
-        "fixes": acme.get("/api/v1/fixes").json()["items"],
-        "executions": acme.get("/api/v1/executions").json()["items"],
+        "workflows": acme.get("/api/v1/workflows").json(),
+        "fixes": acme.get("/api/v1/fixes").json(),
+        "executions": acme.get("/api/v1/executions").json(),
         "tenant": acme.get("/api/v1/tenant").json(),
         "killswitch": acme.get("/api/v1/killswitch").json(),
     }
@@ -258,12 +260,13 @@ def test_audit_ids_are_per_tenant_and_reveal_nothing_of_the_others(
     heal_store.add_audit(
         kyra.store, kind="diagnosis", actor="kyra", summary="rival 0", tenant_id=rival.id
     )
-    rival_ids = [r["id"] for r in rival.get("/api/v1/audit").json()["items"]]
+    rival_ids = [r["id"] for r in rival.get("/api/v1/audit").json()]
     assert rival_ids == [1]
-    page = acme.get("/api/v1/audit", params={"limit": 2}).json()
-    assert [r["id"] for r in page["items"]] == [5, 4]
+    page = acme.get("/api/v1/audit", params={"limit": 2})
+    assert [r["id"] for r in page.json()] == [5, 4]
     # The cursor holds the tenant's own sequence too (it is readable base64 JSON)
-    raw = page["next_cursor"] + "=" * (-len(page["next_cursor"]) % 4)
+    cursor = page.headers["X-Next-Cursor"]
+    raw = cursor + "=" * (-len(cursor) % 4)
     assert json.loads(base64.urlsafe_b64decode(raw))[-1] == 4
-    rest = acme.get("/api/v1/audit", params={"cursor": page["next_cursor"]}).json()["items"]
+    rest = acme.get("/api/v1/audit", params={"cursor": cursor}).json()
     assert [r["id"] for r in rest] == [3, 2, 1]

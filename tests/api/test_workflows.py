@@ -27,7 +27,7 @@ def test_create_from_yaml_body_then_list_and_show(acme: Tenant) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["name"] == "orders" and r.json()["created"] is True
 
-    listed = acme.get("/api/v1/workflows").json()["items"]
+    listed = acme.get("/api/v1/workflows").json()
     assert [w["name"] for w in listed] == ["orders"]
     detail = acme.get("/api/v1/workflows/orders").json()
     assert detail["config"]["timeout"] == 30.0
@@ -105,7 +105,7 @@ def test_run_without_wait_queues_an_execution_for_the_runtime(acme: Tenant) -> N
     detail = acme.get(f"/api/v1/executions/{execution_id[:8]}").json()
     assert detail["status"] == "queued" and detail["inputs"] == {"since": "2026-01-01"}
     listed = acme.get("/api/v1/executions", params={"workflow": "orders", "status": "queued"})
-    assert [e["id"] for e in listed.json()["items"]] == [execution_id]
+    assert [e["id"] for e in listed.json()] == [execution_id]
 
 
 def test_run_and_wait_heals_a_rate_limit_in_process(

@@ -285,7 +285,7 @@ def test_embedded_profile_serves_runs_and_keeps_its_data(embedded: Stack) -> Non
     stack.ready()
     listed = httpx.get(f"{stack.url}/api/v1/workflows", headers=headers, timeout=10)
     assert listed.status_code == 200, listed.text
-    assert [w["name"] for w in listed.json()["items"]] == ["smoke"]
+    assert [w["name"] for w in listed.json()] == ["smoke"]
 
 
 def test_scale_out_profile_runs_on_celery_workers(scale_out: Stack) -> None:

@@ -42,8 +42,9 @@ tenant.
 Errors are RFC 9457 problem details (`application/problem+json`): `type`, `title`,
 `status`, `detail` (for people) and a stable `code` (for programs), plus `details`.
 
-Lists are paginated: pass `limit`, then the response's `next_cursor` as `cursor` for the
-next page (null on the last one). Pages stay stable while new items arrive."""
+Lists are JSON arrays, paginated with `limit` and `cursor`: when there is more, the response
+has a `Link: <...>; rel="next"` header (RFC 8288) and the cursor in `X-Next-Cursor`. Pages
+stay stable while new items arrive."""
 
 
 def create_api(

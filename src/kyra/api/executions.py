@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from kyra.api import schemas as s
 from kyra.api import views
 from kyra.api.auth import Auth, kyra_of
-from kyra.api.paging import CursorParam, decode, limit_param, page
+from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.engine.states import ExecutionStatus
 from kyra.store import executions as exec_store
 from kyra.store import workflows as wf_store
@@ -17,15 +17,16 @@ from kyra.store import workflows as wf_store
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 
 
-@router.get("", response_model=s.ExecutionPage)
+@router.get("", response_model=list[s.ExecutionOut], responses=PAGE_HEADERS)
 def list_executions(
     request: Request,
+    response: Response,
     who: Auth,
     workflow: str | None = Query(None, description="Only this workflow (by name)."),
     status: Annotated[ExecutionStatus | None, Query(description="Only this status.")] = None,
     cursor: CursorParam = None,
     limit: int = limit_param(50),
-) -> s.ExecutionPage:
+) -> list[s.ExecutionOut]:
     """Executions of your tenant, newest first."""
     store = kyra_of(request).store
     workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
@@ -38,7 +39,7 @@ def list_executions(
         after_key=decode(cursor, 2),
     )
     shown, next_cursor = page(found, limit, exec_store.execution_key)
-    return s.ExecutionPage(items=[views.execution(e) for e in shown], next_cursor=next_cursor)
+    return paged(request, response, [views.execution(e) for e in shown], next_cursor)
 
 
 @router.get("/{execution_id}", response_model=s.ExecutionDetail)

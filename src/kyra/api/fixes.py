@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from kyra.api import schemas as s
 from kyra.api import views
 from kyra.api.auth import Auth, Principal, kyra_of
-from kyra.api.paging import CursorParam, decode, limit_param, page
+from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.api.runs import drive_rerun, healer_for
 from kyra.app import Kyra
 from kyra.store import healing as heal_store
@@ -20,15 +20,16 @@ router = APIRouter(prefix="/api/v1", tags=["fixes"])
 FIX_STATUSES = ("proposed", "applied", "approved", "rejected", "rolled_back", "blocked", "failed")
 
 
-@router.get("/fixes", response_model=s.FixPage)
+@router.get("/fixes", response_model=list[s.FixOut], responses=PAGE_HEADERS)
 def list_fixes(
     request: Request,
+    response: Response,
     who: Auth,
     workflow: str | None = Query(None, description="Only this workflow (by name)."),
     status: str | None = Query(None, description="Only this status.", pattern="^[a-z_]{1,20}$"),
     cursor: CursorParam = None,
     limit: int = limit_param(50),
-) -> s.FixPage:
+) -> list[s.FixOut]:
     """Fixes of your tenant, newest first, with their config diff."""
     store = kyra_of(request).store
     workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
@@ -41,7 +42,7 @@ def list_fixes(
         after_key=decode(cursor, 2),
     )
     shown, next_cursor = page(found, limit, heal_store.fix_key)
-    return s.FixPage(items=[views.fix(f) for f in shown], next_cursor=next_cursor)
+    return paged(request, response, [views.fix(f) for f in shown], next_cursor)
 
 
 @router.get("/fixes/{fix_id}", response_model=s.FixDetail)
@@ -121,14 +122,15 @@ def rollback_fix(
     return _decision(kyra, fix.id, who)
 
 
-@router.get("/audit", response_model=s.AuditPage, tags=["audit"])
+@router.get("/audit", response_model=list[s.AuditOut], responses=PAGE_HEADERS, tags=["audit"])
 def list_audit(
     request: Request,
+    response: Response,
     who: Auth,
     workflow: str | None = Query(None, description="Only this workflow (by name)."),
     cursor: CursorParam = None,
     limit: int = limit_param(100, 5000),
-) -> s.AuditPage:
+) -> list[s.AuditOut]:
     """The audit trail: every diagnosis, fix, approval, rejection and rollback."""
     store = kyra_of(request).store
     workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
@@ -136,7 +138,7 @@ def list_audit(
         store, who.tenant_id, workflow_id=workflow_id, limit=limit + 1, after_key=decode(cursor, 2)
     )
     shown, next_cursor = page(records, limit, heal_store.audit_key)
-    return s.AuditPage(items=[views.audit(r) for r in shown], next_cursor=next_cursor)
+    return paged(request, response, [views.audit(r) for r in shown], next_cursor)
 
 
 def _switch(kyra: Kyra, who: Principal, stopped: list[str] | None = None) -> s.KillSwitchOut:

@@ -1,6 +1,11 @@
-"""Cursor pagination for every list of the API: `?limit=N&cursor=C` in, `{"items": [...],
-"next_cursor": C | null}` out. The cursor is opaque to callers: the sort key of the last
-item served (see `kyra.store.paging`), so pages stay stable while new rows arrive."""
+"""Cursor pagination for every list of the API: `?limit=N&cursor=C` in; out, the items as a
+JSON array and, when there are more, the next page in a `Link: <...>; rel="next"` header
+(RFC 8288, as GitHub and GitLab do) and its cursor in `X-Next-Cursor`.
+
+The body stays a plain array so that a client written for the first, unpaginated API
+(which returned arrays) keeps working: a list that changed shape would break every script
+that reads it. The cursor is opaque to callers: the sort key of the last item served (see
+`kyra.store.paging`), so pages stay stable while new rows arrive."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Request, Response
 
 from kyra.api.errors import ApiError
 from kyra.store.paging import Key
@@ -23,7 +28,8 @@ CursorParam = Annotated[
     str | None,
     Query(
         max_length=MAX_CURSOR,
-        description="`next_cursor` of the previous page; omitted: the first page.",
+        description="`X-Next-Cursor` of the previous page (or follow its `Link` header); "
+        "omitted: the first page.",
     ),
 ]
 
@@ -76,3 +82,31 @@ def page(
     if len(rows) <= limit:
         return rows, None
     return rows[:limit], encode(key_of(rows[limit - 1]))
+
+
+PAGE_HEADERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Link": {
+                "description": 'The next page, `<URL>; rel="next"` (RFC 8288); absent on the '
+                "last page.",
+                "schema": {"type": "string"},
+            },
+            "X-Next-Cursor": {
+                "description": "Pass as `cursor` for the next page; absent on the last page.",
+                "schema": {"type": "string"},
+            },
+        }
+    }
+}
+"""The `responses=` of a list route: documents the paging headers in the OpenAPI."""
+
+
+def paged(request: Request, response: Response, items: list[T], next_cursor: str | None) -> list[T]:
+    """`items` as the body, with the next page's `Link` and `X-Next-Cursor` when there is
+    one. The link is relative (RFC 3986 reference): right behind any proxy."""
+    if next_cursor is not None:
+        url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+        response.headers["X-Next-Cursor"] = next_cursor
+    return items

@@ -457,36 +457,6 @@ class HookAccepted(_Out):
     """`queued` (202), or `duplicate` (200) for a signed message id already accepted."""
 
 
-class Page(_Out):
-    next_cursor: str | None
-    """Pass as `cursor` to get the next page; null on the last page."""
-
-
-class WorkflowPage(Page):
-    items: list[WorkflowSummary]
-    """Workflows by name."""
-
-
-class ExecutionPage(Page):
-    items: list[ExecutionOut]
-    """Executions, newest first."""
-
-
-class FixPage(Page):
-    items: list[FixOut]
-    """Fixes, newest first."""
-
-
-class AuditPage(Page):
-    items: list[AuditOut]
-    """Audit records, newest first."""
-
-
-class ApiKeyPage(Page):
-    items: list[ApiKeyOut]
-    """API keys, oldest first."""
-
-
 class ProbeOut(_Out):
     status: Literal["ok", "unavailable"]
     """`ok`, or `unavailable` with the failing checks."""

@@ -6,11 +6,11 @@ a tenant's key can never lift its own quota.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from kyra.api import schemas as s
 from kyra.api.auth import Auth, create_api_key, kyra_of
-from kyra.api.paging import CursorParam, decode, limit_param, page
+from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.app import Kyra
 from kyra.healing import gate
 from kyra.healing.settings import HealingSettings
@@ -80,16 +80,22 @@ def key_out(info: ApiKeyInfo) -> s.ApiKeyOut:
     )
 
 
-@router.get("/apikeys", response_model=s.ApiKeyPage, tags=["apikeys"])
+@router.get(
+    "/apikeys", response_model=list[s.ApiKeyOut], responses=PAGE_HEADERS, tags=["apikeys"]
+)
 def list_api_keys(
-    request: Request, who: Auth, cursor: CursorParam = None, limit: int = limit_param(100)
-) -> s.ApiKeyPage:
+    request: Request,
+    response: Response,
+    who: Auth,
+    cursor: CursorParam = None,
+    limit: int = limit_param(100),
+) -> list[s.ApiKeyOut]:
     """Your tenant's API keys, oldest first (prefixes only; a key is never shown again)."""
     keys = api_store.list_api_keys(
         kyra_of(request).store, who.tenant_id, limit=limit + 1, after_key=decode(cursor, 2)
     )
     shown, next_cursor = page(keys, limit, lambda k: (k.created_at, k.prefix))
-    return s.ApiKeyPage(items=[key_out(k) for k in shown], next_cursor=next_cursor)
+    return paged(request, response, [key_out(k) for k in shown], next_cursor)
 
 
 @router.post(

@@ -15,7 +15,7 @@ from kyra.api import schemas as s
 from kyra.api import views
 from kyra.api.auth import Auth, digest, kyra_of
 from kyra.api.errors import ApiError
-from kyra.api.paging import CursorParam, decode, limit_param, page
+from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.api.runs import run_and_heal
 from kyra.engine.states import WorkflowState, sources_of
 from kyra.errors import InputError, NotFoundError, SecretError
@@ -117,22 +117,21 @@ async def create_workflow(
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-@router.get("", response_model=s.WorkflowPage)
+@router.get("", response_model=list[s.WorkflowSummary], responses=PAGE_HEADERS)
 def list_workflows(
     request: Request,
+    response: Response,
     who: Auth,
     cursor: CursorParam = None,
     limit: int = limit_param(100),
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     """The workflows of your tenant by name, with their state and config version."""
     records = wf_store.list_workflows(
         kyra_of(request).store, who.tenant_id, limit=limit + 1, after_key=decode(cursor, 1)
     )
     shown, next_cursor = page(records, limit, lambda r: (r.name,))
-    return {
-        "items": [views.workflow_summary(r, _webhook(request, r)) for r in shown],
-        "next_cursor": next_cursor,
-    }
+    items = [views.workflow_summary(r, _webhook(request, r)) for r in shown]
+    return paged(request, response, items, next_cursor)
 
 
 def _get(request: Request, who: Auth, name: str) -> WorkflowRecord:
