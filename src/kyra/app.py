@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
     from kyra.actions.base import ActionRegistry
     from kyra.engine.events import ExecutorObserver
-    from kyra.engine.executor import Executor, WatchFactory
+    from kyra.engine.executor import Executor
     from kyra.engine.fleet import FleetGuard
     from kyra.engine.lease import ProcessLease
+    from kyra.predict.watch import CredentialWatch
     from kyra.store.crypto import SecretBox
     from kyra.telemetry.spans import Tracing
     from kyra.workflows.templating import TemplateRenderer
@@ -158,6 +159,9 @@ class Kyra:
             from kyra.incidents.observer import IncidentObserver
 
             observers.append(IncidentObserver(self))
+        watch = self.credential_watch
+        if watch is not None:
+            observers.append(watch.observer)  # announces new risks after the run
         return Executor(
             store=self.store,
             registry=self.registry,
@@ -174,11 +178,11 @@ class Kyra:
             max_retry_sleep=self.settings.max_retry_sleep_seconds,
             guard=self.fleet,
             lease=lease,
-            watch=self.credential_watch,
+            watch=watch,
         )
 
     @cached_property
-    def credential_watch(self) -> WatchFactory | None:
+    def credential_watch(self) -> CredentialWatch | None:
         """Credential-expiry checks on every run (`kyra.predict.watch`), or None when
         `KYRA_CREDENTIAL_EXPIRY_WARNING_DAYS` is 0."""
         days = self.settings.credential_expiry_warning_days

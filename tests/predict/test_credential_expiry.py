@@ -27,11 +27,12 @@ from kyra.predict.risk import CREDENTIAL_EXPIRY, active_risks
 from kyra.service import apply_workflow
 from kyra.settings import Settings
 from kyra.store import executions as exec_store
+from kyra.store import notify as notify_store
 from kyra.store import secrets as secret_store
 from kyra.workflows.model import Workflow
 from tests.notify.conftest import SIGNING_KEY, add_webhook
 from tests.servers.tls import TlsServer
-from tests.servers.webhook import WebhookReceiver
+from tests.servers.webhook import CannedReply, WebhookReceiver
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -254,3 +255,16 @@ def test_expiry_is_read_from_jwts_oauth_objects_and_headers_and_nothing_else() -
         assert found is not None and found.at == at and found.header == github
     assert header_expiry({github: "soon"}) is None
     assert header_expiry({"Expires": "Mon, 01 Mar 2027 12:00:00 GMT"}) is None
+
+
+def test_a_failing_channel_never_fails_the_run_and_the_risk_still_stands(
+    kyra: Kyra, fault_server: FaultServer, webhook_receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    webhook_receiver.default_reply = CannedReply(status=503, body="down")
+    token = make_jwt(clock.now() + timedelta(days=2))
+    secret_store.set_secret(kyra.store, kyra.box, kyra.tenant.id, "BILLING_TOKEN", token)
+    run(kyra, billing(fault_server, "BILLING_TOKEN"))  # asserts the run succeeded
+    assert [r.subject for r in active_risks(kyra.store, kyra.tenant.id)] == ["secret:BILLING_TOKEN"]
+    deliveries = notify_store.list_deliveries(kyra.store, kyra.tenant.id)
+    assert [(d.event_kind, d.status) for d in deliveries] == [("at_risk", "failed")]
+    assert len(at_risk_posts(webhook_receiver)) >= 1  # it was tried, after the run

@@ -13,6 +13,10 @@ host and certificate (its SHA-256 is the cache key); the store is written only w
 verdict changes, when the reason's day count changes, or hourly (a refresh). The caches
 hold at most `MAX_ENTRIES` entries each, oldest dropped first.
 
+A new risk is announced (the `at_risk` notification) when a run finishes
+(`CredentialWatch.observer`), never in the middle of a request: a slow channel must not
+eat the step's timeout.
+
 Nothing here logs, stores or sends a secret's value: reasons carry the secret's name,
 the host and a date.
 """
@@ -20,6 +24,7 @@ the host and a date.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -28,14 +33,16 @@ from datetime import datetime, timedelta
 
 from kyra.actions.http import host_key
 from kyra.clock import Clock
-from kyra.engine.events import RunInfo
+from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
 from kyra.predict.credentials import Expiry, certificate_expiry, header_expiry, secret_expiry
 from kyra.predict.risk import CREDENTIAL_EXPIRY, Reason, Risk, clear_risk, raise_risk
 from kyra.store.db import Store
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.references import secret_references
 
+log = logging.getLogger("kyra.predict")
 MAX_ENTRIES = 4096
+MAX_PENDING = 1000
 REFRESH_SECONDS = 3600.0
 """A standing risk is written again at most this often (its `updated_at`)."""
 
@@ -71,6 +78,9 @@ class CredentialWatch:
         self._certs = _Bounded()
         self._verdicts = _Bounded()
         self._references = _Bounded()
+        self._pending: list[Risk] = []
+        self.observer = _AnnounceAfterRuns(self)
+        """Add to the executor's observers: it announces new risks when a run finishes."""
 
     def __call__(
         self, info: RunInfo, record: WorkflowRecord, secrets: Mapping[str, str]
@@ -129,19 +139,44 @@ class CredentialWatch:
                 self.store, **where, kind=CREDENTIAL_EXPIRY, subject=subject, reason=reason, now=now
             )
             if new and self.announce is not None:
-                risk = Risk(
-                    tenant_id=info.tenant_id,
-                    workflow_id=info.workflow_id,
-                    workflow=info.workflow_name,
-                    kind=CREDENTIAL_EXPIRY,
-                    subject=subject,
-                    reason=reason,
-                    since=now,
-                    updated_at=now,
+                self._queue(
+                    Risk(
+                        tenant_id=info.tenant_id,
+                        workflow_id=info.workflow_id,
+                        workflow=info.workflow_name,
+                        kind=CREDENTIAL_EXPIRY,
+                        subject=subject,
+                        reason=reason,
+                        since=now,
+                        updated_at=now,
+                    )
                 )
-                self.announce(risk)
         with self._lock:
             self._verdicts.put(key, _Verdict(reason, mono))
+
+    def _queue(self, risk: Risk) -> None:
+        with self._lock:
+            self._pending.append(risk)
+            del self._pending[:-MAX_PENDING]
+
+    def flush(self) -> None:
+        """Announce the risks raised since the last flush."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for risk in pending:
+            try:
+                if self.announce is not None:
+                    self.announce(risk)
+            except Exception:  # one channel's trouble must not stop the other risks
+                log.exception("announcing the risk of %s failed", risk.workflow)
+
+
+class _AnnounceAfterRuns(ExecutorObserver):
+    def __init__(self, watch: CredentialWatch) -> None:
+        self.watch = watch
+
+    def on_run_finished(self, run: RunInfo, result: RunResult) -> None:
+        self.watch.flush()
 
 
 def _reason(expiry: Expiry, params: dict[str, str], now: datetime) -> Reason:
