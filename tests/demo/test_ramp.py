@@ -19,6 +19,10 @@ def client(fault_server: FaultServer) -> Iterator[httpx.Client]:
 def test_ramp_grows_by_step_after_n_requests(client: httpx.Client) -> None:
     delays = [client.get("/ramp/a?base=0.01&step=0.02&after=2").json()["delayed"] for _ in range(5)]
     assert delays == [0.01, 0.01, 0.03, 0.05, 0.07]
+    capped = [
+        client.get("/ramp/c?base=0.01&step=0.02&cap=0.04").json()["delayed"] for _ in range(4)
+    ]
+    assert capped == [0.03, 0.04, 0.04, 0.04]
 
 
 def test_ramp_jitter_is_bounded_and_repeatable_per_seed(

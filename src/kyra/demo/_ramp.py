@@ -1,7 +1,7 @@
 """`/ramp/{key}`: a host that slows down run after run, with normal jitter.
 
 Predictive healing is measured against it (`bench/predictive.py`): request `n` on a key
-sleeps `base + max(0, n - after) * step` seconds, times a jitter factor in
+sleeps `min(base + max(0, n - after) * step, cap)` seconds, times a jitter factor in
 `[1 - jitter, 1 + jitter]`, and one request in `spike_every` (0: none) takes `spike`
 times as long. The jitter is a pure function of `(seed, key, n)`, so two runs of a
 benchmark see the same latencies without sharing a random generator between threads.
@@ -31,7 +31,8 @@ def ramp_delay(req: Request, key: str, number: int) -> float:
     spike = req.number("spike", 1.0, low=1.0, high=10.0)
     spike_every = req.integer("spike_every", 0)
     seed = req.arg("seed", "0") or "0"
-    delay = base + max(0, number - after) * step
+    cap = req.number("cap", MAX_SLOW_SECONDS, high=MAX_SLOW_SECONDS)
+    delay = min(base + max(0, number - after) * step, cap)
     delay *= 1.0 + jitter * (2.0 * _unit(seed, key, number) - 1.0)
     if spike_every and number % spike_every == 0:
         delay *= spike

@@ -21,8 +21,8 @@ Endpoints (GET and POST; all reply JSON unless asked otherwise):
     /window/{key}            ?seconds=S&status=503[&retry_after=S|auto]  fails for S seconds
                              from the first request (auto: Retry-After = time left)
     /slow, /slow/{key}       ?delay=S[&times=N]  sleeps S (only the first N with a key)
-    /ramp/{key}              ?base=S&step=S&after=N&jitter=F[&spike=X&spike_every=N&seed=T]
-                             request n sleeps (base + max(0, n-after)*step) * jitter
+    /ramp/{key}              ?base=S&step=S&after=N&jitter=F[&cap=S&spike=X&spike_every=N&seed=T]
+                             request n sleeps min(base + max(0, n-after)*step, cap) * jitter
     /drip                    ?chunks=N&size=B&every=S  200, N chunks of B bytes, one every S
     /big                     ?bytes=N  200, a JSON body of N bytes, streamed
     /dates                   ?format=%Y-%m-%d&field=date  400 invalid_date_format unless parseable

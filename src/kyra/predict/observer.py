@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from kyra.app import Kyra
 from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
 from kyra.healing.settings import HealingSettings
 from kyra.predict import trends
+from kyra.predict.alerts import Announcer
 from kyra.predict.proposal import propose_timeout
-from kyra.predict.risk import Reason, clear_risk, raise_risk
+from kyra.predict.risk import Reason, Risk, active_risks, clear_risk, raise_risk
 from kyra.store import trends as trend_store
 from kyra.store import workflows as wf_store
 from kyra.store.executions import StepRun
@@ -48,9 +50,15 @@ def host_of(step: StepRun) -> str:
 
 
 class TrendObserver(ExecutorObserver):
-    def __init__(self, kyra: Kyra, settings: HealingSettings | None = None) -> None:
+    def __init__(
+        self,
+        kyra: Kyra,
+        settings: HealingSettings | None = None,
+        announce: Callable[[Risk], None] | None = None,
+    ) -> None:
         self.kyra = kyra
         self.settings = settings or HealingSettings()
+        self.announce = announce or Announcer(kyra)
         self._lock = threading.Lock()
         self._steps: dict[str, list[StepRun]] = {}
         self._records: dict[tuple[str, int, tuple[str, ...]], tuple[float, WorkflowRecord]] = {}
@@ -146,9 +154,12 @@ class TrendObserver(ExecutorObserver):
             key += ".proposed"
             values |= {"fix": trend.proposal_fix_id[:8], "after": trend.proposal_timeout}
         reason = Reason(key, {k: v for k, v in values.items() if _scalar(v)})
-        raise_risk(
+        if raise_risk(
             store, **where, kind=verdict.kind, subject=trend.step_name, reason=reason, now=now
-        )
+        ):  # a new episode: tell people once (the notifier dedups across processes too)
+            for risk in active_risks(store, run.tenant_id, workflow_id=run.workflow_id):
+                if (risk.kind, risk.subject) == (verdict.kind, trend.step_name):
+                    self.announce(risk)
 
 
 def _scalar(value: object) -> bool:
