@@ -121,6 +121,7 @@ def test_the_at_risk_panel_lists_warnings_in_both_languages(
         "credential.tls", {"host": "mail.example", "expires": "2026-12-09 08:00", "days": 5}
     )
     raise_risk(store, **key, subject="tls:mail.example", reason=reason, now=utcnow())
+    page.wait_for_selector("[data-testid=at-risk]", timeout=10_000)  # live: no reload
     page.goto(f"{site.url}/dashboard?lang=en")
     panel = page.locator("[data-testid=at-risk]")
     assert panel.locator("h2").inner_text().startswith("At risk")

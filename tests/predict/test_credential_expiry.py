@@ -268,3 +268,18 @@ def test_a_failing_channel_never_fails_the_run_and_the_risk_still_stands(
     deliveries = notify_store.list_deliveries(kyra.store, kyra.tenant.id)
     assert [(d.event_kind, d.status) for d in deliveries] == [("at_risk", "failed")]
     assert len(at_risk_posts(webhook_receiver)) >= 1  # it was tried, after the run
+
+
+def test_each_channel_reads_the_warning_in_its_own_language(
+    kyra: Kyra, fault_server: FaultServer, webhook_receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    add_webhook(kyra, webhook_receiver, name="equipo", lang="es", events=["at_risk"])
+    token = make_jwt(clock.now() + timedelta(days=5))
+    secret_store.set_secret(kyra.store, kyra.box, kyra.tenant.id, "BILLING_TOKEN", token)
+    run(kyra, billing(fault_server, "BILLING_TOKEN"))
+    by_lang = {post["lang"]: post for post in at_risk_posts(webhook_receiver)}
+    assert set(by_lang) == {"en", "es"}
+    assert by_lang["es"]["title"] == "'billing' está en riesgo: actúa antes de que falle"
+    assert by_lang["es"]["text"].startswith("el secreto BILLING_TOKEN (un JWT) caduca el")
+    assert by_lang["es"]["text"].endswith("en 5 día(s)")
+    assert by_lang["en"]["text"].endswith("in 5 day(s)")

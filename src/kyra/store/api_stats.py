@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from kyra.store.db import Store
 from kyra.store.healing_tables import AuditRow, FixRow
+from kyra.store.risk_tables import RiskRow
 from kyra.store.tables import ExecutionRow, WorkflowRow
 
 CHANGED = ("applied", "approved", "rolled_back", "failed")
@@ -132,7 +133,8 @@ def _diagnosis(details: dict[str, Any], cost: float) -> DiagnosisRecord:
 
 
 def activity_stamp(store: Store, tenant_id: str) -> str:
-    """Changes whenever something the dashboard shows changes (audit, state, runs)."""
+    """Changes whenever something the dashboard shows changes (audit, state, runs,
+    risks raised, refreshed or cleared)."""
     with store.session() as session:
         audit = session.scalar(
             select(func.max(AuditRow.seq)).where(AuditRow.tenant_id == tenant_id)
@@ -145,4 +147,7 @@ def activity_stamp(store: Store, tenant_id: str) -> str:
                 ExecutionRow.tenant_id == tenant_id
             )
         ).one()
-    return f"{audit or 0}-{updated or ''}-{runs or 0}-{finished or ''}"
+        risks = session.scalar(
+            select(func.max(RiskRow.updated_at)).where(RiskRow.tenant_id == tenant_id)
+        )
+    return f"{audit or 0}-{updated or ''}-{runs or 0}-{finished or ''}-{risks or ''}"
