@@ -78,7 +78,7 @@ def test_a_warning_clears_after_calm_runs_only() -> None:
     for _ in range(trends.MIN_SAMPLES):
         update(state, Sample(0.9, 1.0))
     seen = []
-    for _ in range(trends.WINDOW + 5):
+    for _ in range(trends.WINDOW + 2 * trends.CALM_RUNS):
         verdict = update(state, Sample(0.1, 1.0))
         seen.append((verdict.kind, verdict.changed))
     assert seen.count((None, True)) == 1

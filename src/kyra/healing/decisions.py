@@ -21,7 +21,7 @@ from kyra.store import workflows as wf_store
 from kyra.store.healing import FixInfo
 from kyra.store.tenants import get_tenant_by_id
 from kyra.store.workflows import WorkflowRecord
-from kyra.workflows.model import WorkflowConfig
+from kyra.workflows.model import WorkflowConfig, effective_config
 
 
 class DecisionsMixin(HealerBase):
@@ -98,6 +98,8 @@ class DecisionsMixin(HealerBase):
             raise ConflictError(f"approval blocked ({decision.limit}): {decision.reason}")
         patch = _patch_with_value(ConfigPatch.model_validate(fix.patch), value)
         new_config = patch.apply(record.workflow.config, _step_names(record))
+        if fix.diagnosis.get("proactive"):
+            _still_raises_timeout(fix, record, new_config)
         version = wf_store.add_config_version(
             self.store,
             record.id,
@@ -279,3 +281,15 @@ class DecisionsMixin(HealerBase):
             reason=reason or actor,
         )
         return heal_store.get_fix(self.store, fix.id)
+
+
+def _still_raises_timeout(fix: FixInfo, record: WorkflowRecord, new: WorkflowConfig) -> None:
+    """A proactive timeout raise proposed against an older config (healing, or a person,
+    raised the timeout since) must not lower it now: refused as out of date."""
+    step = record.workflow.step(fix.step_name or "")
+    before = effective_config(record.workflow.config, step).timeout
+    if effective_config(new, step).timeout <= before:
+        raise ConflictError(
+            f"fix {fix.id[:8]} is out of date: step {step.name}'s timeout is already "
+            f"{before:g} s; reject it"
+        )

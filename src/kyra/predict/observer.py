@@ -104,7 +104,9 @@ class TrendObserver(ExecutorObserver):
             )
             verdict = trends.update(state, sample)
             trend.state = state.to_json()
-            self._apply(trend, verdict, previous, run)
+            # a failed step is healing's to answer (its own timeout remedy); propose ahead
+            # only from runs that still succeed
+            self._apply(trend, verdict, previous, run, propose=step.status != "failed")
             changed.append(trend)
         if changed:
             trend_store.save_trends(store, changed)
@@ -132,6 +134,8 @@ class TrendObserver(ExecutorObserver):
         verdict: trends.Assessment,
         previous: str | None,
         run: RunInfo,
+        *,
+        propose: bool,
     ) -> None:
         """Raise or refresh the step's risk, clear the one it no longer has, propose."""
         store, now = self.kyra.store, self.kyra.clock.now()
@@ -143,7 +147,7 @@ class TrendObserver(ExecutorObserver):
             return  # not at risk, or a calm run inside the hysteresis (the risk stays)
         values = verdict.values | {"step": trend.step_name, "host": trend.host}
         key = "trend." + verdict.reason_key
-        if verdict.propose_timeout and trend.proposal_fix_id is None:
+        if propose and verdict.propose_timeout and trend.proposal_fix_id is None:
             fresh = wf_store.get_workflow_by_id(store, run.workflow_id)  # the patch's base
             proposed = propose_timeout(
                 self.kyra, self.settings, fresh, trend.step_name, run.execution_id, values

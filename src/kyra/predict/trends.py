@@ -38,7 +38,7 @@ MIN_T = 3.0
 JITTER_Z = 2.0
 CUSUM_K = 0.15
 CUSUM_H = 2.0
-CALM_RUNS = 3
+CALM_RUNS = 10
 LATENCY = "latency"
 ERRORS = "error_rate"
 
