@@ -71,6 +71,10 @@ def no_acme_text(r: Response) -> None:
     assert "crm-sync" not in r.text and "inbound" not in r.text and "acme" not in r.text
 
 
+def no_risks(r: Response) -> None:
+    assert r.status_code == 200 and r.json() == {"at_risk": []}, r.text
+
+
 def zero_health(r: Response) -> None:
     body = r.json()
     assert body["month"]["auto_fixes"] == 0 and body["pending_approvals"] == []
@@ -157,6 +161,14 @@ ATTEMPTS: dict[tuple[str, str], tuple[Callable[[Acme], str], dict[str, Any], Che
     ),
     ("GET", "/api/v1/fixes"): (lambda a: "/api/v1/fixes", {}, empty_list),
     ("GET", "/api/v1/fixes/{fix_id}"): (lambda a: f"/api/v1/fixes/{a.fix_id}", {}, status(404)),
+    ("GET", "/api/v1/incidents"): (lambda a: "/api/v1/incidents", {}, empty_list),
+    # acme's own incidents are refused to the rival in tests/api/test_incidents.py
+    ("GET", "/api/v1/incidents/{incident_id}"): (
+        lambda a: "/api/v1/incidents/abcdef12",
+        {},
+        status(404),
+    ),
+    ("GET", "/api/v1/risks"): (lambda a: "/api/v1/risks", {}, no_risks),
     ("POST", "/api/v1/fixes/{fix_id}/approve"): (
         lambda a: f"/api/v1/fixes/{a.fix_id}/approve",
         {"json": {"value": "x@y.z"}},

@@ -21,6 +21,7 @@ from kyra.api import (
     fixes,
     health,
     hooks,
+    incidents,
     metrics,
     openapi,
     probes,
@@ -91,7 +92,18 @@ def create_api(
     app.state.runs = runs
     app.state.sessions = Sessions(kyra)
     install_error_handlers(app)
-    for module in (workflows, executions, fixes, hooks, tenants, health, risks, metrics, probes):
+    for module in (
+        workflows,
+        executions,
+        fixes,
+        hooks,
+        tenants,
+        health,
+        risks,
+        incidents,
+        metrics,
+        probes,
+    ):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(diagnose_router)

@@ -45,6 +45,7 @@ PARAMETERS = {
     "name": "The workflow's name.",
     "execution_id": "An execution id, or a unique prefix of at least 6 characters.",
     "fix_id": "A fix id, or a unique prefix of at least 6 characters.",
+    "incident_id": "An incident id, or a unique prefix of at least 6 characters.",
     "prefix": "The API key's prefix (8 hex characters).",
     "hook_id": "The webhook's id (from `POST /api/v1/workflows/{name}/webhook`).",
     "days": "Days of history in the daily series.",

@@ -269,7 +269,7 @@ def _members(session: Session, ids: list[str]) -> dict[str, tuple[list[str], int
         .join(WorkflowRow, WorkflowRow.id == HostFailureRow.workflow_id)
         .where(HostFailureRow.incident_id.in_(ids))
         .group_by(HostFailureRow.incident_id, WorkflowRow.name)
-        .order_by(func.min(HostFailureRow.at))
+        .order_by(func.min(HostFailureRow.at), func.min(HostFailureRow.id))
     ).all():
         names, total = found.get(incident_id, ([], 0))
         found[incident_id] = ([*names, name], total + count)

@@ -45,6 +45,19 @@ TEXT: Catalog = {
         "en": "No workflows yet. Create one with POST /api/v1/workflows.",
         "es": "Aún no hay workflows. Crea uno con POST /api/v1/workflows.",
     },
+    "hosts": {"en": "Incidents across workflows", "es": "Incidentes entre workflows"},
+    "hosts.help": {
+        "en": "One host failing several workflows at once: fix the host, not the workflows.",
+        "es": "Un host que hace fallar varios workflows a la vez: arregla el host, no los "
+        "workflows.",
+    },
+    "hosts.cause": {
+        "en": "Common cause: {host} ({count} workflows: {workflows})",
+        "es": "Causa común: {host} ({count} workflows: {workflows})",
+    },
+    "hosts.open": {"en": "open", "es": "abierto"},
+    "hosts.resolved": {"en": "resolved", "es": "resuelto"},
+    "hosts.resolved_ago": {"en": "resolved {ago}", "es": "resuelto {ago}"},
     "risks": {"en": "At risk", "es": "En riesgo"},
     "risks.help": {
         "en": "Nothing failed yet: these workflows will likely fail soon unless someone acts.",

@@ -31,6 +31,7 @@ from kyra.inputs import load_json
 from kyra.predict.risk import active_risks
 from kyra.store import api_stats
 from kyra.store import healing as heal_store
+from kyra.store import incidents as incident_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import FixInfo
 from kyra.store.tenants import get_tenant_by_id
@@ -238,6 +239,7 @@ def health_center(request: Request) -> Response:
         snap=snap,
         workflows=workflows,
         risks=active_risks(kyra.store, who.tenant_id),
+        host_incidents=incident_store.list_incidents(kyra.store, who.tenant_id, limit=10),
         recent=_recent(kyra, who.tenant_id, snap.recent),
         chart=build_chart(snap.series),
         done=request.query_params.get("done"),
