@@ -71,10 +71,6 @@ def no_acme_text(r: Response) -> None:
     assert "crm-sync" not in r.text and "inbound" not in r.text and "acme" not in r.text
 
 
-def no_risks(r: Response) -> None:
-    assert r.status_code == 200 and r.json() == {"at_risk": []}, r.text
-
-
 def zero_health(r: Response) -> None:
     body = r.json()
     assert body["month"]["auto_fixes"] == 0 and body["pending_approvals"] == []
@@ -168,7 +164,6 @@ ATTEMPTS: dict[tuple[str, str], tuple[Callable[[Acme], str], dict[str, Any], Che
         {},
         status(404),
     ),
-    ("GET", "/api/v1/risks"): (lambda a: "/api/v1/risks", {}, no_risks),
     ("POST", "/api/v1/fixes/{fix_id}/approve"): (
         lambda a: f"/api/v1/fixes/{a.fix_id}/approve",
         {"json": {"value": "x@y.z"}},

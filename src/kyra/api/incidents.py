@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from kyra.api.auth import Auth, kyra_of
-from kyra.api.paging import CursorParam, decode, limit_param, page
-from kyra.api.schemas import Page
+from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.store import incidents as incident_store
 from kyra.store.incidents import HostIncident
 
@@ -51,11 +50,6 @@ class IncidentDetail(IncidentOut):
     failures: list[IncidentFailureOut]
 
 
-class IncidentPage(Page):
-    items: list[IncidentOut]
-    """Incidents, newest first."""
-
-
 def _out(incident: HostIncident) -> dict[str, object]:
     return {
         "id": incident.id,
@@ -71,14 +65,15 @@ def _out(incident: HostIncident) -> dict[str, object]:
     }
 
 
-@router.get("", response_model=IncidentPage)
+@router.get("", response_model=list[IncidentOut], responses=PAGE_HEADERS)
 def list_incidents(
     request: Request,
+    response: Response,
     who: Auth,
     status: Literal["open", "resolved"] | None = Query(None, description="Only this status."),
     cursor: CursorParam = None,
     limit: int = limit_param(50),
-) -> IncidentPage:
+) -> list[IncidentOut]:
     """Incidents across workflows of your tenant, newest first."""
     found = incident_store.list_incidents(
         kyra_of(request).store,
@@ -88,8 +83,8 @@ def list_incidents(
         after_key=decode(cursor, 2),
     )
     shown, next_cursor = page(found, limit, incident_store.incident_key)
-    return IncidentPage(
-        items=[IncidentOut.model_validate(_out(i)) for i in shown], next_cursor=next_cursor
+    return paged(
+        request, response, [IncidentOut.model_validate(_out(i)) for i in shown], next_cursor
     )
 
 
