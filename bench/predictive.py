@@ -57,18 +57,22 @@ def ramp(app: Kyra, url: str, args: argparse.Namespace, seed: int) -> dict[str, 
     )
     executor = app.executor()
     warned = proposed = None
+    episodes, was = 0, False
     for number in range(1, args.max_runs + 1):
         result = executor.run(record)
         if not result.succeeded:
-            return {"warned": warned, "timeout": number, "proposed": proposed}
-        if warned is None and _at_risk(app, record.id):
+            return {"warned": warned, "timeout": number, "proposed": proposed, "episodes": episodes}
+        now = bool(_at_risk(app, record.id))
+        episodes += now and not was
+        was = now
+        if warned is None and now:
             warned = number
         if proposed is None and any(
             f.workflow_id == record.id and f.status == "proposed"
             for f in heal_store.list_fixes(app.store, app.tenant.id, limit=20)
         ):
             proposed = number
-    return {"warned": warned, "timeout": None, "proposed": proposed}
+    return {"warned": warned, "timeout": None, "proposed": proposed, "episodes": episodes}
 
 
 def healthy(app: Kyra, url: str, args: argparse.Namespace) -> tuple[int, int]:
@@ -122,7 +126,7 @@ def main() -> None:
             print(
                 f"  seed {seed}: at risk at run {found['warned']}, proactive fix proposed at "
                 f"run {found['proposed']}, first timeout at run {found['timeout']}: "
-                f"{lead} runs of warning"
+                f"{lead} runs of warning ({found['episodes']} at-risk episode(s))"
             )
         missed = args.seeds - len(leads)
         print(
