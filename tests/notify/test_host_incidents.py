@@ -10,6 +10,7 @@ from kyra.app import Kyra
 from kyra.clock import ManualClock
 from kyra.demo import FaultServer
 from kyra.engine.events import RunResult
+from kyra.predict.risk import active_risks
 from kyra.service import apply_workflow
 from kyra.store import incidents as incident_store
 from kyra.store import workflows as wf_store
@@ -39,6 +40,8 @@ def test_failures_on_one_host_become_one_incident_resolved_when_the_host_recover
 ) -> None:
     add_webhook(kyra, webhook_receiver)
     host = fault_server.url.split("//")[1]
+    # status-page calls the same host and works (for now).
+    assert _run(kyra, "status-page", f"{fault_server.url}/ok").status == "succeeded"
     assert _run(kyra, "billing", f"{fault_server.url}/status/503").status == "failed"
     assert incident_store.list_incidents(kyra.store, kyra.tenant.id) == []
     assert _sent(webhook_receiver) == []
@@ -53,7 +56,14 @@ def test_failures_on_one_host_become_one_incident_resolved_when_the_host_recover
     assert opened[0]["incident"] == f"host:{incident.id}"
     assert host in opened[0]["text"] and "billing, crm-sync" in opened[0]["text"]
 
+    # A workflow that calls the host and has not failed yet is at risk meanwhile.
+    [risk] = [r for r in active_risks(kyra.store, kyra.tenant.id) if r.kind == "host_incident"]
+    assert (risk.workflow, risk.subject) == ("status-page", f"host:{host}")
+    assert risk.reason.text("en").startswith(f"it calls {host}, which is failing other")
+    assert risk.reason.text("es").startswith(f"llama a {host}, que está haciendo fallar")
+
     assert _run(kyra, "status-page", f"{fault_server.url}/ok").status == "succeeded"
+    assert [r for r in active_risks(kyra.store, kyra.tenant.id) if r.kind == "host_incident"] == []
     shown = incident_store.get_incident(kyra.store, kyra.tenant.id, incident.id[:8])
     assert shown.status == "resolved" and shown.resolved_at is not None
     assert [f.error[:8] for f in shown.failures] == ["HTTP 503", "HTTP 502", "HTTP 503"]

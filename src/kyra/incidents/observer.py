@@ -20,6 +20,7 @@ from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
 from kyra.engine.step_buffer import StepBuffer
 from kyra.healing.events import HealEvent
+from kyra.incidents.at_risk import clear_at_risk, mark_at_risk
 from kyra.store import incidents as incident_store
 from kyra.store.executions import StepRun
 from kyra.store.incidents import HostIncident
@@ -85,6 +86,7 @@ class IncidentObserver(ExecutorObserver):
             for incident in incident_store.recover_hosts(
                 self.kyra.store, run.tenant_id, healthy, run.execution_id, now
             ):
+                clear_at_risk(self.kyra.store, incident, now)
                 self._announce("host_recovered", incident, run.execution_id)
 
     def _failure(self, run: RunInfo, result: RunResult, steps: list[StepRun]) -> str | None:
@@ -110,6 +112,7 @@ class IncidentObserver(ExecutorObserver):
             min_workflows=settings.incident_min_workflows,
         )
         if incident is not None and opened:
+            mark_at_risk(self.kyra.store, incident, self.kyra.clock.now())
             self._announce("host_incident", incident, run.execution_id)
         return host
 

@@ -15,6 +15,11 @@ from typing import Any
 from kyra.i18n import Catalog, Lang
 
 REASONS: Catalog = {
+    "incident.host": {
+        "en": "it calls {host}, which is failing other workflows ({workflows}; incident {id})",
+        "es": "llama a {host}, que está haciendo fallar otros workflows ({workflows}; "
+        "incidente {id})",
+    },
     "credential.jwt": {
         "en": "secret {secret} (a JWT) expires on {expires} UTC, in {days} day(s)",
         "es": "el secreto {secret} (un JWT) caduca el {expires} UTC, en {days} día(s)",

@@ -20,6 +20,7 @@ from kyra.store.db import Store
 from kyra.store.incident_tables import HostFailureRow, HostIncidentRow
 from kyra.store.paging import Key, after
 from kyra.store.tables import WorkflowRow
+from kyra.store.trend_tables import StepTrendRow
 
 MIN_PREFIX = 6
 
@@ -257,6 +258,19 @@ def get_incident(store: Store, tenant_id: str, incident_id: str) -> HostIncident
     incident = _incident(rows[0], names, len(failures))
     incident.failures.extend(failures)
     return incident
+
+
+def workflows_calling(store: Store, tenant_id: str, host: str) -> dict[str, str]:
+    """Workflow id → name of the tenant's workflows with a step seen calling `host` (the
+    step trends know each step's host; a workflow that never ran is not known)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(WorkflowRow.id, WorkflowRow.name)
+            .join(StepTrendRow, StepTrendRow.workflow_id == WorkflowRow.id)
+            .where(StepTrendRow.tenant_id == tenant_id, StepTrendRow.host == host)
+            .distinct()
+        ).all()
+    return {workflow_id: name for workflow_id, name in rows}
 
 
 def _members(session: Session, ids: list[str]) -> dict[str, tuple[list[str], int]]:

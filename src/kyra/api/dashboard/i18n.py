@@ -67,6 +67,7 @@ TEXT: Catalog = {
     "kind.credential_expiry": {"en": "Credential expiry", "es": "Credencial por caducar"},
     "kind.latency": {"en": "Latency", "es": "Latencia"},
     "kind.error_rate": {"en": "Error rate", "es": "Tasa de errores"},
+    "kind.host_incident": {"en": "Failing host", "es": "Host con fallos"},
     "pending": {"en": "Pending approvals", "es": "Aprobaciones pendientes"},
     "pending.none": {"en": "Nothing waits for you.", "es": "Nada espera tu aprobación."},
     "pending.value": {"en": "Value", "es": "Valor"},
