@@ -12,6 +12,7 @@ from kyra.api.auth import Auth, kyra_of
 from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.engine.states import ExecutionStatus
 from kyra.store import executions as exec_store
+from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
@@ -46,5 +47,8 @@ def list_executions(
 def get_execution(request: Request, who: Auth, execution_id: str) -> s.ExecutionDetail:
     """One execution (id or a unique prefix of at least 6 characters) with its steps and
     the redacted error context of a failure."""
-    info = exec_store.get_execution(kyra_of(request).store, execution_id, tenant_id=who.tenant_id)
-    return views.execution_detail(info)
+    store = kyra_of(request).store
+    info = exec_store.get_execution(store, execution_id, tenant_id=who.tenant_id)
+    detail = views.execution_detail(info)
+    detail.diagnosis = heal_store.execution_diagnosis(store, who.tenant_id, info.id)
+    return detail

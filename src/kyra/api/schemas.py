@@ -201,6 +201,9 @@ class ExecutionDetail(ExecutionOut):
     """The redacted error context of a failure (what diagnosis reads)."""
     steps: list[StepOut]
     """Every step run, in order."""
+    diagnosis: dict[str, Any] | None = None
+    """The failure's latest diagnosis (the `kyra diagnose` JSON), with `root_cause` when an
+    earlier step's output caused it; null before healing diagnosed it."""
 
 
 MAX_BATCH_RUNS = 1000

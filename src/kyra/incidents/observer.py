@@ -12,6 +12,7 @@ by the executor's observer fan-out and never fails the run.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -46,6 +47,8 @@ TRANSPORT_ERRORS = frozenset(
     }
 )
 """Error types that say the host did not answer (not that our request was wrong)."""
+OPEN_HOSTS_TTL = 5.0
+MAX_TENANTS = 10_000
 
 
 def url_host(step: StepRun) -> str | None:
@@ -72,6 +75,8 @@ class IncidentObserver(ExecutorObserver):
     def __init__(self, kyra: Kyra) -> None:
         self.kyra = kyra
         self._steps = StepBuffer()
+        self._open: dict[str, tuple[float, frozenset[str]]] = {}
+        """Tenant → (read at, hosts with an open incident): a healthy run costs no query."""
 
     def on_step_finished(self, run: RunInfo, step: StepRun) -> None:
         self._steps.add(run, step)
@@ -81,13 +86,27 @@ class IncidentObserver(ExecutorObserver):
         failed_host = self._failure(run, result, steps)
         healthy = {h for s in steps if s.status == "succeeded" and (h := url_host(s))}
         healthy.discard(failed_host or "")
-        if healthy:
+        if healthy and healthy & self._open_hosts(run.tenant_id):
+            self._open.pop(run.tenant_id, None)
             now = self.kyra.clock.now()
             for incident in incident_store.recover_hosts(
                 self.kyra.store, run.tenant_id, healthy, run.execution_id, now
             ):
                 clear_at_risk(self.kyra.store, incident, now)
                 self._announce("host_recovered", incident, run.execution_id)
+
+    def _open_hosts(self, tenant_id: str) -> frozenset[str]:
+        """Open incidents' hosts, read at most every `OPEN_HOSTS_TTL` seconds (an incident
+        another process opened is resolved by a success here that much later at most)."""
+        now = time.monotonic()
+        cached = self._open.get(tenant_id)
+        if cached is not None and now - cached[0] < OPEN_HOSTS_TTL:
+            return cached[1]
+        if len(self._open) >= MAX_TENANTS:
+            self._open.clear()
+        hosts = incident_store.open_hosts(self.kyra.store, tenant_id)
+        self._open[tenant_id] = (now, hosts)
+        return hosts
 
     def _failure(self, run: RunInfo, result: RunResult, steps: list[StepRun]) -> str | None:
         ctx = result.error_context
@@ -111,6 +130,8 @@ class IncidentObserver(ExecutorObserver):
             window=timedelta(seconds=settings.incident_window_seconds),
             min_workflows=settings.incident_min_workflows,
         )
+        if incident is not None:
+            self._open.pop(run.tenant_id, None)  # read the open hosts afresh next time
         if incident is not None and opened:
             mark_at_risk(self.kyra.store, incident, self.kyra.clock.now())
             self._announce("host_incident", incident, run.execution_id)

@@ -158,6 +158,18 @@ def _maybe_open(
     return row
 
 
+def open_hosts(store: Store, tenant_id: str) -> frozenset[str]:
+    """The hosts with an open incident (a read, no write turn)."""
+    with store.session() as session:
+        return frozenset(
+            session.scalars(
+                select(HostIncidentRow.host).where(
+                    HostIncidentRow.tenant_id == tenant_id, HostIncidentRow.status == "open"
+                )
+            ).all()
+        )
+
+
 def recover_hosts(
     store: Store, tenant_id: str, hosts: set[str], execution_id: str, now: datetime
 ) -> list[HostIncident]:
