@@ -141,7 +141,7 @@ def test_a_provider_expiry_header_warns_and_its_absence_clears(
 ) -> None:
     expires = (clock.now() + timedelta(days=2, hours=1)).replace(second=0, microsecond=0)
     header = f"GitHub-Authentication-Token-Expiration:{expires:%Y-%m-%d %H:%M:%S} UTC"
-    doc = {
+    doc: dict[str, Any] = {
         "name": "repo-sync",
         "steps": [
             {
@@ -283,3 +283,16 @@ def test_each_channel_reads_the_warning_in_its_own_language(
     assert by_lang["es"]["text"].startswith("el secreto BILLING_TOKEN (un JWT) caduca el")
     assert by_lang["es"]["text"].endswith("en 5 día(s)")
     assert by_lang["en"]["text"].endswith("in 5 day(s)")
+
+
+def test_a_workflow_that_stops_naming_the_secret_is_no_longer_at_risk_for_it(
+    kyra: Kyra, fault_server: FaultServer, clock: ManualClock
+) -> None:
+    token = make_jwt(clock.now() + timedelta(days=2))
+    secret_store.set_secret(kyra.store, kyra.box, kyra.tenant.id, "BILLING_TOKEN", token)
+    run(kyra, billing(fault_server, "BILLING_TOKEN"))
+    assert len(active_risks(kyra.store, kyra.tenant.id)) == 1
+    clock.advance(1)  # the new definition is a later version of the row
+    step = {"name": "charge", "action": "http_request", "with": {"url": fault_server.url}}
+    run(kyra, {"name": "billing", "steps": [step]})
+    assert active_risks(kyra.store, kyra.tenant.id) == []

@@ -35,7 +35,14 @@ from kyra.actions.http import host_key
 from kyra.clock import Clock
 from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
 from kyra.predict.credentials import Expiry, certificate_expiry, header_expiry, secret_expiry
-from kyra.predict.risk import CREDENTIAL_EXPIRY, Reason, Risk, clear_risk, raise_risk
+from kyra.predict.risk import (
+    CREDENTIAL_EXPIRY,
+    Reason,
+    Risk,
+    active_risks,
+    clear_risk,
+    raise_risk,
+)
 from kyra.store.db import Store
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.references import secret_references
@@ -96,12 +103,30 @@ class CredentialWatch:
         key = (record.id, record.updated_at)  # a new definition updates the row
         with self._lock:
             names = self._references.get(key)
-        if names is None:
+        if not isinstance(names, frozenset):
             names = frozenset(name for _where, name in secret_references(record.workflow))
             with self._lock:
                 self._references.put(key, names)
-        assert isinstance(names, frozenset)
+            self._forget_unnamed(record, names)
         return names
+
+    def _forget_unnamed(self, record: WorkflowRecord, names: frozenset[str]) -> None:
+        """A definition this process had not seen: clear the risks of secrets it no longer
+        names (one read per workflow and definition, not per run)."""
+        now = self.clock.now()
+        for risk in active_risks(self.store, record.tenant_id, workflow_id=record.id):
+            secret = risk.subject.removeprefix("secret:")
+            if risk.kind == CREDENTIAL_EXPIRY and secret != risk.subject and secret not in names:
+                clear_risk(
+                    self.store,
+                    tenant_id=record.tenant_id,
+                    workflow_id=record.id,
+                    kind=CREDENTIAL_EXPIRY,
+                    subject=risk.subject,
+                    now=now,
+                )
+                with self._lock:
+                    self._verdicts.pop((record.tenant_id, record.id, risk.subject), None)
 
     def certificate(self, host: str, read: Callable[[], bytes | None]) -> datetime | None:
         """`notAfter` of the certificate `host` presented (parsed once per certificate)."""
