@@ -5,6 +5,7 @@ from __future__ import annotations
 from kyra.app import Kyra
 from kyra.engine.states import WorkflowState, sources_of
 from kyra.errors import WorkflowDefinitionError
+from kyra.healing.carry import Carried, save_keeping_fixes
 from kyra.store import secrets as secret_store
 from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
@@ -15,6 +16,16 @@ from kyra.workflows.references import secret_references
 def apply_workflow(
     kyra: Kyra, tenant_id: str, workflow: Workflow, *, replace: bool = False, source: str = ""
 ) -> tuple[WorkflowRecord, bool]:
+    """`apply_workflow_carrying` without the report of the carried fixes."""
+    record, created, _ = apply_workflow_carrying(
+        kyra, tenant_id, workflow, replace=replace, source=source
+    )
+    return record, created
+
+
+def apply_workflow_carrying(
+    kyra: Kyra, tenant_id: str, workflow: Workflow, *, replace: bool = False, source: str = ""
+) -> tuple[WorkflowRecord, bool, Carried]:
     """Save a validated workflow after checking that every secret it names exists, so a
     missing secret is reported now and not at the first 3 a.m. run, and that an interval
     trigger is not faster than `KYRA_MIN_TRIGGER_INTERVAL_SECONDS` (the loader reports
@@ -35,7 +46,7 @@ def apply_workflow(
         )
     if problems:
         raise WorkflowDefinitionError(source or workflow.name, problems)
-    return wf_store.save_workflow(kyra.store, tenant_id, workflow, replace=replace, source=source)
+    return save_keeping_fixes(kyra.store, tenant_id, workflow, replace=replace, source=source)
 
 
 def set_workflow_state(

@@ -17,7 +17,16 @@ from kyra.store.healing import GLOBAL_SCOPE
 
 router = APIRouter(prefix="/api/v1", tags=["fixes"])
 
-FIX_STATUSES = ("proposed", "applied", "approved", "rejected", "rolled_back", "blocked", "failed")
+FIX_STATUSES = (
+    "proposed",
+    "applied",
+    "approved",
+    "rejected",
+    "rolled_back",
+    "blocked",
+    "failed",
+    "retired",
+)
 
 
 @router.get("/fixes", response_model=list[s.FixOut], responses=PAGE_HEADERS)

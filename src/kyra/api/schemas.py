@@ -129,9 +129,26 @@ class WorkflowDetail(WorkflowSummary):
     """Every state change, oldest first."""
 
 
+class CarriedFix(BaseModel):
+    fix_id: str
+    error_class: str
+    reason: str
+    """Why the fix was kept or retired, in the tenant's language."""
+    reason_key: str
+
+
+class CarriedFixes(BaseModel):
+    """Kyra's applied fixes after a replace: re-applied on top of the new definition
+    (`kept`) or retired because they no longer fit (`retired`)."""
+
+    kept: list[CarriedFix] = Field(default_factory=list)
+    retired: list[CarriedFix] = Field(default_factory=list)
+
+
 class WorkflowSaved(WorkflowSummary):
     created: bool
     """True when created, false when an existing workflow was replaced."""
+    fixes: CarriedFixes = Field(default_factory=CarriedFixes)
 
 
 class RunIn(_In):

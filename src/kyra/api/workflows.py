@@ -20,12 +20,13 @@ from kyra.api.runs import run_and_heal
 from kyra.engine.states import WorkflowState, sources_of
 from kyra.errors import InputError, NotFoundError, SecretError
 from kyra.inputs import load_json
-from kyra.service import apply_workflow
+from kyra.service import apply_workflow_carrying
 from kyra.store import api as api_store
 from kyra.store import executions as exec_store
 from kyra.store import secrets as secret_store
 from kyra.store import workflows as wf_store
 from kyra.store.db import Store
+from kyra.store.tenants import get_tenant_by_id
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.loader import load_workflow_text
 from kyra.workflows.model import TriggerKind
@@ -110,9 +111,14 @@ async def create_workflow(
         kyra.registry,
         min_trigger_interval=kyra.settings.min_trigger_interval_seconds,
     )
-    record, created = apply_workflow(kyra, who.tenant_id, workflow, replace=replace, source=source)
+    record, created, carried = apply_workflow_carrying(
+        kyra, who.tenant_id, workflow, replace=replace, source=source
+    )
+    language = get_tenant_by_id(kyra.store, who.tenant_id).lang_code
     body = s.WorkflowSaved(
-        **views.workflow_summary(record, _webhook(request, record)), created=created
+        **views.workflow_summary(record, _webhook(request, record)),
+        created=created,
+        fixes=s.CarriedFixes.model_validate(carried.as_dict(language)),
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if created else 200)
 

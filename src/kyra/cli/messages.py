@@ -73,6 +73,14 @@ MESSAGES: Catalog = {
         "en": "Workflow '{name}' updated (config v{version}).",
         "es": "Workflow '{name}' actualizado (config v{version}).",
     },
+    "wf.fix_kept": {
+        "en": "  Fix {id} re-applied on top of your definition: {reason}.",
+        "es": "  Corrección {id} aplicada de nuevo sobre tu definición: {reason}.",
+    },
+    "wf.fix_retired": {
+        "en": "  Fix {id} retired: {reason}.",
+        "es": "  Corrección {id} retirada: {reason}.",
+    },
     "wf.valid": {"en": "{source}: valid ({name}).", "es": "{source}: válido ({name})."},
     "wf.empty_dir": {
         "en": "no .yaml, .yml or .json files in {path}",

@@ -18,6 +18,7 @@ from kyra.cli.common import (
     fail,
     handled,
     kyra_app,
+    lang,
     print_json,
     settings,
     t,
@@ -136,7 +137,7 @@ def apply(
 ) -> None:
     """Create (or with --replace, update) workflows from a file, a directory or stdin.
     Every document is checked first: if one is invalid, none is applied."""
-    from kyra.service import apply_workflow
+    from kyra.service import apply_workflow_carrying
 
     with handled():
         loaded = _load_all(target)
@@ -145,13 +146,20 @@ def apply(
     with kyra_app() as kyra:
         for item in loaded:
             assert item.workflow is not None
-            record, created = apply_workflow(
+            record, created, carried = apply_workflow_carrying(
                 kyra, kyra.tenant.id, item.workflow, replace=replace, source=item.source
             )
-            results.append({**summary(record), "created": created, "source": item.source})
+            fixes = carried.as_dict(lang())
+            results.append(
+                {**summary(record), "created": created, "source": item.source, "fixes": fixes}
+            )
             if not as_json:
                 key = "wf.created" if created else "wf.updated"
                 console.print(t(key, name=record.name, version=record.config_version))
+                for kind in ("kept", "retired"):
+                    for fix in fixes[kind]:
+                        line = t(f"wf.fix_{kind}", id=fix["fix_id"][:8], reason=fix["reason"])
+                        console.print(line, markup=False, soft_wrap=True)
     if as_json:
         print_json(results if Path(target).is_dir() else results[0])
 
@@ -185,6 +193,23 @@ def validate(
         if item.workflow is not None:
             console.print(t("wf.valid", source=item.source, name=item.workflow.name))
     _report_invalid(loaded)
+
+
+@app.command("export")
+def export(
+    name: str = typer.Argument(..., help="Workflow name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print the effective definition, Kyra's applied fixes included, as YAML that
+    `kyra workflows apply --replace` loads again (edit it there to keep the fixes)."""
+    from kyra.workflows.export import export_document, export_yaml
+
+    with kyra_app() as kyra:
+        record = wf_store.get_workflow(kyra.store, kyra.tenant.id, name)
+    if as_json:
+        print_json(export_document(record.workflow))
+        return
+    typer.echo(export_yaml(record.workflow), nl=False)
 
 
 @app.command("schema")
