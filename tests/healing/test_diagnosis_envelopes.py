@@ -158,3 +158,15 @@ def test_a_500_naming_only_a_server_failure_is_an_outage() -> None:
         'template"}',
     )
     assert diagnoser.diagnose(specific).safety is not Safety.GREEN
+
+
+def test_a_header_naming_the_day_as_the_spent_window_is_a_quota_not_a_pause() -> None:
+    diagnoser = Diagnoser()
+    body = '{"Title": "Too Many Requests"}'
+
+    def said(window: str) -> Safety:
+        headers = {"Retry-After": "60", "X-Rate-Limit-Problem": window}
+        return diagnoser.diagnose(ErrorContext(status_code=429, headers=headers, body=body)).safety
+
+    assert said("day") is Safety.RED
+    assert said("minute") is Safety.GREEN

@@ -123,15 +123,20 @@ def structural_green(obs: Observed) -> bool:
 QUOTA_PERIOD_SECONDS = 86_400
 """A Retry-After of a day or more is a quota period, not a rate window."""
 PERIOD_WORDS = ("24hour", "day", "daily", "month")
+SPENT_PERIODS = frozenset({"day", "daily", "month", "monthly"})
 
 
 def quota_match(obs: Observed) -> Match | None:
     """Header semantics of a spent daily/monthly allowance: a `*-day*-remaining: 0` budget
-    header, or a Retry-After of a day or more. Waiting within the workflow cannot help:
+    header, a rate-limit header naming the day or month as the spent window, or a
+    Retry-After of a day or more. Waiting within the workflow cannot help:
     a person raises the quota or the plan (billing_issue, RED)."""
     found: str | None = None
     for name, value in obs.headers.items():
         if "remaining" in name and any(w in name for w in PERIOD_WORDS) and value.strip() == "0":
+            found = name
+        # the header that names which window ran out: Xero's `X-Rate-Limit-Problem: day`
+        if "limit" in name and value.strip().lower() in SPENT_PERIODS:
             found = name
     retry = obs.headers.get("retry-after", "").strip()
     if found is None and retry.isdigit() and int(retry) >= QUOTA_PERIOD_SECONDS:
