@@ -93,6 +93,8 @@ class HostGuard(Protocol):
 
     def after_transport_error(self, url: str, error_type: str) -> None: ...
 
+    def retry_slot(self) -> float | None: ...
+
 
 class NoGuard:
     """The default guard: no shared state, nothing to learn."""
@@ -104,6 +106,9 @@ class NoGuard:
         return None
 
     def after_transport_error(self, url: str, error_type: str) -> None:
+        return None
+
+    def retry_slot(self) -> float | None:
         return None
 
 

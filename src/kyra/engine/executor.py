@@ -588,6 +588,9 @@ class Executor:
                 if not error.retryable or attempt > policy.max_retries:
                     raise
                 delay = retry_delay(policy, attempt, error.retry_after, self._rng)
+                slot = run.guard.retry_slot() if error.status_code == 429 else None
+                if slot is not None:
+                    delay = slot  # a paced scope: the retry's place in line says when
                 limit = self.waits.max_wait_seconds
                 if run.park is ParkMode.NONE:
                     limit = min(limit, self.max_retry_sleep)

@@ -96,6 +96,9 @@ _ID_SEGMENT = re.compile(
     r"|[a-z]{2,6}_[A-Za-z0-9]{8,})$"
 )
 MAX_SCOPE_SEGMENTS = 4
+LATE_SLOT = 0.25
+"""Seconds a run may come late for its reserved slot and still take it; later, it queues
+again (the line has moved on)."""
 IDLE_SECONDS = 60.0
 """A scope that learned nothing and heard nothing for this long is dropped from memory."""
 
@@ -218,10 +221,13 @@ class FleetGuard:
             bucket = scope.bucket
             slot = reserved.pop(scope.key, None)
             if slot is not None and bucket.blocked_until <= now:
-                if slot <= now + 0.001:
+                if slot > now + 0.001:
+                    reserved[scope.key] = slot
+                    return Wait(slot - now, "pacing", label, bucket.reason)
+                if now - slot <= LATE_SLOT:
                     return None  # the slot this run waited for
-                reserved[scope.key] = slot
-                return Wait(slot - now, "pacing", label, bucket.reason)
+                # Came back long after its slot (a longer backoff, a busy pool): the line
+                # went on meanwhile, so going now would add a request to a later slot's.
             held = bucket.awaiting_answer(now)
             if held is not None:
                 return Wait(held - now, "quota", label, bucket.block_reason)
@@ -274,6 +280,14 @@ class FleetGuard:
                 self._failure(scope, now, f"HTTP {status}", quota.retry_after)
             elif scope.breaker is not None and status < 500:
                 self._success(scope, now)
+
+    def key_of(self, tenant: str, url: str) -> Key | None:
+        """The key of the scope a request to `url` counts against (None when unknown)."""
+        host, route = scope_of(url)
+        with self._lock:
+            scope = self._aliases.get((tenant, host, route), route)
+            key = (tenant, host, scope)
+            return key if key in self._scopes else None
 
     def transport_error(self, tenant: str, url: str, error_type: str) -> None:
         if not self.settings.enabled or error_type not in FAILURE_ERRORS:
@@ -458,6 +472,7 @@ class RunGuard:
     fleet: FleetGuard
     tenant: str
     reserved: dict[Key, float] = field(default_factory=dict)
+    _retry_slot: float | None = None
 
     def before_request(self, url: str) -> None:
         s = self.fleet.settings
@@ -483,6 +498,19 @@ class RunGuard:
 
     def after_response(self, url: str, status: int, headers: Mapping[str, str]) -> None:
         self.fleet.observe(self.tenant, url, status, headers, self.reserved)
+        self._retry_slot = None
+        if status == 429:
+            key = self.fleet.key_of(self.tenant, url)
+            slot = self.reserved.get(key) if key is not None else None
+            if slot is not None:
+                self._retry_slot = max(0.0, slot - self.fleet.clock.monotonic())
+
+    def retry_slot(self) -> float | None:
+        """Seconds until the slot taken for the retry of the last answer, a 429 on a paced
+        scope: the pace, not a blind exponential backoff, says when the upstream will
+        accept it (a retry that comes later than its slot leaves it empty and queues
+        again); None when the last answer took no slot."""
+        return self._retry_slot
 
     def after_transport_error(self, url: str, error_type: str) -> None:
         self.fleet.transport_error(self.tenant, url, error_type)
