@@ -210,6 +210,37 @@ def test_a_429s_retry_keeps_its_place_in_line() -> None:
     assert all(abs(slot - 1.0) >= 0.1 - 1e-9 for slot in slots)  # the line steps over it
 
 
+def test_places_in_line_move_with_the_rate() -> None:
+    """A queue reserved at a cautious first rate is not held to it: when the rate doubles,
+    every ticket not yet due comes twice as fast (the peer bench's 10/s limit was used at
+    5/s for 13 s because 64 runs had taken fixed times at the first guess)."""
+    bucket = PaceBucket(settings=PaceSettings())
+    for t in range(10):
+        bucket.observe(t * 0.1, 200, Quota())
+    bucket.observe(1.0, 429, Quota(retry_after=1))  # paced at what was accepted: ~10/s
+    rate = bucket.rate
+    assert rate is not None
+    line = [bucket.take(1.0) for _ in range(40)]
+    assert [bucket.when(s) for s in line] == pytest.approx([s.at for s in line])
+    last = bucket.when(line[-1])
+    # Half a second later, a success: the rate doubles (slow start below the last cut is
+    # not possible here, the ceiling is unknown: the doubling comes from a cut far below).
+    bucket.ceiling = 100 * rate
+    bucket.observe(1.6, 200, Quota())
+    assert bucket.rate == pytest.approx(2 * rate)
+    due = [bucket.when(s) for s in line]
+    assert due == sorted(due) and due[0] >= 1.0  # still in order, none in the past
+    assert due[-1] - 1.6 == pytest.approx((last - 1.6) / 2, abs=0.2)
+    # A ticket taken now goes after everyone already in line, at the new pace.
+    after = bucket.take(1.6)
+    assert after.at == pytest.approx(due[-1] + 1 / bucket.rate)
+    # A cut spreads the line out again; a slot the line jumped past keeps its time.
+    bucket.observe(2.2, 429, Quota(retry_after=1))
+    assert bucket.when(line[-1]) > due[-1]
+    aside = bucket.take(2.2, at=500.0)  # a retry due after its Retry-After
+    assert aside.ticket is None and bucket.when(aside) == 500.0
+
+
 def test_breaker_ignores_flakiness_but_opens_on_an_outage() -> None:
     breaker = Breaker(settings=BreakerSettings(burst=5))
     pattern = [False, True, True, True, True] * 20  # 20 % failures, never 5 in a row

@@ -38,7 +38,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kyra.clock import Clock, SystemClock
 from kyra.engine.breaker import Breaker, BreakerSettings, CircuitState
-from kyra.engine.pacing import PaceBucket, PaceSettings
+from kyra.engine.pacing import PaceBucket, PaceSettings, Slot
 from kyra.engine.ratelimit_headers import Quota, read_quota
 from kyra.errors import StepError, WaitRequired
 from kyra.store import fleet as fleet_store
@@ -199,7 +199,7 @@ class FleetGuard:
             self._tenants.add(tenant)
         return found
 
-    def acquire(self, tenant: str, url: str, reserved: dict[Key, float]) -> Wait | None:
+    def acquire(self, tenant: str, url: str, reserved: dict[Key, Slot]) -> Wait | None:
         """None when a request to `url` may go now; else how long to wait and why. A wait
         on pacing reserves the slot (kept in `reserved` by the run's guard)."""
         if not self.settings.enabled:
@@ -221,10 +221,11 @@ class FleetGuard:
             bucket = scope.bucket
             slot = reserved.pop(scope.key, None)
             if slot is not None and bucket.blocked_until <= now:
-                if slot > now + 0.001:
+                due = bucket.when(slot)
+                if due > now + 0.001:
                     reserved[scope.key] = slot
-                    return Wait(slot - now, "pacing", label, bucket.reason)
-                if now - slot <= LATE_SLOT:
+                    return Wait(_recheck(slot, due - now), "pacing", label, bucket.reason)
+                if now - due <= LATE_SLOT:
                     return None  # the slot this run waited for
                 # Came back long after its slot (a longer backoff, a busy pool): the line
                 # went on meanwhile, so going now would add a request to a later slot's.
@@ -232,15 +233,16 @@ class FleetGuard:
             if held is not None:
                 return Wait(held - now, "quota", label, bucket.block_reason)
             bucket.last_wait_kind = "pacing"
-            start = bucket.reserve(now)
+            slot = bucket.take(now)
+            start = slot.at
             if start <= now + 0.001:
                 return None
-            reserved[scope.key] = start
+            reserved[scope.key] = slot
             if start >= bucket.blocked_until > now:
                 return Wait(start - now, "retry_after", label, bucket.block_reason)
             if bucket.last_wait_kind == "quota":
                 return Wait(start - now, "quota", label, bucket.block_reason)
-            return Wait(start - now, "pacing", label, bucket.reason)
+            return Wait(_recheck(slot, start - now), "pacing", label, bucket.reason)
 
     def observe(
         self,
@@ -248,7 +250,7 @@ class FleetGuard:
         url: str,
         status: int,
         headers: Mapping[str, str],
-        reserved: dict[Key, float] | None = None,
+        reserved: dict[Key, Slot] | None = None,
     ) -> None:
         """Learn from an answer: quota headers, 429s, 5xx, successes. A 429 also takes the
         retry's slot now (in `reserved`): the request keeps its place in line instead of
@@ -275,7 +277,7 @@ class FleetGuard:
                     log.info("pacing %s %s: %s", host, scope.key[2], scope.bucket.reason)
             if status == 429 and reserved is not None and scope.bucket.rate:
                 due = now + (quota.retry_after or 0.0)
-                reserved[scope.key] = scope.bucket.reserve(now, at=due)
+                reserved[scope.key] = scope.bucket.take(now, at=due)
             if failure:
                 self._failure(scope, now, f"HTTP {status}", quota.retry_after)
             elif scope.breaker is not None and status < 500:
@@ -471,7 +473,7 @@ class RunGuard:
 
     fleet: FleetGuard
     tenant: str
-    reserved: dict[Key, float] = field(default_factory=dict)
+    reserved: dict[Key, Slot] = field(default_factory=dict)
     _retry_slot: float | None = None
 
     def before_request(self, url: str) -> None:
@@ -503,7 +505,7 @@ class RunGuard:
             key = self.fleet.key_of(self.tenant, url)
             slot = self.reserved.get(key) if key is not None else None
             if slot is not None:
-                self._retry_slot = max(0.0, slot - self.fleet.clock.monotonic())
+                self._retry_slot = max(0.0, slot.at - self.fleet.clock.monotonic())
 
     def retry_slot(self) -> float | None:
         """Seconds until the slot taken for the retry of the last answer, a 429 on a paced
@@ -514,6 +516,20 @@ class RunGuard:
 
     def after_transport_error(self, url: str, error_type: str) -> None:
         self.fleet.transport_error(self.tenant, url, error_type)
+
+
+RECHECK_SHARE = 0.25
+RECHECK_MIN = 1.0
+
+
+def _recheck(slot: Slot, seconds: float) -> float:
+    """How long a run waits before it asks again about its place in line. A ticket's time
+    moves when the rate changes, so a long wait is looked at again after a quarter of it
+    (at least a second): a few wake-ups per wait, and a limit found higher is used
+    within a quarter of the wait."""
+    if slot.ticket is None or seconds <= RECHECK_MIN:
+        return seconds
+    return max(RECHECK_MIN, seconds * RECHECK_SHARE)
 
 
 def _duration(seconds: float) -> str:

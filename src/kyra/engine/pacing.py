@@ -15,6 +15,11 @@ A `PaceBucket` is the engine's picture of one limiter (tenant + host + scope, se
 - A long `Retry-After` (beyond one second: whole-second rounding of a token bucket is not
   a window) blocks the bucket until then; a short one only delays the request that got
   it. A bucket that saw no 429 for `relax_seconds` stops pacing altogether.
+- A slot in the line is a ticket, not a fixed time: its time is computed from the line's
+  front and the *current* rate. When the rate changes, the slots not yet due move with it
+  (a limit found to be twice as high halves the waits of everyone already in line, a cut
+  spreads them out), so a queue reserved at a cautious first guess does not keep the pace
+  of that guess for as long as the queue lasts.
 
 Times are the monotonic clock's seconds. A bucket is not thread-safe: the fleet guard
 holds a lock around every call.
@@ -23,6 +28,7 @@ holds a lock around every call.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -42,6 +48,15 @@ ANSWER_WAIT = 0.05
 """How often requests held for a window's first answer ask again."""
 MIN_EPISODE = 0.25
 """Seconds of 429s after which what was accepted since the first one is a fair measure."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A place in one bucket's line: the time it was given (`at`) and, for a paced slot,
+    its ticket, whose time follows the bucket's rate (see `PaceBucket.when`)."""
+
+    at: float
+    ticket: int | None = None
 
 
 @dataclass
@@ -93,6 +108,12 @@ class PaceBucket:
     answer does not know about them yet."""
     claimed: list[float] = field(default_factory=list)
     """Slots taken ahead of the line (sorted)."""
+    front_at: float = 0.0
+    front_n: int = 0
+    """The line's front: ticket `front_n` is due at `front_at`, each later ticket 1/rate
+    after the one before (until the line jumps: a block, a retry's slot, a window)."""
+    issued: int = 0
+    """Tickets handed out so far (the next one's number)."""
     settings: PaceSettings = field(default_factory=PaceSettings)
 
     # -- slots ------------------------------------------------------------------------
@@ -126,9 +147,41 @@ class PaceBucket:
         if start > now:
             self.last_binding = now
         if self.rate:
+            if abs(start - self._due(self.issued)) > 1e-9:  # the line jumped: a new front
+                self.front_at, self.front_n = start, self.issued
+            self.issued += 1
             self.next_at = start + 1.0 / self.rate
         self.in_flight += 1
         return start
+
+    def take(self, now: float, at: float | None = None) -> Slot:
+        """`reserve`, as a `Slot` whose time follows later changes of the rate."""
+        paced = bool(self.rate) and at is None
+        start = self.reserve(now, at)
+        return Slot(start, self.issued - 1 if paced and self.rate else None)
+
+    def when(self, slot: Slot) -> float:
+        """When `slot` is due now: a ticket still in line moves with the rate; a slot the
+        line jumped past, a retry's slot and an unpaced one keep their time."""
+        if slot.ticket is None or not self.rate or slot.ticket < self.front_n:
+            return slot.at
+        return self._due(slot.ticket)
+
+    def _due(self, ticket: int) -> float:
+        assert self.rate
+        return self.front_at + (ticket - self.front_n) / self.rate
+
+    def _set_rate(self, now: float, rate: float) -> None:
+        """A new rate, and the tickets not yet due move with it: the front becomes the
+        first ticket due at or after `now` under the old rate."""
+        old = self.rate
+        if old and self.issued > self.front_n and now > self.front_at:
+            n0 = min(self.issued, self.front_n + math.ceil((now - self.front_at) * old))
+            self.front_at, self.front_n = self.front_at + (n0 - self.front_n) / old, n0
+        elif not old:
+            self.front_at, self.front_n = max(now, self.next_at), self.issued
+        self.rate = rate
+        self.next_at = self._due(self.issued)
 
     def _new_window(self) -> None:
         """The announced reset came. Windows may roll (only the oldest request expired)
@@ -219,7 +272,7 @@ class PaceBucket:
             new = accepted if accepted > 0 else fallback
         else:
             new = accepted if accepted > 0 else self.rate / 2
-        self.rate = max(new, MIN_RATE)
+        self._set_rate(now, max(new, MIN_RATE))
         self.last_cut = self.last_raise = now
         self.source = "429 answers"
         self.reason = (
@@ -247,10 +300,11 @@ class PaceBucket:
             return True
         quiet = now - max(self.last_raise, self.last_429)
         if self.rate < SLOW_START_SHARE * self.ceiling and quiet >= SLOW_START_SECONDS:
-            self.rate = min(self.rate * 2, SLOW_START_SHARE * self.ceiling)  # far too cautious
+            # far too cautious
+            self._set_rate(now, min(self.rate * 2, SLOW_START_SHARE * self.ceiling))
             self.last_raise = now
         elif quiet >= s.probe_seconds:
-            self.rate *= s.increase
+            self._set_rate(now, self.rate * s.increase)
             self.last_raise = now
         return False
 
