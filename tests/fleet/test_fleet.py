@@ -241,3 +241,37 @@ def test_fleet_reset_clears_what_was_learned_here_and_in_a_running_process(
         assert waits.seen == []
     finally:
         kyra.close()
+
+
+def test_a_503_the_upstream_has_since_recovered_from_is_rerun_soon(tmp_path: Path) -> None:
+    # Two runs fail inside a 3 s brown-out. Healed before anything answered well, the
+    # first re-run waits the spec's 30 s (an outage says nothing of its end). The
+    # upstream then answers another run well; the second failure, healed after that, is
+    # a blip the same scope has recovered from: its re-run goes in 2 s.
+    from kyra.healing.healer import Healer
+    from kyra.healing.settings import HealingSettings
+
+    clock = ManualClock()
+    with FaultServer(app=FaultApp(FaultState(monotonic=clock.monotonic))) as server:
+        kyra = _app(tmp_path / "kyra.db", FleetSettings(), clock)
+        try:
+            url = f"{server.url}/window/brownout?seconds=3&status=503"
+            once = {"max_retries": 0}
+            first, second, later = (_workflow(kyra, n, [url], once) for n in ("a", "b", "c"))
+            failed = [kyra.executor().run(r) for r in (first, second)]
+            assert [r.status for r in failed] == ["failed", "failed"]
+            healer = Healer(kyra, settings=HealingSettings())
+
+            def rerun_delay(result: Any) -> float:
+                outcome = healer.after_run(result)
+                assert outcome.action == "rerun", outcome
+                assert outcome.rerun_execution_id is not None
+                rerun = exec_store.get_execution(kyra.store, outcome.rerun_execution_id)
+                return (rerun.run_at - clock.now()).total_seconds()
+
+            assert rerun_delay(failed[0]) == pytest.approx(30.0, abs=0.5)
+            clock.advance(3.5)
+            assert kyra.executor().run(later).succeeded  # the scope answers well again
+            assert rerun_delay(failed[1]) == pytest.approx(2.0, abs=0.5)
+        finally:
+            kyra.close()

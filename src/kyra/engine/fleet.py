@@ -291,6 +291,22 @@ class FleetGuard:
             key = (tenant, host, scope)
             return key if key in self._scopes else None
 
+    def recovered_since(self, tenant: str, url: str, when: float) -> bool:
+        """True when this process saw `url`'s scope answer successfully after `when` (wall
+        seconds) and its circuit is not open: a failure at `when` was a blip among good
+        answers, not an outage, so a re-run need not wait as if the upstream were down.
+        False when this process knows nothing newer (another process's traffic, or none)."""
+        host, route = scope_of(url)
+        since = self._to_mono(when)
+        with self._lock:
+            key = (tenant, host, self._aliases.get((tenant, host, route), route))
+            scope = self._scopes.get(key)
+            if scope is None or scope.bucket is None or not scope.bucket.accepted:
+                return False
+            if scope.breaker is not None and scope.breaker.state is not CircuitState.CLOSED:
+                return False
+            return scope.bucket.accepted[-1] > since
+
     def transport_error(self, tenant: str, url: str, error_type: str) -> None:
         if not self.settings.enabled or error_type not in FAILURE_ERRORS:
             return

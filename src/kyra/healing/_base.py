@@ -22,6 +22,7 @@ from kyra.healing.events import HealEvent, HealListener, emit
 from kyra.healing.patches import ConfigPatch
 from kyra.healing.remedies import RemedyPlan
 from kyra.healing.settings import HealingSettings
+from kyra.healing.taxonomy import ErrorClass
 from kyra.store import executions as exec_store
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
@@ -96,6 +97,16 @@ class HealerBase:
             return exec_store.recent_step_params(self.store, record.id, step_name)
 
         return history
+
+    def _upstream_recovered(self, diagnosis: Diagnosis, ctx: ErrorContext) -> bool:
+        """A 503 whose upstream this process has since seen answer well (its circuit
+        closed): the re-run need not wait as long as for an outage."""
+        if diagnosis.error_class is not ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE:
+            return False
+        url = (ctx.execution_context.get("params") or {}).get("url")
+        if not isinstance(url, str) or ctx.tenant_id is None:
+            return False
+        return self.kyra.fleet.recovered_since(ctx.tenant_id, url, ctx.timestamp.timestamp())
 
     def _schedule_rerun(
         self, record: WorkflowRecord, ctx: ErrorContext, delay: float

@@ -115,7 +115,14 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             )
         if diagnosis.safety is Safety.RED:
             return self._attention(record, ctx, diagnosis, tenant, diagnosis.explanation)
-        remedy = plan_remedy(diagnosis, ctx, record, settings, self._history(record))
+        remedy = plan_remedy(
+            diagnosis,
+            ctx,
+            record,
+            settings,
+            self._history(record),
+            upstream_recovered=self._upstream_recovered(diagnosis, ctx),
+        )
         if rule is not None:
             remedy = rule.constrain(remedy)
         automatic = (

@@ -43,6 +43,8 @@ PROVIDER_VERSION_HEADERS = {
 DEFAULT_VERSION_HEADER = "X-API-Version"
 
 StepHistory = Callable[[str], list[dict[str, Any]]]
+RECOVERED_RERUN_DELAY = 2.0
+"""Seconds before re-running a 503 the upstream has since recovered from."""
 """Step name → rendered params of its recent successful runs, newest first."""
 
 
@@ -187,6 +189,9 @@ class _Case:
     """The failing step's effective config."""
     settings: HealingSettings
     history: StepHistory
+    upstream_recovered: bool = False
+    """The upstream answered other requests well since the failure (see
+    `FleetGuard.recovered_since`)."""
 
 
 def plan_remedy(
@@ -195,6 +200,8 @@ def plan_remedy(
     record: WorkflowRecord,
     settings: HealingSettings,
     history: StepHistory,
+    *,
+    upstream_recovered: bool = False,
 ) -> Remedy:
     """The remedy for a diagnosed failure (GREEN and YELLOW classes); RED has none."""
     try:
@@ -213,6 +220,7 @@ def plan_remedy(
         effective_config(record.workflow.config, step),
         settings,
         history,
+        upstream_recovered,
     )
     planner = _PLANNERS.get(diagnosis.error_class)
     if planner is None:
@@ -294,9 +302,16 @@ def _unavailable(case: _Case) -> Remedy:
         multiplier=s.unavailable_multiplier,
     )
     # The host's own Retry-After is the best estimate of its window; the spec's 30 s
-    # plan start is for when it says nothing.
+    # plan start is for when it says nothing and nothing else is known. When the same
+    # upstream has answered other requests well since (its circuit closed), the 503 was
+    # a blip: the re-run goes after a short pause, not as if the host were down.
     announced = case.diagnosis.facts.retry_after_seconds or case.ctx.retry_after
-    delay = announced if announced else s.unavailable_initial_delay_seconds
+    if announced:
+        delay = announced
+    elif case.upstream_recovered:
+        delay = min(RECOVERED_RERUN_DELAY, s.unavailable_initial_delay_seconds)
+    else:
+        delay = s.unavailable_initial_delay_seconds
 
     return RemedyPlan(
         ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE,
