@@ -246,8 +246,8 @@ def test_fleet_reset_clears_what_was_learned_here_and_in_a_running_process(
 def test_a_503_the_upstream_has_since_recovered_from_is_rerun_soon(tmp_path: Path) -> None:
     # Two runs fail inside a 3 s brown-out. Healed before anything answered well, the
     # first re-run waits the spec's 30 s (an outage says nothing of its end). The
-    # upstream then answers another run well; the second failure, healed after that, is
-    # a blip the same scope has recovered from: its re-run goes in 2 s.
+    # upstream then answers another run well, its circuit closed; the second failure,
+    # healed after that, is a blip among good answers: its re-run goes in 2 s.
     from kyra.healing.healer import Healer
     from kyra.healing.settings import HealingSettings
 

@@ -292,12 +292,14 @@ class FleetGuard:
             return key if key in self._scopes else None
 
     def recovered_since(self, tenant: str, url: str, when: float) -> bool:
-        """True when this process saw `url`'s scope answer successfully after `when` (wall
-        seconds) and its circuit is not open: a failure at `when` was a blip among good
-        answers, not an outage, so a re-run need not wait as if the upstream were down.
-        False when this process knows nothing newer (another process's traffic, or none)."""
+        """True when `url`'s scope has its circuit closed and this process saw it answer
+        well within `RECENT_SUCCESS` seconds before `when` (wall seconds) or since. A step
+        that spent its retries while the circuit stayed closed failed among good answers:
+        a blip, not an outage (an outage opens the circuit: five failures in a row), so a
+        re-run need not wait as if the upstream were down. False when this process knows
+        nothing of it (no traffic here)."""
         host, route = scope_of(url)
-        since = self._to_mono(when)
+        since = self._to_mono(when) - RECENT_SUCCESS
         with self._lock:
             key = (tenant, host, self._aliases.get((tenant, host, route), route))
             scope = self._scopes.get(key)
@@ -534,6 +536,8 @@ class RunGuard:
         self.fleet.transport_error(self.tenant, url, error_type)
 
 
+RECENT_SUCCESS = 60.0
+"""Seconds before a failure in which a success still says the upstream was answering."""
 RECHECK_SHARE = 0.25
 RECHECK_MIN = 1.0
 

@@ -99,7 +99,7 @@ class HealerBase:
         return history
 
     def _upstream_recovered(self, diagnosis: Diagnosis, ctx: ErrorContext) -> bool:
-        """A 503 whose upstream this process has since seen answer well (its circuit
+        """A 503 from an upstream that kept answering other calls well (its circuit
         closed): the re-run need not wait as long as for an outage."""
         if diagnosis.error_class is not ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE:
             return False
