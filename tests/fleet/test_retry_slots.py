@@ -68,6 +68,6 @@ def test_a_run_late_for_its_slot_queues_again(tmp_path: Path) -> None:
         punctual.before_request(url)  # someone else took the line's next slot
         wait = fleet.acquire(tenant, url, late.reserved)
         assert wait is not None and wait.seconds > 0
-        assert late.reserved[key] > clock.monotonic()  # ... it has a new place in line
+        assert late.reserved[key].at > clock.monotonic()  # ... it has a new place in line
     finally:
         kyra.close()
