@@ -117,8 +117,12 @@ def test_every_mutation_speaks_json(kyra: Kyra) -> None:
     again = js("init")
     assert again["tenant"] == {"name": "default", "tier": "enterprise"}  # type: ignore[index]
     assert again["config"]["created"] is False  # type: ignore[index]
-    assert js("secrets", "set", "TOKEN", input="abcdef123") == {"name": "TOKEN", "created": True}
-    assert js("secrets", "set", "TOKEN", input="abcdef456") == {"name": "TOKEN", "created": False}
+    assert js("secrets", "set", "TOKEN", input="abcdef123") == {
+        "name": "TOKEN",
+        "created": True,
+        "expires_at": None,  # not a JWT or OAuth token: no known expiry
+    }
+    assert js("secrets", "set", "TOKEN", input="abcdef456")["created"] is False
     assert js("tenants", "create", "acme", "--tier", "pro") == {
         "name": "acme",
         "tier": "pro",
