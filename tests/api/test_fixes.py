@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kyra.demo import FaultServer
-from tests.api.conftest import Tenant, bad_token, needs_email, paced
+from tests.api.conftest import Tenant, assert_problem, bad_token, needs_email, paced
 
 
 def _fail(acme: Tenant, doc: dict[str, Any]) -> dict[str, Any]:
@@ -122,3 +122,30 @@ def test_kill_switch_blocks_automatic_fixes_and_stops_fixes_in_flight(
     off = acme.put("/api/v1/killswitch", json={"enabled": False})
     assert off.json()["enabled"] is False
     assert acme.put("/api/v1/killswitch", json={"enabled": "maybe"}).status_code == 422
+
+
+def test_a_blocked_fix_is_retried_once_the_kill_switch_is_off(
+    acme: Tenant, fault_server: FaultServer
+) -> None:
+    acme.put("/api/v1/killswitch", json={"enabled": True, "reason": "incident 43"})
+    run = _fail(acme, paced(fault_server))
+    assert run["healing"] == ["blocked"] and run["workflow_state"] == "needs_attention"
+    [blocked] = acme.get("/api/v1/fixes").json()
+    refused = acme.post(f"/api/v1/fixes/{blocked['id'][:8]}/retry")
+    assert refused.status_code == 409
+    problem = assert_problem(refused, "conflict")
+    assert "still blocked (kill_switch)" in problem["detail"] and "43" in problem["detail"]
+    assert acme.get("/api/v1/fixes").json()[0]["status"] == "blocked"  # nothing changed
+
+    acme.put("/api/v1/killswitch", json={"enabled": False})
+    r = acme.post(f"/api/v1/fixes/{blocked['id']}/retry")
+    assert r.status_code == 200, r.text
+    decision = r.json()
+    assert decision["workflow_state"] == "active" and decision["rerun_status"] == "succeeded"
+    assert decision["fix"]["id"] != blocked["id"] and decision["fix"]["status"] == "applied"
+    old = acme.get(f"/api/v1/fixes/{blocked['id']}").json()
+    assert old["status"] == "superseded"
+    [retried] = [a for a in old["audit"] if a["kind"] == "fix_retried"]
+    assert retried["actor"].startswith("apikey:")
+    again = acme.post(f"/api/v1/fixes/{blocked['id']}/retry")
+    assert again.status_code == 409 and "not blocked" in assert_problem(again)["detail"]

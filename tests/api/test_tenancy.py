@@ -169,6 +169,11 @@ ATTEMPTS: dict[tuple[str, str], tuple[Callable[[Acme], str], dict[str, Any], Che
         {"json": {"value": "x@y.z"}},
         status(404),
     ),
+    ("POST", "/api/v1/fixes/{fix_id}/retry"): (
+        lambda a: f"/api/v1/fixes/{a.fix_id}/retry",
+        {},
+        status(404),
+    ),
     ("POST", "/api/v1/fixes/{fix_id}/reject"): (
         lambda a: f"/api/v1/fixes/{a.fix_id}/reject",
         {},

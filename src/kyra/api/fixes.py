@@ -1,4 +1,4 @@
-"""`/api/v1/fixes` (list, show, approve, reject, rollback), `/api/v1/audit` and
+"""`/api/v1/fixes` (list, show, approve, retry, reject, rollback), `/api/v1/audit` and
 `/api/v1/killswitch`: the same operations as `kyra fixes|audit|killswitch`."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from kyra.api.auth import Auth, Principal, kyra_of
 from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.api.runs import drive_rerun, healer_for
 from kyra.app import Kyra
+from kyra.healing.healer import Healer, HealOutcome
+from kyra.healing.retry import retry_blocked
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import GLOBAL_SCOPE
@@ -24,6 +26,7 @@ FIX_STATUSES = (
     "rejected",
     "rolled_back",
     "blocked",
+    "superseded",
     "failed",
     "retired",
 )
@@ -73,13 +76,21 @@ def decide_approval(
     """Approve, then (unless `wait` is false) run the re-run here and verify it."""
     healer = healer_for(kyra)
     outcome = healer.approve(fix_id, actor=who.actor, value=value, tenant_id=who.tenant_id)
-    results = drive_rerun(kyra, healer, outcome.rerun_execution_id) if wait else []
+    return _followed(kyra, who, healer, outcome, fix_id, wait)
+
+
+def _followed(
+    kyra: Kyra, who: Principal, healer: Healer, outcome: HealOutcome, fix_id: str, wait: bool
+) -> s.FixDecision:
+    """After a decision: run its re-run here (unless `wait` is false), then the fix."""
+    rerun = outcome.rerun_execution_id
+    results = drive_rerun(kyra, healer, rerun) if wait and rerun else []
     fix = heal_store.get_fix(kyra.store, outcome.fix_id or fix_id, tenant_id=who.tenant_id)
     state = wf_store.get_workflow_by_id(kyra.store, fix.workflow_id).state
     return s.FixDecision(
         fix=views.fix(fix),
         workflow_state=state,
-        rerun_execution_id=outcome.rerun_execution_id,
+        rerun_execution_id=rerun,
         rerun_status=results[-1].status if results else None,
     )
 
@@ -97,6 +108,29 @@ async def approve_fix(
     value = body.value if body else None
     result: s.FixDecision = await request.app.state.runs.call(
         decide_approval, kyra_of(request), who, fix_id, value, wait
+    )
+    return result
+
+
+def decide_retry(kyra: Kyra, who: Principal, fix_id: str, wait: bool) -> s.FixDecision:
+    """Retry a blocked fix, then (unless `wait` is false) run its re-run here."""
+    healer = healer_for(kyra)
+    outcome = retry_blocked(healer, fix_id, actor=who.actor, tenant_id=who.tenant_id)
+    return _followed(kyra, who, healer, outcome, fix_id, wait)
+
+
+@router.post("/fixes/{fix_id}/retry", response_model=s.FixDecision)
+async def retry_fix(
+    request: Request,
+    who: Auth,
+    fix_id: str,
+    wait: bool = Query(True, description="Run the re-run now and return its result."),
+) -> s.FixDecision:
+    """Heal a blocked fix's failure again once its cause is gone (kill switch off, quota
+    or cooldown passed): 409 while the gate still blocks it. Returns the fix the retry
+    made (or the same fix, re-run, when the kill switch had stopped it in flight)."""
+    result: s.FixDecision = await request.app.state.runs.call(
+        decide_retry, kyra_of(request), who, fix_id, wait
     )
     return result
 

@@ -1,4 +1,4 @@
-"""`kyra fixes list|show|approve|reject|rollback`, `kyra audit`, `kyra killswitch`."""
+"""`kyra fixes list|show|approve|retry|reject|rollback`, `kyra audit`, `kyra killswitch`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ STATUS_STYLE = {
     "rejected": "dim",
     "rolled_back": "magenta",
     "blocked": "red",
+    "superseded": "dim",
     "failed": "red",
 }
 
@@ -212,6 +213,40 @@ def approve(
         print_json({**fix_json(fix), "workflow_state": state})
         return
     console.print(t("fix.approved", fix=(outcome.fix_id or "")[:8], state=state))
+
+
+@app.command("retry")
+def retry(
+    fix_id: str = typer.Argument(..., help="A blocked fix's id (or a unique prefix)."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the re-run now and wait."),
+    as_json: bool = typer.Option(False, "--json", help="Print the fix as JSON."),
+) -> None:
+    """Heal a blocked fix's failure again once its cause is gone (kill switch off,
+    quota or cooldown passed); refused while the gate still blocks it."""
+    from kyra.cli.timeline import ProgressPrinter, cli_healer
+    from kyra.healing.driver import HealingDriver
+    from kyra.healing.retry import retry_blocked
+
+    with kyra_app() as kyra:
+        healer = cli_healer(kyra, show=not as_json)
+        outcome = retry_blocked(healer, fix_id, tenant_id=kyra.tenant.id)
+        if wait and outcome.rerun_execution_id:
+            printers = [] if as_json else [ProgressPrinter()]
+            HealingDriver(kyra, healer, printers).resume(outcome.rerun_execution_id)
+        state = wf_store.get_workflow_by_id(kyra.store, outcome.workflow_id or "").state
+        old = heal_store.get_fix(kyra.store, fix_id, tenant_id=kyra.tenant.id)
+        fix = heal_store.get_fix(kyra.store, outcome.fix_id or old.id, tenant_id=kyra.tenant.id)
+    if as_json:
+        print_json(
+            {
+                **fix_json(fix),
+                "retried_fix": old.id,
+                "action": outcome.action,
+                "workflow_state": state,
+            }
+        )
+        return
+    console.print(t("fix.retried", fix=old.id[:8], action=outcome.action, state=state))
 
 
 @app.command("reject")

@@ -218,6 +218,14 @@ MESSAGES: Catalog = {
         "en": "Fix {fix} approved; workflow is now {state}.",
         "es": "Reparación {fix} aprobada; el workflow está ahora {state}.",
     },
+    "fix.retried": {
+        "en": "Blocked fix {fix} retried ({action}); workflow is now {state}.",
+        "es": "Reparación bloqueada {fix} reintentada ({action}); el workflow está ahora {state}.",
+    },
+    "run.heal_blocked": {
+        "en": "Healing blocked: {reason}. Once the cause is gone: kyra fixes retry {fix}",
+        "es": "Reparación bloqueada: {reason}. Cuando la causa desaparezca: kyra fixes retry {fix}",
+    },
     "fix.rejected": {
         "en": "Fix {fix} rejected; nothing was changed.",
         "es": "Reparación {fix} rechazada; no se cambió nada.",

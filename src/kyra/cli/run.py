@@ -11,6 +11,7 @@ from kyra.cli.common import EXIT_WORKFLOW_FAILED, console, fail, kyra_app, print
 from kyra.cli.timeline import ProgressPrinter, cli_healer
 from kyra.engine.events import RunResult
 from kyra.healing.driver import HealingDriver
+from kyra.healing.healer import HealOutcome
 from kyra.store import workflows as wf_store
 
 
@@ -51,12 +52,14 @@ def run(
             drive = HealingDriver(kyra, healer, observers).run(record, inputs, wait=wait)
             result = drive.final
             outcomes = [o.action for o in drive.outcomes]
+            note = _why_not_healed(drive.outcomes[-1]) if drive.outcomes else None
         else:
             result = kyra.executor(observers, lease=kyra.inline_lease).run(record, inputs)
-            outcomes = []
+            outcomes, note = [], None
         state = wf_store.get_workflow(kyra.store, kyra.tenant.id, name).state
     if as_json:
-        print_json({**result_json(result), "healing": outcomes, "workflow_state": state})
+        extra = {"healing_note": note} if note else {}
+        print_json({**result_json(result), "healing": outcomes, "workflow_state": state, **extra})
     elif result.succeeded:
         done = t("run.succeeded", id=result.execution_id[:8], ms=result.duration_ms)
         console.print(f"[bold green]{done}[/]")
@@ -64,8 +67,19 @@ def run(
         console.print(
             f"[bold red]{t('run.failed', id=result.execution_id[:8], step=result.failed_step)}[/]"
         )
+        if note:
+            console.print(note, markup=False, soft_wrap=True)
     if not result.succeeded:
         raise typer.Exit(EXIT_WORKFLOW_FAILED)
+
+
+def _why_not_healed(outcome: HealOutcome) -> str | None:
+    """One line saying why a failure was not healed (skipped, or the gate refused)."""
+    if outcome.action == "skipped":
+        return outcome.message or None
+    if outcome.action == "blocked":
+        return t("run.heal_blocked", reason=outcome.message, fix=(outcome.fix_id or "")[:8])
+    return None
 
 
 def result_json(result: RunResult) -> dict[str, Any]:

@@ -100,4 +100,6 @@ def cli_healer(kyra: Kyra, *, show: bool = True) -> Healer:
     tenant's channels (none configured: nothing is sent)."""
     listeners: list[HealListener] = [Timeline()] if show else []
     listeners.append(Notifier(kyra))
-    return make_healer(kyra, listeners)
+    healer = make_healer(kyra, listeners)
+    healer.lang = lang()  # what is said to the person at the terminal, in their language
+    return healer

@@ -23,10 +23,12 @@ from kyra.healing.patches import ConfigPatch
 from kyra.healing.remedies import RemedyPlan
 from kyra.healing.settings import HealingSettings
 from kyra.healing.taxonomy import ErrorClass
+from kyra.i18n import Lang
 from kyra.store import executions as exec_store
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import FixInfo
+from kyra.store.tenants import TenantInfo
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import RerunFrom
 
@@ -67,6 +69,10 @@ class HealerBase:
         self.diagnoser = diagnoser or default_diagnoser()
         self.llm = llm
         self.listeners = list(listeners or [])
+        self.lang: Lang | None = None
+        """The language of the person at the terminal (`kyra run`), for what is said to
+        them only (why healing was skipped, why a retry is refused); None: the tenant's.
+        Stored reasons, audit records and notifications stay in the tenant's language."""
 
     def rollback(
         self,
@@ -88,6 +94,9 @@ class HealerBase:
         heal_store.add_audit(
             self.store, kind=kind, actor=actor, summary=summary, at=self._now(), **where
         )
+
+    def _say_lang(self, tenant: TenantInfo) -> Lang:
+        return self.lang or tenant.lang_code
 
     def _now(self) -> Any:
         return self.kyra.clock.now()

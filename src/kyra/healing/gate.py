@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kyra.healing.messages import MESSAGES
 from kyra.healing.settings import HealingSettings
+from kyra.i18n import Lang, translate
 from kyra.store import healing as heal_store
 from kyra.store.db import Store
 
@@ -133,3 +135,12 @@ def _anti_loop(
                 f"may run after {ready:%H:%M:%S} UTC (cooldown {settings.cooldown_seconds:g} s)",
             )
     return GateDecision.allow()
+
+
+def reason_in(decision: GateDecision, lang: Lang) -> str:
+    """The gate's reason, in the tenant's language for the limit people meet most (the
+    kill switch, with how to lift it); the others keep their figures as written."""
+    if decision.limit == "kill_switch":
+        _, sep, why = decision.reason.partition(": ")
+        return translate(MESSAGES, "gate_kill_switch", lang, why=f": {why}" if sep else "")
+    return decision.reason

@@ -15,7 +15,7 @@ from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import RunResult
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError, HealingError
-from kyra.healing import gate
+from kyra.healing import attention, gate
 from kyra.healing._base import (
     NONE,
     HealerBase,
@@ -80,13 +80,9 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
     def _heal(self, ctx: ErrorContext, *, escalating: bool) -> HealOutcome:
         record = wf_store.get_workflow_by_id(self.store, ctx.workflow_id or "")
         tenant = get_tenant_by_id(self.store, record.tenant_id)
-        if not self.settings.enabled:
-            return HealOutcome("skipped", record.id, message="healing disabled")
-        if record.state == WorkflowState.FAILED:
-            if not self._move(record, WorkflowState.FIXING, "diagnosing", ctx.execution_id):
-                return HealOutcome("skipped", record.id, message="another healer holds it")
-        elif not (escalating and record.state == WorkflowState.FIXING):
-            return HealOutcome("skipped", record.id, message=f"workflow is {record.state}")
+        refused = self._admit(record, tenant, ctx, escalating)
+        if refused is not None:
+            return refused
         self._event("failure_detected", record, ctx, error=_short_error(ctx))
         diagnosis = self._diagnose(ctx, tenant)
         self._event(
@@ -160,12 +156,30 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
                 reason=decision.reason,
                 gate=f"blocked:{decision.limit}",
             )
-            return self._attention(
-                record, ctx, diagnosis, tenant, decision.reason, fix_id, action="blocked"
-            )
+            reason = gate.reason_in(decision, tenant.lang_code)
+            return self._attention(record, ctx, diagnosis, tenant, reason, fix_id, action="blocked")
         if not automatic:
             return self._propose(record, ctx, diagnosis, tenant, remedy)
         return self._apply(record, ctx, diagnosis, tenant, remedy)
+
+    def _admit(
+        self, record: WorkflowRecord, tenant: TenantInfo, ctx: ErrorContext, escalating: bool
+    ) -> HealOutcome | None:
+        """None when this failure is healed now; else why not (`kyra run` says it)."""
+        lang = self._say_lang(tenant)
+        if not self.settings.enabled:
+            return HealOutcome(
+                "skipped", record.id, message=translate(MESSAGES, "skip_disabled", lang)
+            )
+        if record.state == WorkflowState.FAILED:
+            if not self._move(record, WorkflowState.FIXING, "diagnosing", ctx.execution_id):
+                return HealOutcome("skipped", record.id, message="another healer holds it")
+        elif record.state == WorkflowState.NEEDS_ATTENTION and not escalating:
+            return attention.on_failure(self, record, ctx, tenant)
+        elif not (escalating and record.state == WorkflowState.FIXING):
+            message = translate(MESSAGES, "skip_state", lang, state=record.state)
+            return HealOutcome("skipped", record.id, message=message)
+        return None
 
     def _diagnose(self, ctx: ErrorContext, tenant: TenantInfo) -> Diagnosis:
         limits = self.settings.tier(tenant.tier)

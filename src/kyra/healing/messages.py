@@ -77,6 +77,49 @@ MESSAGES: Catalog = {
         "en": "the kill switch stopped fix {fix} before its re-run",
         "es": "el interruptor de emergencia detuvo la reparación {fix} antes de reejecutar",
     },
+    "retry_not_blocked": {
+        "en": "fix {fix} is {status}, not blocked; only a blocked fix can be retried",
+        "es": "la reparación {fix} está {status}, no bloqueada; solo se reintenta una "
+        "reparación bloqueada",
+    },
+    "retry_wrong_state": {
+        "en": "fix {fix} cannot be retried: its workflow is {state}, not needs_attention",
+        "es": "no se puede reintentar la reparación {fix}: su workflow está {state}, "
+        "no needs_attention",
+    },
+    "retry_still_blocked": {
+        "en": "fix {fix} is still blocked ({limit}): {reason}",
+        "es": "la reparación {fix} sigue bloqueada ({limit}): {reason}",
+    },
+    "retried": {
+        "en": "blocked fix {fix} retried by {actor}",
+        "es": "reparación bloqueada {fix} reintentada por {actor}",
+    },
+    "gate_kill_switch": {
+        "en": "the kill switch is on{why} (lift it: kyra killswitch off)",
+        "es": "el interruptor de emergencia está activado{why} (para quitarlo: "
+        "kyra killswitch off)",
+    },
+    "skip_attention": {
+        "en": "healing skipped: the workflow already needs attention for this error "
+        "({error_class}): {reason}",
+        "es": "reparación omitida: el workflow ya requiere atención por este error "
+        "({error_class}): {reason}",
+    },
+    "skip_disabled": {
+        "en": "healing skipped: healing is disabled in the settings",
+        "es": "reparación omitida: la reparación está desactivada en la configuración",
+    },
+    "skip_state": {
+        "en": "healing skipped: the workflow is {state}",
+        "es": "reparación omitida: el workflow está {state}",
+    },
+    "new_error": {
+        "en": "a new error ({error_class}) while the workflow already needs attention "
+        "(for {known}): {explanation}",
+        "es": "un error nuevo ({error_class}) mientras el workflow ya requiere atención "
+        "(por {known}): {explanation}",
+    },
 }
 
 MANUAL_STEP_TEXT: Catalog = {
