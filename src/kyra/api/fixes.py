@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request, Response
 
 from kyra.api import schemas as s
@@ -11,11 +13,14 @@ from kyra.api.auth import Auth, Principal, kyra_of
 from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.api.runs import drive_rerun, healer_for
 from kyra.app import Kyra
+from kyra.healing.explain import explain_fix
 from kyra.healing.healer import Healer, HealOutcome
 from kyra.healing.retry import retry_blocked
+from kyra.i18n import Lang
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import GLOBAL_SCOPE
+from kyra.store.tenants import get_tenant_by_id
 
 router = APIRouter(prefix="/api/v1", tags=["fixes"])
 
@@ -58,14 +63,24 @@ def list_fixes(
 
 
 @router.get("/fixes/{fix_id}", response_model=s.FixDetail)
-def get_fix(request: Request, who: Auth, fix_id: str) -> s.FixDetail:
-    """One fix (id or unique prefix ≥ 6 characters): diagnosis, patch, diff, audit trail."""
+def get_fix(
+    request: Request,
+    who: Auth,
+    fix_id: str,
+    lang: Literal["en", "es"] | None = Query(
+        None, description="Language of the texts (default: your tenant's)."
+    ),
+) -> s.FixDetail:
+    """One fix (id or unique prefix ≥ 6 characters): diagnosis, patch, diff, the fix
+    explained (what broke, why this fix, what changed, how to avoid it), audit trail."""
     store = kyra_of(request).store
     fix = heal_store.get_fix(store, fix_id, tenant_id=who.tenant_id)
     trail = heal_store.list_audit(store, who.tenant_id, fix_id=fix.id)
+    language: Lang = lang or get_tenant_by_id(store, who.tenant_id).lang_code
     return s.FixDetail(
-        **views.fix(fix).model_dump(),
+        **views.fix(fix, language).model_dump(),
         diagnosis=fix.diagnosis,
+        explanation=s.FixExplanationOut(**explain_fix(fix, language).to_json()),
         audit=[views.audit(a) for a in reversed(trail)],
     )
 

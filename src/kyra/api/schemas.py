@@ -336,9 +336,25 @@ class AuditOut(_Out):
     """When it happened."""
 
 
+class FixExplanationOut(_Out):
+    lang: Literal["en", "es"]
+    """The language of the texts below (`?lang=`, else your tenant's)."""
+    what_broke: str
+    """The failed step and the diagnosis, in words."""
+    why_this_fix: str
+    """Why this remedy fits the error, why it was applied or only proposed, and its
+    track record on this host when there is one."""
+    what_changed: str
+    """The change and the config versions (or what approving would change)."""
+    how_to_avoid: str
+    """How to keep this error from coming back."""
+
+
 class FixDetail(FixOut):
     diagnosis: dict[str, Any]
     """The diagnosis the fix came from."""
+    explanation: FixExplanationOut
+    """Learning mode: the fix explained for a person."""
     audit: list[AuditOut]
     """The fix's audit trail, oldest first."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kyra.api import schemas as s
+from kyra.healing.explain import remedy_text
+from kyra.i18n import Lang
 from kyra.store.executions import ExecutionInfo
 from kyra.store.healing import AuditRecord, FixInfo
 from kyra.store.workflows import WorkflowRecord
@@ -63,7 +65,8 @@ def execution_detail(info: ExecutionInfo) -> s.ExecutionDetail:
     )
 
 
-def fix(info: FixInfo) -> s.FixOut:
+def fix(info: FixInfo, lang: Lang | None = None) -> s.FixOut:
+    """A fix; with `lang`, its reason reads in that language (else the stored text)."""
     return s.FixOut(
         id=info.id,
         workflow=info.workflow_name,
@@ -71,7 +74,7 @@ def fix(info: FixInfo) -> s.FixOut:
         safety=info.safety,
         status=info.status,
         outcome=info.outcome,
-        reason=info.reason,
+        reason=remedy_text(info, lang) if lang else info.reason,
         diff=list(info.diff.get("changes", [])),
         patch=list(info.patch.get("ops", [])),
         confidence=info.confidence,

@@ -8,7 +8,10 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from kyra.cli.common import ago, console, kyra_app, print_json, t
+from kyra.cli.common import ago, console, kyra_app, lang, print_json, t
+from kyra.healing.explain import explain_fix, remedy_text
+from kyra.healing.reasons import diagnosis_text
+from kyra.i18n import Lang
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import GLOBAL_SCOPE, FixInfo
@@ -32,6 +35,9 @@ STATUS_STYLE = {
     "superseded": "dim",
     "failed": "red",
 }
+
+REMEDY_KINDS = frozenset({"fix_applied", "fix_proposed"})
+"""Audit records whose summary is the remedy's: shown in the CLI's language."""
 
 
 def register(root: typer.Typer) -> None:
@@ -93,6 +99,7 @@ def list_(
     if not fixes:
         console.print(t("fix.none"))
         return
+    language = lang()
     table = Table(
         t("col.id"),
         t("col.workflow"),
@@ -108,7 +115,7 @@ def list_(
             f.workflow_name,
             f"{f.error_class} ({f.safety})",
             f"[{style}]{f.status}[/]",
-            (_diff_text(f) or f.reason)[:120],
+            (_diff_text(f) or remedy_text(f, language))[:120],
             ago((now - f.created_at).total_seconds()),
         )
     console.print(table)
@@ -123,21 +130,29 @@ def show(
     with kyra_app() as kyra:
         fix = heal_store.get_fix(kyra.store, fix_id, tenant_id=kyra.tenant.id)
         trail = heal_store.list_audit(kyra.store, kyra.tenant.id, fix_id=fix.id)
+    language = lang()
     data = {
         **fix_json(fix),
+        "reason": remedy_text(fix, language),
         "diagnosis": fix.diagnosis,
+        "explanation": explain_fix(fix, language).to_json(),
         "audit": [
-            {"kind": a.kind, "actor": a.actor, "summary": a.summary, "at": a.created_at.isoformat()}
+            {
+                "kind": a.kind,
+                "actor": a.actor,
+                "summary": remedy_text(fix, language) if a.kind in REMEDY_KINDS else a.summary,
+                "at": a.created_at.isoformat(),
+            }
             for a in reversed(trail)
         ],
     }
     if as_json:
         print_json(data)
         return
-    _print_fix(fix, data["audit"])
+    _print_fix(fix, data["audit"], language)
 
 
-def _print_fix(fix: FixInfo, trail: list[dict[str, Any]]) -> None:
+def _print_fix(fix: FixInfo, trail: list[dict[str, Any]], language: Lang) -> None:
     """One fix for a person: what broke, what Kyra concluded, what changed, who did what."""
     style = STATUS_STYLE.get(fix.status, "")
     console.print(
@@ -147,8 +162,8 @@ def _print_fix(fix: FixInfo, trail: list[dict[str, Any]]) -> None:
     rows = [
         (t("fix.class"), f"{fix.error_class} ({fix.safety}, {fix.confidence}%, {fix.tier})"),
         (t("col.step"), fix.step_name or "-"),
-        (t("fix.reason"), fix.reason or "-"),
-        (t("fix.explanation"), str(fix.diagnosis.get("explanation") or "-")),
+        (t("fix.reason"), remedy_text(fix, language) or "-"),
+        (t("fix.explanation"), diagnosis_text(fix.diagnosis, language) or "-"),
         (t("fix.versions"), _versions(fix)),
         (t("fix.outcome"), fix.outcome or "-"),
         (t("fix.decided_by"), fix.decided_by or "-"),
@@ -165,6 +180,10 @@ def _print_fix(fix: FixInfo, trail: list[dict[str, Any]]) -> None:
         for c in changes:
             table.add_row(str(c.get("path", "")), _value(c.get("before")), _value(c.get("after")))
         console.print(table)
+    lesson = Table.grid(padding=(0, 2))
+    for label, text in explain_fix(fix, language).sections():
+        lesson.add_row(f"[bold]{label}[/]", text)
+    console.print(lesson)
     if trail:
         table = Table(t("col.when"), t("audit.kind"), t("audit.actor"), t("audit.summary"))
         for a in trail:

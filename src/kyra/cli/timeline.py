@@ -9,9 +9,12 @@ from kyra.cli.common import console, lang, t
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, RunInfo
 from kyra.healing.events import HealEvent, HealListener
+from kyra.healing.explain import explain_fix
 from kyra.healing.factory import make_healer
 from kyra.healing.healer import Healer
 from kyra.notify import Notifier
+from kyra.store import healing as heal_store
+from kyra.store.db import Store
 from kyra.store.executions import StepRun
 
 
@@ -47,8 +50,9 @@ class ProgressPrinter(ExecutorObserver):
     ) -> None:
         console.print(
             "  [dim]⏳ "
-            + t("run.wait", step=step_name, seconds=seconds, target=target,
-                why=t(f"wait.{kind}")).replace("[", "\\[")
+            + t(
+                "run.wait", step=step_name, seconds=seconds, target=target, why=t(f"wait.{kind}")
+            ).replace("[", "\\[")
             + "[/]",
             markup=True,
             soft_wrap=True,
@@ -89,16 +93,27 @@ class Timeline(HealListener):
         "rejected": "[dim]✗[/]",
     }
 
+    LESSON_KINDS: ClassVar[frozenset[str]] = frozenset({"fix_applied", "proposed"})
+    """Events after which learning mode explains the fix."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store
+
     def on_heal_event(self, event: HealEvent) -> None:
         icon = self.ICONS.get(event.kind, "·")
         text = event.text(lang()).replace("[", "\\[")
         console.print(f"[dim]{event.at:%H:%M:%S}[/] {icon} {text}", soft_wrap=True)
+        if self.store is not None and event.fix_id and event.kind in self.LESSON_KINDS:
+            fix = heal_store.get_fix(self.store, event.fix_id, tenant_id=event.tenant_id)
+            for label, lesson in explain_fix(fix, lang()).sections():
+                line = f"{label}: {lesson}".replace("[", "\\[")
+                console.print(f"           [dim]{line}[/]", soft_wrap=True)
 
 
 def cli_healer(kyra: Kyra, *, show: bool = True) -> Healer:
     """The healer a command uses: timeline on the terminal, notifications to the
     tenant's channels (none configured: nothing is sent)."""
-    listeners: list[HealListener] = [Timeline()] if show else []
+    listeners: list[HealListener] = [Timeline(kyra.store)] if show else []
     listeners.append(Notifier(kyra))
     healer = make_healer(kyra, listeners)
     healer.lang = lang()  # what is said to the person at the terminal, in their language

@@ -19,6 +19,7 @@ from kyra.healing.diagnosis.engine import Diagnoser, default_diagnoser
 from kyra.healing.diagnosis.llm import LLMSettings
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.events import HealEvent, HealListener, emit
+from kyra.healing.explain import remedy_record
 from kyra.healing.patches import ConfigPatch
 from kyra.healing.remedies import RemedyPlan
 from kyra.healing.settings import HealingSettings
@@ -148,6 +149,9 @@ class HealerBase:
         outcome: str = "none",
     ) -> str:
         now = self._now()
+        stored = diagnosis.to_output()
+        if remedy is not None:
+            stored["remedy"] = remedy_record(remedy.key, remedy.values)
         return heal_store.create_fix(
             self.store,
             tenant_id=record.tenant_id,
@@ -160,7 +164,7 @@ class HealerBase:
             tier=diagnosis.tier.value,
             status=status,
             reason=reason,
-            diagnosis=diagnosis.to_output(),
+            diagnosis=stored,
             patch=_patch_json(remedy.patch) if remedy else {},
             diff={"changes": changes or []},
             outcome=outcome,

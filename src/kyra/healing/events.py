@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from kyra.healing.messages import MESSAGES
+from kyra.healing.reasons import localise
 from kyra.i18n import Lang, translate
 
 log = logging.getLogger("kyra.healing")
@@ -29,7 +30,7 @@ class HealEvent:
     """The failed execution that opened the incident: one thread of messages per incident."""
 
     def text(self, lang: Lang = "en") -> str:
-        return translate(MESSAGES, self.kind, lang, **self.values)
+        return translate(MESSAGES, self.kind, lang, **localise(self.values, lang))
 
 
 class HealListener:

@@ -27,8 +27,10 @@ from kyra.healing._base import (
 )
 from kyra.healing.decisions import DecisionsMixin
 from kyra.healing.diagnosis.types import Diagnosis
+from kyra.healing.explain import remedy_l10n
 from kyra.healing.messages import MANUAL_STEP_TEXT, MESSAGES
 from kyra.healing.patches import diff
+from kyra.healing.reasons import dumps
 from kyra.healing.remedies import RemedyFailed, RemedyPlan, plan_remedy
 from kyra.healing.rules import rules_for_tenant
 from kyra.healing.taxonomy import MANUAL_STEPS, Safety
@@ -94,6 +96,7 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             confidence=diagnosis.confidence,
             tier=diagnosis.tier.value,
             explanation=diagnosis.explanation,
+            l10n={"explanation": dumps(diagnosis.reasons)},
         )
         settings = self.settings
         rule = rules_for_tenant(self.store, tenant, settings).decide(
@@ -269,6 +272,7 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             from_version=record.config_version,
             to_version=version.number,
             summary=remedy.summary(tenant.lang_code),
+            l10n={"summary": remedy_l10n(remedy.key, remedy.values)},
             gate="allowed:automatic",
         )
         self._event(
@@ -317,6 +321,7 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             fix_id=fix_id,
             fix=fix_id[:8],
             summary=remedy.summary(tenant.lang_code),
+            l10n={"summary": remedy_l10n(remedy.key, remedy.values)},
             gate="allowed:approval",
         )
         reason = translate(MESSAGES, "waiting_approval", tenant.lang_code, fix=fix_id[:8])

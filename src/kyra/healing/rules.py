@@ -31,10 +31,11 @@ from kyra.healing.diagnosis.facts import extract
 from kyra.healing.diagnosis.observe import Observed, observe
 from kyra.healing.diagnosis.types import Diagnosis, Facts
 from kyra.healing.patches import ConfigPatch, SetRequestDelay, SetRetry, SetTimeout
+from kyra.healing.reasons import Reason
 from kyra.healing.remedies import Remedy, RemedyFailed
 from kyra.healing.settings import HealingSettings
 from kyra.healing.taxonomy import ErrorClass, Safety, info
-from kyra.i18n import Catalog, Lang, translate
+from kyra.i18n import Catalog, Lang
 from kyra.store import rules as rules_store
 from kyra.store.db import Store
 from kyra.store.tenants import TenantInfo
@@ -229,15 +230,15 @@ def apply_rule(
     error_class = rule.remedy.error_class
     row = info(error_class)
     safety = row.safety
-    notes = [translate(TEXT, "rule", lang, rule=rule.name, error_class=error_class.value)]
+    notes = [Reason.of("rule.rule", rule=rule.name, error_class=error_class.value)]
     if diagnosis.safety is not Safety.GREEN and safety is Safety.GREEN:
         safety = Safety.YELLOW  # a rule never makes a YELLOW or RED diagnosis automatic
-        notes.append(translate(TEXT, "capped", lang))
+        notes.append(Reason.of("rule.capped"))
     if rule.safety == "propose":
         safety = _careful(safety, Safety.YELLOW)
     if rule.safety == "never":
         safety = Safety.RED
-        notes.append(translate(TEXT, "never", lang, rule=rule.name))
+        notes.append(Reason.of("rule.never", rule=rule.name))
     changed = error_class is not diagnosis.error_class
     facts = _facts_for(diagnosis, ctx, match.observed, error_class) if changed else diagnosis.facts
     evidence = diagnosis.evidence.model_copy(
@@ -256,9 +257,8 @@ def apply_rule(
             "fix_steps": list(row.default_steps) if changed else diagnosis.fix_steps,
             "facts": facts,
             "evidence": evidence,
-            "explanation": " ".join([diagnosis.explanation, *notes]).strip(),
         }
-    )
+    ).with_reasons(*notes, lang=lang)
     bounds = global_bounds(settings).tightened(rule)
     override = None if rule.safety == "auto" else rule.safety
     return RuleDecision(
@@ -311,14 +311,10 @@ def _undecided(
     diagnosis: Diagnosis, settings: HealingSettings, why: str, lang: Lang
 ) -> RuleDecision:
     safety = _careful(diagnosis.safety, Safety.YELLOW)
-    note = translate(TEXT, "undecided", lang, why=why)
+    note = Reason.of("rule.undecided", why=why)
     rewritten = diagnosis.model_copy(
-        update={
-            "safety": safety,
-            "auto_reparable": False,
-            "explanation": f"{diagnosis.explanation} {note}".strip(),
-        }
-    )
+        update={"safety": safety, "auto_reparable": False}
+    ).with_reasons(note, lang=lang)
     bounds = global_bounds(settings)
     return RuleDecision(None, diagnosis.error_class, rewritten, settings, bounds, "propose")
 

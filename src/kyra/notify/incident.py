@@ -46,26 +46,33 @@ def incident_facts(store: Store, event: HealEvent, incident: str) -> Facts:
         origin = (fix.execution_id if fix else None) or incident
         step, error = _what_broke(store, origin, step)
     diagnosis = event.values.get("explanation")
+    l10n = event.values.get("l10n")
+    reasons = l10n.get("explanation") if isinstance(l10n, Mapping) else None
     if fix is not None:
         diagnosis = fix.diagnosis.get("explanation") or diagnosis
+        reasons = fix.diagnosis.get("reasons") or reasons
     if diagnosis is None and event.workflow_id:
-        diagnosis = _diagnosis_of(store, event, incident)
+        stored = _diagnosis_of(store, event, incident)
+        if stored is not None:
+            diagnosis = stored.get("explanation") or stored.get("summary")
+            reasons = stored.get("reasons")
     return Facts(
         step=str(step) if step else None,
         error=str(error) if error else None,
         diagnosis=str(diagnosis) if diagnosis else None,
         fix=fix,
+        reasons=tuple(r for r in reasons or () if isinstance(r, Mapping)),
     )
 
 
-def _diagnosis_of(store: Store, event: HealEvent, incident: str) -> str | None:
+def _diagnosis_of(store: Store, event: HealEvent, incident: str) -> dict[str, Any] | None:
+    """The stored diagnosis of the incident (its audit details, plus the summary)."""
     wanted = {event.execution_id, incident}
     for record in heal_store.list_audit(
         store, event.tenant_id, workflow_id=event.workflow_id, limit=50
     ):
         if record.kind == "diagnosis" and record.execution_id in wanted:
-            explanation = record.details.get("explanation")
-            return str(explanation) if explanation else record.summary
+            return {**record.details, "summary": record.summary}
     return None
 
 

@@ -16,9 +16,15 @@ from typing import Any
 from urllib.parse import quote
 
 from kyra.healing.events import HealEvent
+from kyra.healing.explain import explain_fix
 from kyra.healing.messages import MESSAGES
+from kyra.healing.reasons import localise
+from kyra.healing.reasons import render as render_reasons
 from kyra.i18n import Catalog, Lang, translate
 from kyra.store.healing import FixInfo
+
+LESSON_KINDS = frozenset({"fix_applied", "proposed", "verified", "rolled_back"})
+"""Events whose notification explains the fix (learning mode)."""
 
 TITLES: Catalog = {
     "failure_detected": {
@@ -172,6 +178,8 @@ class Facts:
     error: str | None = None
     diagnosis: str | None = None
     fix: FixInfo | None = None
+    reasons: tuple[Mapping[str, Any], ...] = ()
+    """The diagnosis as language-neutral reasons: each channel reads it in its language."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,8 @@ class Notification:
     versions: str | None = None
     undo_command: str | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
+    lesson: tuple[tuple[str, str], ...] = ()
+    """Learning mode: (label, text) for what broke, why this fix, what changed, next time."""
 
     @property
     def icon(self) -> str:
@@ -231,6 +241,7 @@ class Notification:
             suffix = f" ({self.versions})" if self.versions else ""
             lines.append(f"{self.changes_label}{suffix}:")
             lines.extend(f"  - {c.path}: {c.before} → {c.after}" for c in self.changes)
+        lines.extend(f"{label}: {text}" for label, text in self.lesson)
         if self.undo_text:
             lines.append(f"{self.label('undo')}: {self.undo_text}")
         lines.append(f"{self.label('dashboard')}: {self.dashboard_url}")
@@ -285,8 +296,12 @@ def _undo(kind: str, fix: FixInfo | None) -> str | None:
     return f"kyra fixes rollback {fix.id[:8]}"
 
 
-def _title_values(event: HealEvent, facts: Facts) -> dict[str, Any]:
-    values: dict[str, Any] = {"delay": "", **event.values, "workflow": event.workflow_name}
+def _title_values(event: HealEvent, facts: Facts, lang: Lang) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "delay": "",
+        **localise(event.values, lang),
+        "workflow": event.workflow_name,
+    }
     error_class = values.get("error_class") or (facts.fix.error_class if facts.fix else None)
     values["error_class"] = str(error_class or "unknown").replace("_", " ")
     return values
@@ -321,8 +336,10 @@ def render(
     """The notification for one event in one language."""
     fix = facts.fix
     kind = event.kind
-    title = _format(TITLES, kind, lang, _title_values(event, facts))
-    text = _format(EVENT_TEXT if kind in EVENT_TEXT else MESSAGES, kind, lang, event.values)
+    values = localise(event.values, lang)
+    title = _format(TITLES, kind, lang, _title_values(event, facts, lang))
+    text = _format(EVENT_TEXT if kind in EVENT_TEXT else MESSAGES, kind, lang, values)
+    diagnosis = (render_reasons(facts.reasons, lang) if facts.reasons else "") or facts.diagnosis
     versions = None
     if fix is not None and fix.from_version is not None and fix.to_version is not None:
         versions = f"v{fix.from_version} → v{fix.to_version}"
@@ -342,12 +359,13 @@ def render(
         fix_id=event.fix_id,
         step=facts.step,
         error=facts.error,
-        diagnosis=None if kind in ("diagnosed", "failure_detected", "at_risk") else facts.diagnosis,
+        diagnosis=None if kind in ("diagnosed", "failure_detected", "at_risk") else diagnosis,
         error_class=_error_class(event, fix),
         changes=() if kind == "diagnosed" else _changes(fix, lang),
         diff=() if kind == "diagnosed" or fix is None else tuple(fix.diff.get("changes", [])),
         changes_label=_changes_label(kind, fix, lang),
         versions=versions,
         undo_command=_undo(kind, fix),
-        values=dict(event.values),
+        values=values,
+        lesson=tuple(explain_fix(fix, lang).sections()) if fix and kind in LESSON_KINDS else (),
     )

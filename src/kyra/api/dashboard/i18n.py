@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from kyra.healing.explain import explain_fix, remedy_text
+from kyra.healing.reasons import diagnosis_text
 from kyra.i18n import Catalog, Lang, normalise_lang, translate
+from kyra.store.healing import FixInfo
 
 LANG_COOKIE = "kyra_lang"
 
@@ -165,6 +171,18 @@ class Texts:
         if key not in TEXT:
             return key
         return translate(TEXT, key, self.lang, **values)
+
+    def diagnosis(self, diagnosis: Mapping[str, Any] | None) -> str:
+        """A stored diagnosis explained in this page's language."""
+        return diagnosis_text(diagnosis, self.lang)
+
+    def reason(self, fix: FixInfo) -> str:
+        """A fix's summary in this page's language."""
+        return remedy_text(fix, self.lang)
+
+    def lesson(self, fix: FixInfo) -> list[tuple[str, str]]:
+        """Learning mode: what broke, why this fix, what changed, next time."""
+        return explain_fix(fix, self.lang).sections()
 
     def error_class(self, name: str) -> str:
         key = f"class.{name}"

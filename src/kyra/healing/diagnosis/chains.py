@@ -24,8 +24,9 @@ from jinja2 import nodes
 from kyra.engine.error_context import ErrorContext
 from kyra.errors import TemplateError
 from kyra.healing.diagnosis.types import Diagnosis, RootCause
+from kyra.healing.reasons import Reason
 from kyra.healing.taxonomy import ErrorClass
-from kyra.i18n import Catalog, Lang, translate
+from kyra.i18n import Catalog, Lang
 from kyra.workflows._sandbox import is_template, parse
 from kyra.workflows.templating import variable_chain
 
@@ -94,16 +95,14 @@ def attach_root_cause(diagnosis: Diagnosis, ctx: ErrorContext, lang: Lang) -> Di
     cause = trace(ctx, diagnosis.error_class, diagnosis.facts.field)
     if cause is None:
         return diagnosis
-    sentence = explain_root_cause(cause, ctx.step_name or "?", lang)
-    return diagnosis.model_copy(
-        update={"root_cause": cause, "explanation": f"{diagnosis.explanation} {sentence}"}
+    reason = Reason.of(
+        f"chain.{cause.reason}",
+        step=cause.step,
+        path=cause.path,
+        found=cause.found,
+        failed=ctx.step_name or "?",
     )
-
-
-def explain_root_cause(cause: RootCause, failed: str, lang: Lang) -> str:
-    return translate(
-        TEXT, cause.reason, lang, step=cause.step, path=cause.path, found=cause.found, failed=failed
-    )
+    return diagnosis.model_copy(update={"root_cause": cause}).with_reasons(reason, lang=lang)
 
 
 def trace(ctx: ErrorContext, error_class: ErrorClass, field: str | None) -> RootCause | None:

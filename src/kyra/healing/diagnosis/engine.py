@@ -28,9 +28,10 @@ from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
 from kyra.healing.diagnosis.observe import Observed, observe
 from kyra.healing.diagnosis.signatures import Match, SignatureSet
 from kyra.healing.diagnosis.structure import choose, network_errno, quota_match, red_from_body
-from kyra.healing.diagnosis.texts import FACT_TEXT, explain
+from kyra.healing.diagnosis.texts import explain_reasons
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
 from kyra.healing.diagnosis.vocab import errno_match, type_token_match
+from kyra.healing.reasons import Reason, render
 from kyra.healing.taxonomy import (
     AUTO_FIX_MIN_CONFIDENCE,
     ErrorClass,
@@ -39,7 +40,7 @@ from kyra.healing.taxonomy import (
     allowed_steps,
     info,
 )
-from kyra.i18n import Lang, translate
+from kyra.i18n import Lang
 
 RULE_TRUST = 70
 """A signature at or above this confidence answers alone."""
@@ -139,7 +140,7 @@ class Diagnoser:
         settings = llm if llm is not None else self.llm
         tokens = (0, 0)
         cost = 0.0
-        extra: str | None = None
+        extra: Reason | None = None
         if settings is not None and (
             verdict.error_class is ErrorClass.UNKNOWN or verdict.confidence < LLM_THRESHOLD
         ):
@@ -250,7 +251,7 @@ class Diagnoser:
         lang: Lang,
         budget: float | None,
         secrets: tuple[str, ...],
-    ) -> tuple[_Verdict, tuple[int, int], float, str | None]:
+    ) -> tuple[_Verdict, tuple[int, int], float, Reason | None]:
         _, user = build_prompt(ctx, lang, secrets)
         worst = settings.worst_case_cost(len(user))
         limit = (
@@ -272,7 +273,7 @@ class Diagnoser:
         if result.answer is None:
             reason = result.reason or "no answer"
             evidence.notes.append(f"LLM answer rejected: {reason}")
-            extra = translate(FACT_TEXT, "llm_failed", lang, reason=reason)
+            extra = Reason.of("fact.llm_failed", reason=reason)
             return _Verdict(ErrorClass.UNKNOWN, 0, Tier.LLM, evidence), usage, result.cost, extra
         answer = result.answer
         cls = answer.error_class
@@ -299,7 +300,7 @@ class Diagnoser:
         lang: Lang,
         tokens: tuple[int, int],
         cost: float,
-        extra: str | None,
+        extra: Reason | None,
         started: float,
     ) -> Diagnosis:
         row = info(verdict.error_class)
@@ -318,14 +319,13 @@ class Diagnoser:
                 "ambiguous date: " + " or ".join(facts.date_candidates) + "; not GREEN"
             )
         steps = allowed_steps(verdict.error_class, verdict.steps or _steps_for(verdict, facts))
-        text = explain(
+        reasons = explain_reasons(
             verdict.error_class,
             facts,
-            lang,
             tier=verdict.tier,
             signature=verdict.signature,
             probability=verdict.probability,
-            auto=auto or not row.auto_reparable,
+            not_auto=None if auto else _not_auto(row.auto_reparable, verdict, facts),
             extra=extra,
         )
         return Diagnosis(
@@ -337,7 +337,8 @@ class Diagnoser:
             confidence=max(0, min(100, verdict.confidence)),
             fix_steps=steps,
             estimated_cost=round(cost, 6),
-            explanation=text,
+            explanation=render(reasons, lang),
+            reasons=reasons,
             tier=verdict.tier,
             tokens_in=tokens[0],
             tokens_out=tokens[1],
@@ -345,6 +346,23 @@ class Diagnoser:
             facts=facts,
             evidence=verdict.evidence,
         )
+
+
+def _not_auto(auto_class: bool, verdict: _Verdict, facts: Facts) -> Reason | None:
+    """Why an auto-repairable class is only suggested: the actual reason, never a
+    threshold the confidence met (an LLM at 90 % is advice, not "below 80 %")."""
+    if not auto_class:
+        return None  # the class's own sentence says a person is needed
+    if verdict.tier is Tier.LLM:
+        return Reason.of("fact.not_auto_llm")
+    if facts.date_candidates:
+        first, second = facts.date_candidates
+        return Reason.of("fact.not_auto_ambiguous_date", first=first, second=second)
+    if verdict.confidence < AUTO_FIX_MIN_CONFIDENCE:
+        return Reason.of(
+            "fact.not_auto", confidence=verdict.confidence, threshold=AUTO_FIX_MIN_CONFIDENCE
+        )
+    return None
 
 
 def _steps_for(verdict: _Verdict, facts: Facts) -> list[FixStep]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kyra.healing.diagnosis.types import Facts, Tier
+from kyra.healing.reasons import Reason, render
 from kyra.healing.taxonomy import ErrorClass
-from kyra.i18n import Catalog, Lang, translate
+from kyra.i18n import Catalog, Lang
 
 CLASS_TEXT: Catalog = {
     "rate_limit_exceeded": {
@@ -98,11 +101,21 @@ FACT_TEXT: Catalog = {
     },
     "api_version": {"en": "API version: {version}.", "es": "Versión de la API: {version}."},
     "not_auto": {
-        "en": "Confidence is below the auto-fix threshold, so the fix is only suggested.",
-        "es": (
-            "La confianza está por debajo del umbral de auto-reparación: el "
-            "arreglo solo se sugiere."
-        ),
+        "en": "Confidence {confidence}% is below the auto-fix threshold ({threshold}%), so "
+        "the fix is only suggested.",
+        "es": "La confianza ({confidence}%) está por debajo del umbral de auto-reparación "
+        "({threshold}%): el arreglo solo se sugiere.",
+    },
+    "not_auto_llm": {
+        "en": "An LLM's diagnosis is advice, never applied on its own: the fix is only suggested.",
+        "es": "El diagnóstico de un LLM es un consejo y nunca se aplica solo: el arreglo "
+        "solo se sugiere.",
+    },
+    "not_auto_ambiguous_date": {
+        "en": "The date reads two ways ({first} or {second}), so a person picks; the fix "
+        "is only suggested.",
+        "es": "La fecha admite dos lecturas ({first} o {second}) y elige una persona: el "
+        "arreglo solo se sugiere.",
     },
     "llm_failed": {
         "en": "The LLM answer could not be used: {reason}.",
@@ -120,35 +133,43 @@ TIER_TEXT: Catalog = {
 }
 
 
-def explain(
+def explain_reasons(
     error_class: ErrorClass,
     facts: Facts,
-    lang: Lang,
     *,
     tier: Tier,
     signature: str | None = None,
     probability: float | None = None,
-    auto: bool = True,
-    extra: str | None = None,
-) -> str:
-    """The explanation sentence(s) for a diagnosis, in `lang`."""
-    parts = [translate(CLASS_TEXT, error_class.value, lang)]
-    if extra:
+    not_auto: Reason | None = None,
+    extra: Reason | None = None,
+) -> list[Reason]:
+    """The explanation of a diagnosis as language-neutral reasons (see `reasons`).
+
+    `not_auto` says why an auto-repairable class is only suggested (low confidence, an
+    LLM's answer, an ambiguous date): each has its own sentence, so the text never
+    blames a threshold the confidence met."""
+    parts = [Reason.of(f"class.{error_class.value}")]
+    if extra is not None:
         parts.append(extra)
     if facts.retry_after_seconds:
-        parts.append(translate(FACT_TEXT, "retry_after", lang, seconds=facts.retry_after_seconds))
+        parts.append(Reason.of("fact.retry_after", seconds=facts.retry_after_seconds))
     if facts.field:
-        parts.append(translate(FACT_TEXT, "field", lang, field=facts.field))
+        parts.append(Reason.of("fact.field", field=facts.field))
     if facts.expected_format:
-        parts.append(translate(FACT_TEXT, "expected_format", lang, fmt=facts.expected_format))
+        parts.append(Reason.of("fact.expected_format", fmt=facts.expected_format))
     if facts.api_version:
-        parts.append(translate(FACT_TEXT, "api_version", lang, version=facts.api_version))
-    if not auto:
-        parts.append(translate(FACT_TEXT, "not_auto", lang))
+        parts.append(Reason.of("fact.api_version", version=facts.api_version))
+    if not_auto is not None:
+        parts.append(not_auto)
     if tier is Tier.RULES and signature:
-        parts.append(translate(TIER_TEXT, "rules", lang, name=signature))
+        parts.append(Reason.of("tier.rules", name=signature))
     elif tier is Tier.MODEL and probability is not None:
-        parts.append(translate(TIER_TEXT, "model", lang, p=probability))
+        parts.append(Reason.of("tier.model", p=probability))
     elif tier is Tier.LLM:
-        parts.append(translate(TIER_TEXT, "llm", lang))
-    return " ".join(parts)
+        parts.append(Reason.of("tier.llm"))
+    return parts
+
+
+def explain(error_class: ErrorClass, facts: Facts, lang: Lang, **kwargs: Any) -> str:
+    """The explanation sentence(s) for a diagnosis, in `lang`."""
+    return render(explain_reasons(error_class, facts, **kwargs), lang)

@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kyra.healing.reasons import Reason, dumps, render
 from kyra.healing.taxonomy import Classification, ErrorClass, FixStep, Safety, Severity
+from kyra.i18n import Lang
 
 FIELD_PATH = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_-]{0,63}(?:(?:\.[A-Za-z_][A-Za-z0-9_-]{0,63})|\[\d{1,4}\]){0,7}$"
@@ -164,6 +166,7 @@ class Diagnosis(BaseModel):
     estimated_cost: float = Field(ge=0)
     """What this diagnosis cost (USD); 0 unless the LLM answered."""
     explanation: str
+    """The reasons rendered in the language asked for (kept for readers of the text)."""
     tier: Tier
     tokens_in: int = 0
     tokens_out: int = 0
@@ -172,6 +175,14 @@ class Diagnosis(BaseModel):
     evidence: Evidence = Field(default_factory=Evidence)
     root_cause: RootCause | None = None
     """An earlier step whose output caused this failure (an error chain), if any."""
+    reasons: list[Reason] = Field(default_factory=list)
+    """The explanation as language-neutral sentences: each output renders them in its
+    own language (`reasons.render`), whatever language the diagnosis was made in."""
+
+    def with_reasons(self, *more: Reason, lang: Lang = "en") -> Diagnosis:
+        """A copy with `more` reasons appended (and the text extended in `lang`)."""
+        text = " ".join(p for p in (self.explanation, render(more, lang)) if p)
+        return self.model_copy(update={"reasons": [*self.reasons, *more], "explanation": text})
 
     @property
     def tokens(self) -> int:
@@ -195,4 +206,5 @@ class Diagnosis(BaseModel):
             "latency_ms": round(self.latency_ms, 3),
             "facts": facts,
             **({"root_cause": self.root_cause.to_output()} if self.root_cause else {}),
+            **({"reasons": dumps(self.reasons)} if self.reasons else {}),
         }

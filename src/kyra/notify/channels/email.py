@@ -58,6 +58,10 @@ _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_
 {% endfor %}
 </table>
 {% endif %}
+{% for label, text in n.lesson %}
+<h3>{{ label }}</h3>
+<p>{{ text }}</p>
+{% endfor %}
 {% if n.undo_command %}
 <h3>{{ n.label('undo') }}</h3>
 <p><code>{{ n.undo_command }}</code></p>

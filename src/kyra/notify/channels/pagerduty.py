@@ -54,6 +54,7 @@ def pagerduty_event(
             "workflow": note.workflow,
             "what_broke": {"step": note.step, "error": note.error},
             "diagnosis": note.diagnosis,
+            **({"explanation": dict(note.lesson)} if note.lesson else {}),
             "changes": [f"{c.path}: {c.before} → {c.after}" for c in note.changes],
             "undo": note.undo_command,
             "execution_id": note.execution_id,

@@ -52,6 +52,8 @@ def slack_blocks(note: Notification) -> list[dict[str, Any]]:
         suffix = f" ({note.versions})" if note.versions else ""
         lines = "\n".join(f"{c.path}: {c.before} → {c.after}" for c in note.changes)
         blocks.append(_section(f"*{note.changes_label}*{suffix}\n```{_escape(lines)}```"))
+    for label, text in note.lesson:
+        blocks.append(_section(f"*{_escape(label)}*\n{_escape(text)}"))
     if note.undo_command:
         blocks.append(
             {

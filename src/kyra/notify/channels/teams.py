@@ -49,6 +49,10 @@ def teams_card(note: Notification) -> dict[str, Any]:
         body.append(_text(f"{note.changes_label}{suffix}", weight="Bolder"))
         lines = "\n\n".join(f"{c.path}: {c.before} → {c.after}" for c in note.changes)
         body.append(_text(lines, fontType="Monospace"))
+    if note.lesson:
+        body.append(
+            {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in note.lesson]}
+        )
     if note.undo_command:
         body.append(_text(f"{note.label('undo')}: {note.undo_command}", isSubtle=True))
     body.append(_text(f"{note.label('incident')} {note.incident[:8]}", isSubtle=True, size="Small"))

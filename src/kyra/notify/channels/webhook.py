@@ -81,6 +81,7 @@ def webhook_payload(note: Notification, delivery_id: int) -> dict[str, Any]:
         else None,
         "dashboard_url": note.dashboard_url,
         "values": dict(note.values),
+        "explanation": [{"label": k, "text": v} for k, v in note.lesson] or None,
     }
 
 
