@@ -25,6 +25,7 @@ from kyra.healing._base import (
     _short_error,
     _step_names,
 )
+from kyra.healing.decide import Apply, Blocked, Decision, Propose, decide, is_automatic
 from kyra.healing.decisions import DecisionsMixin
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.explain import remedy_l10n
@@ -112,58 +113,74 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
                 summary=rule.summary(),
                 details=rule.to_json(),
             )
-        if diagnosis.safety is Safety.RED:
-            return self._attention(record, ctx, diagnosis, tenant, diagnosis.explanation)
-        remedy = plan_remedy(
-            diagnosis,
-            ctx,
-            record,
-            settings,
-            self._history(record),
-            upstream_recovered=self._upstream_recovered(diagnosis, ctx),
-        )
-        if rule is not None:
-            remedy = rule.constrain(remedy)
-        automatic = (
-            diagnosis.safety is Safety.GREEN
-            and diagnosis.auto_reparable
-            and diagnosis.confidence >= self.settings.confidence_threshold
-        )
-        request = gate.GateRequest(
-            tenant_id=tenant.id,
-            tier=tenant.tier,
-            workflow_id=record.id,
-            error_class=diagnosis.error_class.value,
-            safety="GREEN" if automatic else "YELLOW",
-            confidence=diagnosis.confidence,
-            automatic=automatic,
-        )
-        decision = gate.check(self.store, self.settings, request, self._now())
-        if isinstance(remedy, RemedyFailed):
-            reason = translate(
-                MESSAGES, "no_remedy", tenant.lang_code, reason=remedy.reason(tenant.lang_code)
+        remedy: RemedyPlan | RemedyFailed | None = None
+        verdict: gate.GateDecision | None = None
+        if diagnosis.safety is not Safety.RED:
+            remedy = plan_remedy(
+                diagnosis,
+                ctx,
+                record,
+                settings,
+                self._history(record),
+                upstream_recovered=self._upstream_recovered(diagnosis, ctx),
             )
-            if automatic and decision.allowed:
-                self._new_fix(record, ctx, diagnosis, status="failed", reason=remedy.reason())
-            return self._attention(record, ctx, diagnosis, tenant, reason)
-        if not decision.allowed:
+            if rule is not None:
+                remedy = rule.constrain(remedy)
+            automatic = is_automatic(diagnosis, self.settings)
+            request = gate.GateRequest(
+                tenant_id=tenant.id,
+                tier=tenant.tier,
+                workflow_id=record.id,
+                error_class=diagnosis.error_class.value,
+                safety="GREEN" if automatic else "YELLOW",
+                confidence=diagnosis.confidence,
+                automatic=automatic,
+            )
+            verdict = gate.check(self.store, self.settings, request, self._now())
+        return self._act(
+            decide(diagnosis, remedy, verdict, self.settings, tenant.lang_code),
+            record,
+            ctx,
+            diagnosis,
+            tenant,
+        )
+
+    def _act(
+        self,
+        decision: Decision,
+        record: WorkflowRecord,
+        ctx: ErrorContext,
+        diagnosis: Diagnosis,
+        tenant: TenantInfo,
+    ) -> HealOutcome:
+        """Carry out what `decide` chose."""
+        if isinstance(decision, Apply):
+            return self._apply(record, ctx, diagnosis, tenant, decision.remedy)
+        if isinstance(decision, Propose):
+            return self._propose(record, ctx, diagnosis, tenant, decision.remedy)
+        if isinstance(decision, Blocked):
             fix_id = self._new_fix(
-                record, ctx, diagnosis, status="blocked", reason=decision.reason, remedy=remedy
+                record,
+                ctx,
+                diagnosis,
+                status="blocked",
+                reason=decision.gate.reason,
+                remedy=decision.remedy,
             )
             self._event(
                 "blocked",
                 record,
                 ctx,
                 fix_id=fix_id,
-                limit=decision.limit,
-                reason=decision.reason,
-                gate=f"blocked:{decision.limit}",
+                limit=decision.gate.limit,
+                reason=decision.gate.reason,
+                gate=f"blocked:{decision.gate.limit}",
             )
-            reason = gate.reason_in(decision, tenant.lang_code)
+            reason = gate.reason_in(decision.gate, tenant.lang_code)
             return self._attention(record, ctx, diagnosis, tenant, reason, fix_id, action="blocked")
-        if not automatic:
-            return self._propose(record, ctx, diagnosis, tenant, remedy)
-        return self._apply(record, ctx, diagnosis, tenant, remedy)
+        if decision.record_failed is not None:
+            self._new_fix(record, ctx, diagnosis, status="failed", reason=decision.record_failed)
+        return self._attention(record, ctx, diagnosis, tenant, decision.reason)
 
     def _admit(
         self, record: WorkflowRecord, tenant: TenantInfo, ctx: ErrorContext, escalating: bool
@@ -212,9 +229,6 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
         tenant: TenantInfo,
         remedy: RemedyPlan,
     ) -> HealOutcome:
-        if remedy.rerun_delay > self.settings.max_rerun_delay_seconds:
-            reason = remedy.summary(tenant.lang_code)
-            return self._attention(record, ctx, diagnosis, tenant, reason)
         new_config = remedy.patch.apply(record.workflow.config, _step_names(record))
         changes = diff(record.workflow.config, new_config)
         fix_id = self._new_fix(

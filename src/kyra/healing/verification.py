@@ -1,12 +1,17 @@
-"""Verification and rollback: a fix is kept only if its re-run succeeds and the next
-executions fail no more often than before it."""
+"""Verification and rollback: a fix is kept only if its re-run succeeds and, in the next
+executions, the failure it was made for comes back no more often than before it (the
+verdict itself is `judge.judge`, a pure function)."""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing._base import HealerBase, HealOutcome, _short_error
+from kyra.healing.judge import judge
 from kyra.healing.messages import MESSAGES
 from kyra.i18n import translate
 from kyra.store import executions as exec_store
@@ -14,6 +19,8 @@ from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import FixInfo
 from kyra.store.tenants import get_tenant_by_id
+
+log = logging.getLogger("kyra.healing")
 
 
 class VerificationMixin(HealerBase):
@@ -87,15 +94,22 @@ class VerificationMixin(HealerBase):
         if fix is None or fix.rerun_execution_id is None or fix.execution_id is None:
             return None
         n = self.settings.watch_executions
-        after = exec_store.outcomes_after(self.store, workflow_id, fix.rerun_execution_id, n)
-        before = exec_store.outcomes_before(self.store, workflow_id, fix.execution_id, n)
-        before_rate = before.count("failed") / len(before) if before else 0.0
-        failed_after = after.count("failed")
-        if failed_after > before_rate * n:
-            after_rate = failed_after / max(len(after), 1)
+        verdict = judge(
+            step=fix.step_name,
+            error_class=fix.error_class,
+            after=exec_store.outcomes_after(self.store, workflow_id, fix.rerun_execution_id, n),
+            before=exec_store.outcomes_before(self.store, workflow_id, fix.execution_id, n),
+            window=n,
+            classify=self._classify,
+        )
+        if verdict.rollback:
             tenant = get_tenant_by_id(self.store, fix.tenant_id)
             reason = translate(
-                MESSAGES, "worse_after_fix", tenant.lang_code, after=after_rate, before=before_rate
+                MESSAGES,
+                "worse_after_fix",
+                tenant.lang_code,
+                after=verdict.after_rate,
+                before=verdict.before_rate,
             )
             try:
                 self.rollback(fix.id, actor="kyra", reason=reason, automatic=True)
@@ -110,6 +124,15 @@ class VerificationMixin(HealerBase):
                 )
                 return None
             return HealOutcome("rolled_back", workflow_id, fix.id, message=reason)
-        if len(after) >= n:
+        if verdict.settled:
             heal_store.update_fix(self.store, fix.id, settled=True)
         return None
+
+    def _classify(self, error_context: dict[str, Any]) -> str | None:
+        """The rules tier's error class for a stored failure (no LLM spend to judge)."""
+        try:
+            ctx = ErrorContext.model_validate(error_context)
+            return self.diagnoser.diagnose(ctx).error_class.value
+        except Exception:  # an unreadable context is not the fixed failure
+            log.warning("could not classify a failure while verifying a fix", exc_info=True)
+            return None

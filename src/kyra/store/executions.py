@@ -458,14 +458,28 @@ def _created_at(conn: Any, execution_id: str) -> datetime | None:
     ).scalar()
 
 
-def outcomes_after(store: Store, workflow_id: str, execution_id: str, limit: int) -> list[str]:
-    """Statuses of the finished executions created after `execution_id`, oldest first."""
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one finished execution ended: what verification judges a fix by."""
+
+    status: str
+    failed_step: str | None = None
+    error_context: dict[str, Any] | None = None
+
+
+_OUTCOME_COLUMNS = (ExecutionRow.status, ExecutionRow.failed_step, ExecutionRow.error_context)
+
+
+def outcomes_after(
+    store: Store, workflow_id: str, execution_id: str, limit: int
+) -> list[RunOutcome]:
+    """The finished executions created after `execution_id`, oldest first."""
     with store.engine.connect() as conn:
         since = _created_at(conn, execution_id)
         if since is None:
             return []
         rows = conn.execute(
-            select(ExecutionRow.status)
+            select(*_OUTCOME_COLUMNS)
             .where(
                 ExecutionRow.workflow_id == workflow_id,
                 ExecutionRow.created_at > since,
@@ -474,27 +488,31 @@ def outcomes_after(store: Store, workflow_id: str, execution_id: str, limit: int
             .order_by(ExecutionRow.created_at)
             .limit(limit)
         ).all()
-    return [status for (status,) in rows]
+    return [RunOutcome(*row) for row in rows]
 
 
-def outcomes_before(store: Store, workflow_id: str, execution_id: str, limit: int) -> list[str]:
-    """Statuses of the last finished executions up to and including `execution_id`."""
+def outcomes_before(
+    store: Store, workflow_id: str, execution_id: str, limit: int
+) -> list[RunOutcome]:
+    """The last finished executions strictly before `execution_id` (the failure that
+    triggered a fix is not its own baseline), heal re-runs left out, newest first."""
     with store.engine.connect() as conn:
         until = _created_at(conn, execution_id)
         if until is None:
             return []
         rows = conn.execute(
-            select(ExecutionRow.status)
+            select(*_OUTCOME_COLUMNS)
             .where(
                 ExecutionRow.workflow_id == workflow_id,
-                ExecutionRow.created_at <= until,
+                ExecutionRow.created_at < until,
+                ExecutionRow.id != execution_id,
                 ExecutionRow.status.in_(("succeeded", "failed")),
                 ExecutionRow.trigger != "heal",
             )
             .order_by(ExecutionRow.created_at.desc())
             .limit(limit)
         ).all()
-    return [status for (status,) in rows]
+    return [RunOutcome(*row) for row in rows]
 
 
 def cancel_execution(store: Store, execution_id: str) -> bool:
