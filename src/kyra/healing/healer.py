@@ -15,7 +15,7 @@ from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import RunResult
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError, HealingError
-from kyra.healing import attention, gate
+from kyra.healing import attention, gate, learning
 from kyra.healing._base import (
     NONE,
     HealerBase,
@@ -126,6 +126,10 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             )
             if rule is not None:
                 remedy = rule.constrain(remedy)
+            if isinstance(remedy, RemedyPlan):  # cross-workflow learning: confidence only
+                diagnosis = learning.consult(
+                    self.store, tenant.id, ctx, diagnosis, remedy.key, self._now(), tenant.lang_code
+                )
             automatic = is_automatic(diagnosis, self.settings)
             request = gate.GateRequest(
                 tenant_id=tenant.id,

@@ -29,6 +29,7 @@ NAMESPACES: dict[str, tuple[str, str]] = {
     "tier": ("kyra.healing.diagnosis.texts", "TIER_TEXT"),
     "chain": ("kyra.healing.diagnosis.chains", "TEXT"),
     "rule": ("kyra.healing.rules", "TEXT"),
+    "learn": ("kyra.healing.learning", "TEXT"),
     "remedy": ("kyra.healing.remedies", "TEXT"),
 }
 """Namespace → (module, catalog attribute)."""

@@ -175,6 +175,8 @@ class Diagnosis(BaseModel):
     evidence: Evidence = Field(default_factory=Evidence)
     root_cause: RootCause | None = None
     """An earlier step whose output caused this failure (an error chain), if any."""
+    learning: dict[str, Any] | None = None
+    """The remedy's track record on this host (`kyra.healing.learning`), once consulted."""
     reasons: list[Reason] = Field(default_factory=list)
     """The explanation as language-neutral sentences: each output renders them in its
     own language (`reasons.render`), whatever language the diagnosis was made in."""
@@ -207,4 +209,5 @@ class Diagnosis(BaseModel):
             "facts": facts,
             **({"root_cause": self.root_cause.to_output()} if self.root_cause else {}),
             **({"reasons": dumps(self.reasons)} if self.reasons else {}),
+            **({"learning": self.learning} if self.learning else {}),
         }
