@@ -41,6 +41,7 @@ from prometheus_client.registry import Collector
 
 from kyra import __version__
 from kyra.api.auth import BEARER, kyra_of, principal_of
+from kyra.api.rates import rates_by_tenant
 from kyra.app import Kyra
 from kyra.engine.states import WorkflowState
 from kyra.runtime.settings import RuntimeSettings
@@ -80,6 +81,7 @@ class KyraCollector(Collector):
         series = [c for c in counts(self.kyra.store, self.tenant_ids) if c.tenant_id in names]
         yield from _counters(series, names)
         yield from _histograms(series, names)
+        yield from _rates(series, names)
         yield from self._states(names)
         if self.tenant_ids is None:
             yield from self._runtime()
@@ -175,12 +177,33 @@ def _counters(series: list[Count], names: dict[str, str]) -> Iterator[Metric]:
         yield family
 
 
+def _rates(series: list[Count], names: dict[str, str]) -> Iterator[Metric]:
+    """Learning-mode KPIs derived from the counters above (no extra query)."""
+    by_tenant = rates_by_tenant(series)
+    rejection = GaugeMetricFamily(
+        "kyra_proposal_rejection_ratio",
+        "Rejected proposals over proposals decided (spec target: under 0.10).",
+        labels=["tenant"],
+    )
+    success = GaugeMetricFamily(
+        "kyra_fix_success_ratio",
+        "Fixes verified and kept over fixes whose re-run finished, by error class.",
+        labels=["tenant", "error_class"],
+    )
+    for tenant_id, rates in sorted(by_tenant.items(), key=lambda kv: names[kv[0]]):
+        if rates.rejection_ratio is not None:
+            rejection.add_metric([names[tenant_id]], rates.rejection_ratio)
+        for rate in rates.classes:
+            if rate.ratio is not None:
+                success.add_metric([names[tenant_id], rate.error_class], rate.ratio)
+    yield rejection
+    yield success
+
+
 def _histograms(series: list[Count], names: dict[str, str]) -> Iterator[Metric]:
     for name, doc in HISTOGRAMS.items():
         parts: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, float]] = defaultdict(dict)
-        buckets: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, float]] = defaultdict(
-            dict
-        )
+        buckets: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, float]] = defaultdict(dict)
         for c in series:
             if not c.name.startswith(name + "_"):
                 continue

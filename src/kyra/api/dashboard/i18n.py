@@ -14,6 +14,17 @@ from kyra.store.healing import FixInfo
 LANG_COOKIE = "kyra_lang"
 
 TEXT: Catalog = {
+    "learning": {"en": "Learning", "es": "Aprendizaje"},
+    "learning.rejection": {
+        "en": "Proposals rejected",
+        "es": "Propuestas rechazadas",
+    },
+    "learning.target": {"en": "target: under 10%", "es": "objetivo: menos del 10%"},
+    "learning.settled": {"en": "{n} re-runs", "es": "{n} reejecuciones"},
+    "learning.none": {
+        "en": "No fix has been verified yet.",
+        "es": "Aún no se ha verificado ninguna reparación.",
+    },
     "title": {"en": "Workflow Health Center", "es": "Centro de Salud de Workflows"},
     "login.title": {"en": "Sign in", "es": "Iniciar sesión"},
     "login.key": {"en": "API key", "es": "Clave API"},

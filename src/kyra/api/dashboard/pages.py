@@ -24,6 +24,7 @@ from kyra.api.dashboard.incidents import can_roll_back, incidents
 from kyra.api.errors import ApiError, error_response
 from kyra.api.fixes import decide_approval
 from kyra.api.health import snapshot
+from kyra.api.rates import tenant_rates
 from kyra.api.runs import healer_for
 from kyra.app import Kyra
 from kyra.errors import InputError, KyraError
@@ -240,6 +241,7 @@ def health_center(request: Request) -> Response:
         workflows=workflows,
         risks=active_risks(kyra.store, who.tenant_id),
         host_incidents=incident_store.list_incidents(kyra.store, who.tenant_id, limit=10),
+        rates=tenant_rates(kyra.store, who.tenant_id),
         recent=_recent(kyra, who.tenant_id, snap.recent),
         chart=build_chart(snap.series),
         done=request.query_params.get("done"),
