@@ -157,14 +157,16 @@ def test_routing_sends_only_the_configured_kinds(
     for request in webhook_receiver.requests:
         seen[request.path] = seen.get(request.path, 0) + 1
     assert seen["/fixed"] == 1
-    assert seen["/defaults"] == 10  # user-flow stages, at_risk, host incidents; not internal
-    # EVENT_KINDS lists `verified` before `needs_attention`: nothing to resolve yet.
-    (pd,) = [r.json for r in webhook_receiver.requests if r.path.startswith("/pagerduty")]
-    assert pd["event_action"] == "trigger"
+    assert seen["/defaults"] == 11  # user-flow stages, recovery, at_risk, host incidents
+    # EVENT_KINDS lists `verified` before `needs_attention`: nothing to resolve yet; the
+    # later `recovered` resolves the alert.
+    pd = [r.json for r in webhook_receiver.requests if r.path.startswith("/pagerduty")]
+    assert [p["event_action"] for p in pd] == ["trigger", "resolve"]
     rows = notify_store.list_deliveries(kyra.store, kyra.tenant.id, channel_id=pagerduty.id)
     assert [(d.event_kind, d.status) for d in rows] == [
         ("verified", "skipped"),
         ("needs_attention", "sent"),
+        ("recovered", "sent"),
     ]
 
 

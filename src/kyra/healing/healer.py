@@ -32,6 +32,7 @@ from kyra.healing.explain import remedy_l10n
 from kyra.healing.messages import MANUAL_STEP_TEXT, MESSAGES
 from kyra.healing.patches import diff
 from kyra.healing.reasons import dumps
+from kyra.healing.recovery import announce_recovery
 from kyra.healing.remedies import RemedyFailed, RemedyPlan, plan_remedy
 from kyra.healing.rules import rules_for_tenant
 from kyra.healing.taxonomy import MANUAL_STEPS, Safety
@@ -58,8 +59,8 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
         if result.succeeded:
             if verifying is not None:
                 return self._verified(verifying)
-            rolled = self._watch(result.workflow_id)
-            return rolled or NONE
+            announce_recovery(self, result)
+            return self._watch(result.workflow_id) or NONE
         if result.error_context is None:
             return NONE
         if verifying is not None:

@@ -75,6 +75,10 @@ TITLES: Catalog = {
         "en": "Fix for '{workflow}' rolled back",
         "es": "Reparación de '{workflow}' revertida",
     },
+    "recovered": {
+        "en": "'{workflow}' runs normally again — resolved",
+        "es": "'{workflow}' vuelve a funcionar con normalidad — resuelto",
+    },
     "at_risk": {
         "en": "'{workflow}' is at risk: act before it fails",
         "es": "'{workflow}' está en riesgo: actúa antes de que falle",
@@ -124,6 +128,11 @@ EVENT_TEXT: Catalog = {
         "es": "Desde {since}, {count} workflows han fallado en {host} ({workflows}). Causa "
         "común: el host {host}, no los workflows. Incidente {id}: `kyra incidents show {id}`.",
     },
+    "recovered": {
+        "en": "A run of '{workflow}' succeeded: the problem Kyra asked you about is resolved.",
+        "es": "Una ejecución de '{workflow}' funcionó: el problema por el que Kyra te avisó "
+        "está resuelto.",
+    },
     "host_recovered": {
         "en": "A run succeeded on {host} again: incident {id} ({workflows}) is resolved.",
         "es": "Una ejecución volvió a funcionar en {host}: el incidente {id} ({workflows}) "
@@ -147,6 +156,7 @@ STATUS: dict[str, str] = {
     "proposed": "attention",
     "needs_attention": "attention",
     "rolled_back": "attention",
+    "recovered": "fixed",
     "rejected": "info",
     "at_risk": "attention",
     "host_incident": "failing",

@@ -10,7 +10,7 @@ Default routing, when a channel lists no events:
                           fixed (verified), needs attention, plus proposals, failed fixes
                           and rollbacks
     webhook               every event (machines filter for themselves)
-    pagerduty             needs_attention (trigger) and verified (resolve)
+    pagerduty             needs_attention (trigger); verified and recovered (resolve)
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "blocked",
     "needs_attention",
     "rolled_back",
+    "recovered",
     "at_risk",
     "host_incident",
     "host_recovered",
@@ -58,6 +59,7 @@ USER_FLOW: tuple[str, ...] = (
     "proposed",
     "needs_attention",
     "rolled_back",
+    "recovered",
     "at_risk",
     "host_incident",
     "host_recovered",
@@ -68,7 +70,7 @@ DEFAULT_EVENTS: dict[str, tuple[str, ...]] = {
     "slack": USER_FLOW,
     "teams": USER_FLOW,
     "webhook": EVENT_KINDS,
-    "pagerduty": ("needs_attention", "verified"),
+    "pagerduty": ("needs_attention", "verified", "recovered"),
 }
 
 

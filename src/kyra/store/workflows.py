@@ -223,9 +223,7 @@ def get_workflow(store: Store, tenant_id: str, name: str) -> WorkflowRecord:
 
 _WORKFLOW_ID = (
     select(WorkflowRow.id)
-    .where(
-        WorkflowRow.tenant_id == bindparam("b_tenant"), WorkflowRow.name == bindparam("b_name")
-    )
+    .where(WorkflowRow.tenant_id == bindparam("b_tenant"), WorkflowRow.name == bindparam("b_name"))
     .limit(1)
 )
 
@@ -331,6 +329,18 @@ def transition_state(
             )
         )
         return previous
+
+
+def last_state_change(store: Store, workflow_id: str) -> StateChange | None:
+    """The workflow's latest state transition (one row), if any."""
+    with store.session() as session:
+        r = session.scalars(
+            select(StateTransitionRow)
+            .where(StateTransitionRow.workflow_id == workflow_id)
+            .order_by(StateTransitionRow.id.desc())
+            .limit(1)
+        ).first()
+        return StateChange(r.from_state, r.to_state, r.reason, r.execution_id, r.at) if r else None
 
 
 def state_history(store: Store, workflow_id: str) -> list[StateChange]:

@@ -1,10 +1,10 @@
 """PagerDuty Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/overview/).
 
 One PagerDuty incident per Kyra incident: `dedup_key` is the incident id. `verified`
-resolves it, `approved` acknowledges it, any other routed event triggers it (by default
-only `needs_attention`). A resolve for an incident PagerDuty never heard of is skipped,
-and so is a late trigger (e.g. a retried delivery) after the incident was resolved, so
-nobody is paged for something already fixed.
+and `recovered` resolve it, `approved` acknowledges it, any other routed event triggers
+it (by default only `needs_attention`). A resolve for an incident PagerDuty never heard
+of is skipped, and so is a late trigger (e.g. a retried delivery) after the incident was
+resolved, so nobody is paged for something already fixed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from kyra.notify.routing import PagerDutyConfig, resolve_secret
 EventAction = Literal["trigger", "acknowledge", "resolve"]
 ACTIONS: dict[str, EventAction] = {
     "verified": "resolve",
+    "recovered": "resolve",
     "host_recovered": "resolve",
     "approved": "acknowledge",
 }

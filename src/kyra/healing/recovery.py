@@ -1,0 +1,70 @@
+"""Recovery: a workflow that needed attention runs cleanly again.
+
+The engine moves it back to `active` on its own (a person fixed the cause, a kill switch
+was lifted, an upstream came back). Nobody would hear of it, and an open PagerDuty
+incident would page on: so each incident the workflow raised while it waited gets a
+`recovered` event (PagerDuty resolves it; email, Slack and Teams post "resolved" in the
+incident's thread).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kyra.engine.events import RunResult
+from kyra.engine.states import WorkflowState
+from kyra.store import workflows as wf_store
+from kyra.store.workflows import StateChange
+
+if TYPE_CHECKING:
+    from kyra.healing._base import HealerBase
+
+
+def open_incidents(history: list[StateChange], execution_id: str) -> list[str]:
+    """The incidents raised while waiting, if `execution_id` is what ended the wait: the
+    executions that moved the workflow to needs_attention since it was last active."""
+    if not history:
+        return []
+    last = history[-1]
+    if (
+        last.execution_id != execution_id
+        or last.from_state != WorkflowState.NEEDS_ATTENTION
+        or last.to_state != WorkflowState.ACTIVE
+    ):
+        return []
+    incidents: list[str] = []
+    for change in reversed(history[:-1]):
+        if change.to_state == WorkflowState.ACTIVE:
+            break
+        entered = change.to_state == WorkflowState.NEEDS_ATTENTION and change.execution_id
+        if entered and change.execution_id not in incidents:
+            incidents.append(change.execution_id)
+    return list(reversed(incidents))
+
+
+def announce_recovery(healer: HealerBase, result: RunResult) -> int:
+    """Emit `recovered` for each incident a clean run closed; how many were closed."""
+    latest = wf_store.last_state_change(healer.store, result.workflow_id)
+    if latest is None or latest.execution_id != result.execution_id:
+        return 0  # the usual case: one small query, nothing recovered
+    history = wf_store.state_history(healer.store, result.workflow_id)
+    incidents = open_incidents(history, result.execution_id)
+    record = wf_store.get_workflow_by_id(healer.store, result.workflow_id)
+    for incident in incidents:
+        healer._event_raw(
+            "recovered",
+            record.tenant_id,
+            record.id,
+            record.name,
+            result.execution_id,
+            None,
+            incident,
+        )
+        healer._audit(
+            kind="recovered",
+            tenant_id=record.tenant_id,
+            workflow_id=record.id,
+            execution_id=result.execution_id,
+            summary=f"run {result.execution_id[:8]} succeeded: incident {incident[:8]} resolved",
+        )
+    return len(incidents)
