@@ -331,23 +331,19 @@ def transition_state(
         return previous
 
 
+def _state_change(r: StateTransitionRow) -> StateChange:
+    return StateChange(r.from_state, r.to_state, r.reason, r.execution_id, r.at)
+
+
 def last_state_change(store: Store, workflow_id: str) -> StateChange | None:
     """The workflow's latest state transition (one row), if any."""
+    query = select(StateTransitionRow).where(StateTransitionRow.workflow_id == workflow_id)
     with store.session() as session:
-        r = session.scalars(
-            select(StateTransitionRow)
-            .where(StateTransitionRow.workflow_id == workflow_id)
-            .order_by(StateTransitionRow.id.desc())
-            .limit(1)
-        ).first()
-        return StateChange(r.from_state, r.to_state, r.reason, r.execution_id, r.at) if r else None
+        row = session.scalars(query.order_by(StateTransitionRow.id.desc()).limit(1)).first()
+        return _state_change(row) if row else None
 
 
 def state_history(store: Store, workflow_id: str) -> list[StateChange]:
+    query = select(StateTransitionRow).where(StateTransitionRow.workflow_id == workflow_id)
     with store.session() as session:
-        rows = session.scalars(
-            select(StateTransitionRow)
-            .where(StateTransitionRow.workflow_id == workflow_id)
-            .order_by(StateTransitionRow.id)
-        ).all()
-        return [StateChange(r.from_state, r.to_state, r.reason, r.execution_id, r.at) for r in rows]
+        return [_state_change(r) for r in session.scalars(query.order_by(StateTransitionRow.id))]
