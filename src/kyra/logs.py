@@ -31,10 +31,6 @@ def remember_secrets(values: Iterable[str]) -> None:
         _redactor = _redactor.learn(values)
 
 
-def redact_text(text: str) -> str:
-    return _redactor.text(text)
-
-
 def install() -> None:
     """Wrap the log-record factory (idempotent)."""
     global _installed

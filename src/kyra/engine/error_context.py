@@ -12,8 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kyra.errors import StepError
-
 BODY_EXCERPT_LIMIT = 2048
 
 
@@ -76,13 +74,6 @@ class ErrorContext(BaseModel):
             if key.lower() == lowered:
                 return value
         return None
-
-    @classmethod
-    def from_step_error(cls, error: StepError, **where: Any) -> ErrorContext:
-        """Build a context from a StepError plus the engine's knowledge of where it failed."""
-        fields = error.fields()
-        fields.pop("action")
-        return cls(step_action=error.action, **fields, **where)
 
     @classmethod
     def from_exception(

@@ -55,10 +55,6 @@ def sources_of(target: WorkflowState) -> frozenset[str]:
     return frozenset(str(src) for src, targets in TRANSITIONS.items() if target in targets)
 
 
-def can_transition(current: WorkflowState | str, target: WorkflowState | str) -> bool:
-    return WorkflowState(target) in TRANSITIONS[WorkflowState(current)]
-
-
 # What a finished run does to its workflow's state (the healer drives fixing/fixed).
 ON_RUN_FAILED: dict[WorkflowState, WorkflowState] = {
     S.ACTIVE: S.FAILED,

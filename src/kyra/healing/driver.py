@@ -16,7 +16,6 @@ from kyra.engine.events import ExecutorObserver, RunResult
 from kyra.engine.executor import Executor
 from kyra.healing.healer import Healer, HealOutcome
 from kyra.store import executions as exec_store
-from kyra.store import healing as heal_store
 from kyra.store import queue
 from kyra.store.workflows import WorkflowRecord
 
@@ -104,12 +103,3 @@ class HealingDriver:
             "cancelled",
         ):
             self.kyra.clock.sleep(POLL_SECONDS)
-
-
-def pending_reruns(kyra: Kyra, tenant_id: str) -> list[str]:
-    """Fix re-runs not yet verified (for status displays)."""
-    return [
-        f.rerun_execution_id
-        for f in heal_store.list_fixes(kyra.store, tenant_id, limit=50)
-        if f.outcome == "pending" and f.rerun_execution_id
-    ]

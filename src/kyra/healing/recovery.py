@@ -36,9 +36,10 @@ def open_incidents(history: list[StateChange], execution_id: str) -> list[str]:
     for change in reversed(history[:-1]):
         if change.to_state == WorkflowState.ACTIVE:
             break
-        entered = change.to_state == WorkflowState.NEEDS_ATTENTION and change.execution_id
-        if entered and change.execution_id not in incidents:
-            incidents.append(change.execution_id)
+        incident = change.execution_id
+        waiting = change.to_state == WorkflowState.NEEDS_ATTENTION
+        if waiting and incident is not None and incident not in incidents:
+            incidents.append(incident)
     return list(reversed(incidents))
 
 

@@ -44,7 +44,6 @@ class HealingSettings(BaseSettings):
     """Before repeating a fix of the same error on the same workflow (the first attempt is
     immediate)."""
     confidence_threshold: int = Field(default=80, ge=0, le=100)
-    max_tokens_per_diagnosis: int = Field(default=500, ge=0)
     max_cost_per_fix: float = Field(default=0.05, ge=0)
     tenant_burst_limit: int = Field(default=30, ge=1)
     """Tenant circuit breaker: more automatic fixes than this within the burst window
@@ -60,9 +59,6 @@ class HealingSettings(BaseSettings):
     unavailable_max_delay_seconds: float = Field(default=300, ge=0)
     unavailable_max_retries: int = Field(default=5, ge=0, le=20)
     unavailable_multiplier: float = Field(default=2.0, ge=1)
-    heal_retries: int = Field(default=3, ge=0)
-    """How often a crashed healing job is retried (spec: 3, 60 s × 2^n)."""
-    heal_backoff_base_seconds: float = Field(default=60, ge=0)
     tiers: dict[str, TierLimits] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
 
     def tier(self, name: str) -> TierLimits:

@@ -19,7 +19,7 @@ import signal
 import threading
 from datetime import timedelta
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kyra.app import Kyra
 from kyra.runtime.celery_app import EXECUTE
@@ -108,8 +108,3 @@ class Dispatcher:
                 self._stop.wait(self.runtime.scheduler_tick_seconds)
         finally:
             self.keeper.stop()
-
-
-def send_now(celery: Any, runtime: RuntimeSettings, execution_id: str) -> None:
-    """Send one execution at once (e.g. a manual run), without waiting for a tick."""
-    celery.send_task(EXECUTE, args=[execution_id], queue=runtime.queue)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
 from kyra.errors import SchemaOutOfDateError, StoreError
@@ -170,9 +170,6 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def new_session(self) -> Session:
-        return self.session()
 
 
 def open_store(url: str | URL, *, run_migrations: bool = True, write_turns: bool = False) -> Store:
