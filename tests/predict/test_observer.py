@@ -238,3 +238,16 @@ def test_a_proactive_fix_made_stale_by_a_later_raise_cannot_lower_the_timeout(
         make_healer(kyra).approve(fix_id, tenant_id=kyra.tenant.id)
     assert kyra_timeout(kyra, record) == 2.0
     assert heal_store.get_fix(kyra.store, fix_id).status == "proposed"
+
+
+def test_a_step_paced_by_kyra_is_not_a_slow_step(kyra: Kyra, fault_server: FaultServer) -> None:
+    # The upstream accepts one request every 0.45 s and answers at once: each run waits
+    # ~0.45 s for its slot, 90 % of the 0.5 s timeout. That wait is Kyra pacing, not the
+    # upstream's latency: no `latency` warning and no timeout raise proposed.
+    url = f"{fault_server.url}/pace/trend?min_interval=0.45"
+    record = _apply(kyra, "paced", url, 0.5, retry={"max_retries": 3, "initial_delay": 0.05})
+    executor = kyra.executor()
+    for _ in range(CALM_RUNS + 12):
+        assert executor.run(record).succeeded
+    assert "latency" not in [r.kind for r in _at_risk(kyra, record)]
+    assert heal_store.list_fixes(kyra.store, kyra.tenant.id, workflow_id=record.id) == []

@@ -10,12 +10,14 @@ and never fails the run.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from kyra.app import Kyra
+from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
 from kyra.healing.settings import HealingSettings
 from kyra.predict import trends
@@ -61,11 +63,38 @@ class TrendObserver(ExecutorObserver):
         self.announce = announce or Announcer(kyra)
         self._lock = threading.Lock()
         self._steps: dict[str, list[StepRun]] = {}
+        self._waited: dict[tuple[str, str], float] = {}
+        """Seconds each (execution, step) waited for the fleet or a backoff: time the
+        upstream was not answering, so not latency."""
         self._records: dict[tuple[str, int, tuple[str, ...]], tuple[float, WorkflowRecord]] = {}
 
+    def on_step_retry(
+        self, run: RunInfo, step_name: str, context: ErrorContext, delay: float
+    ) -> None:
+        self._add_wait(run, step_name, delay)  # the backoff before the next attempt
+
+    def on_step_wait(
+        self, run: RunInfo, step_name: str, seconds: float, kind: str, target: str
+    ) -> None:
+        if kind != "backoff":  # a parked backoff was counted when the retry was announced
+            self._add_wait(run, step_name, seconds)
+
+    def _add_wait(self, run: RunInfo, step_name: str, seconds: float) -> None:
+        with self._lock:
+            key = (run.execution_id, step_name)
+            if key not in self._waited and len(self._waited) >= MAX_OPEN_RUNS:
+                self._waited.pop(next(iter(self._waited)))
+            self._waited[key] = self._waited.get(key, 0.0) + max(0.0, seconds)
+
     def on_step_finished(self, run: RunInfo, step: StepRun) -> None:
+        waited = self._waited.pop((run.execution_id, step.step_name), 0.0)
         if step.reused:  # an earlier run's output, not a new measurement
             return
+        if waited:
+            # Pacing, quota, circuit and backoff waits are in the step's duration; the
+            # upstream's latency is what is left (a paced step is not a slow one).
+            answered = max(0.0, step.duration_ms - waited * 1000)
+            step = dataclasses.replace(step, duration_ms=answered)
         with self._lock:
             if run.execution_id not in self._steps and len(self._steps) >= MAX_OPEN_RUNS:
                 self._steps.pop(next(iter(self._steps)))
