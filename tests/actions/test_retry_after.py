@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kyra.actions._httperrors import parse_retry_after, safe_url
+from kyra.actions.httperrors import parse_retry_after, safe_url
 
 NOW = 1_750_000_000.0
 

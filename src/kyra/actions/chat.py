@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kyra.actions._httperrors import excerpt, status_error
 from kyra.actions.base import StepContext, Text
 from kyra.actions.http import check_http_url, send
+from kyra.actions.httperrors import excerpt, status_error
 
 RESPONSE_TEXT_LIMIT = 2048
 ADAPTIVE_CARD_TYPE = "application/vnd.microsoft.card.adaptive"

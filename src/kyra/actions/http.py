@@ -28,14 +28,14 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kyra.actions._httperrors import (
+from kyra.actions.base import StepContext, Text, watch_exchange
+from kyra.actions.httperrors import (
     RequestInfo,
     excerpt,
     json_body,
     map_http_exception,
     status_error,
 )
-from kyra.actions.base import StepContext, Text, watch_exchange
 from kyra.actions.providers import resolve_provider
 from kyra.errors import ActionInputError, ResponseTooLargeError, TransportError
 

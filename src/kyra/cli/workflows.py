@@ -84,7 +84,7 @@ class _Loaded:
 def _sources(target: str) -> list[tuple[str, str]]:
     """(source name, text) of `-` (standard input), a file, or every workflow file of a
     directory (sorted, not recursive)."""
-    from kyra.workflows._document import MAX_FILE_BYTES
+    from kyra.workflows.document import MAX_FILE_BYTES
     from kyra.workflows.loader import read_document
 
     if target == STDIN:

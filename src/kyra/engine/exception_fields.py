@@ -164,7 +164,7 @@ def _attributes(exc: BaseException) -> Fields:
 
 
 def _retry_after(headers: Mapping[str, str], body: Any, status: int | None) -> float | None:
-    from kyra.actions._httperrors import parse_retry_after
+    from kyra.actions.httperrors import parse_retry_after
 
     return parse_retry_after(headers, body, status_code=status)
 

@@ -3,7 +3,7 @@
     rules.yaml:14: rules[1].remedy.max_request_delay: cannot widen the bound
     max_request_delay (60 s); a rule may only lower it
 
-YAML is read by the workflow loader's reader (`kyra.workflows._document`: lines per
+YAML is read by the workflow loader's reader (`kyra.workflows.document`: lines per
 path, duplicate keys caught, alias expansion bounded); JSON (`.json` or text starting
 with `{`) by `json`. Bounds are checked against the global ones of `HealingSettings`.
 """
@@ -21,7 +21,7 @@ from kyra.errors import WorkflowDefinitionError
 from kyra.healing._rule_models import MatchSpec, RemedySpec, Rule, RulesDocument
 from kyra.healing.rules import global_bounds
 from kyra.healing.settings import HealingSettings
-from kyra.workflows._document import (
+from kyra.workflows.document import (
     MAX_FILE_BYTES,
     Abort,
     Document,

@@ -59,7 +59,7 @@ class _HealJob:
     attempt: int = field(compare=False, default=0)
 
 
-class Healer:
+class HealingWorker:
     """Runs failure handlers off the worker threads, one at a time, retrying a raising
     handler after base × 2^n seconds. Pending retries live in memory: a restart drops
     them, and the next start heals the failure they were for again (see
@@ -152,12 +152,12 @@ class EmbeddedRuntime:
         self.settings = settings or RuntimeSettings()
         self.handlers = handlers or FailureHandlers.from_paths(self.settings.failure_handlers)
         self.owner = runtime_id("embedded")
-        self.healer = Healer(app, self.settings, self.handlers, self.owner)
+        self.heal_worker = HealingWorker(app, self.settings, self.handlers, self.owner)
         self.pool = WorkerPool(
             app,
             self.settings,
             owner=self.owner,
-            on_failed=self.healer.submit if self.handlers else None,
+            on_failed=self.heal_worker.submit if self.handlers else None,
         )
         app.on_work_queued(self.pool.wake)
         self.keeper = LeaseKeeper(
@@ -193,7 +193,7 @@ class EmbeddedRuntime:
     def start(self) -> EmbeddedRuntime:
         self._started_at = self.app.clock.monotonic()
         self.keeper.start()  # first beat reclaims leases a killed process left behind
-        self.healer.start()
+        self.heal_worker.start()
         self._resume_healing()
         self.pool.start()
         if self.scheduler is not None:
@@ -228,7 +228,7 @@ class EmbeddedRuntime:
                         execution_id=execution_id,
                     )
             log.warning("resuming the healing of execution %s", execution_id)
-            self.healer.submit(run_result_of(self.app, execution_id), only=HANDLER_NAME)
+            self.heal_worker.submit(run_result_of(self.app, execution_id), only=HANDLER_NAME)
 
     def _schedule_loop(self) -> None:
         assert self.scheduler is not None
@@ -268,7 +268,7 @@ class EmbeddedRuntime:
         if self._scheduler_thread is not None:
             self._scheduler_thread.join(timeout=10)
         left = self.pool.stop(self.settings.drain_seconds if drain is None else drain, cut)
-        self.healer.stop(0.0 if cut is not None and cut.is_set() else HEALER_STOP_SECONDS)
+        self.heal_worker.stop(0.0 if cut is not None and cut.is_set() else HEALER_STOP_SECONDS)
         self.keeper.stop()
         self.started = False
         return left

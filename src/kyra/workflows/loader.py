@@ -2,7 +2,7 @@
 
 `flow.yaml:14: steps[2].with.url: field required` — file, line, field path in the
 user's words, message. Problems are collected (not just the first) and sorted by line.
-Reading (YAML/JSON → data + line per path, duplicate keys) lives in `_document.py`;
+Reading (YAML/JSON → data + line per path, duplicate keys) lives in `document.py`;
 this module validates: the pydantic model, step names, action parameters, templates,
 parameter paths and date formats.
 
@@ -22,7 +22,8 @@ from typing import Any, Protocol, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from kyra.errors import WorkflowDefinitionError
-from kyra.workflows._document import (
+from kyra.workflows.dates import validate_strftime
+from kyra.workflows.document import (
     MAX_FILE_BYTES,
     MESSAGES,
     Abort,
@@ -33,7 +34,6 @@ from kyra.workflows._document import (
     kind_of,
     read_json,
 )
-from kyra.workflows.dates import validate_strftime
 from kyra.workflows.model import MIN_INTERVAL_CONTEXT, Workflow
 from kyra.workflows.params import parse_path
 from kyra.workflows.templating import TemplateProblem, check_template

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 
-from kyra.actions._httperrors import excerpt, parse_retry_after
+from kyra.actions.httperrors import excerpt, parse_retry_after
 from kyra.notify.messages import Notification
 from kyra.notify.routing import BaseChannelConfig
 from kyra.notify.settings import NotifySettings
