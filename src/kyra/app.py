@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kyra.engine.executor import Executor
     from kyra.engine.fleet import FleetGuard
     from kyra.engine.lease import ProcessLease
+    from kyra.healing.settings import HealingSettings
     from kyra.predict.watch import CredentialWatch
     from kyra.store.crypto import SecretBox
     from kyra.telemetry.spans import Tracing
@@ -116,6 +117,15 @@ class Kyra:
             return {}
         box = self.box
         return {name: box.decrypt(token) for name, token in encrypted}
+
+    @cached_property
+    def healing_settings(self) -> HealingSettings:
+        """The healing limits (`KYRA_HEALING_*`), read once per app: the healer, the trend
+        observer and the API's tenant view share them instead of each reading the
+        environment again (per request, before)."""
+        from kyra.healing.settings import HealingSettings
+
+        return HealingSettings()
 
     @cached_property
     def tracing(self) -> Tracing | None:

@@ -13,7 +13,6 @@ from kyra.api.auth import Auth, create_api_key, kyra_of
 from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.app import Kyra
 from kyra.healing import gate
-from kyra.healing.settings import HealingSettings
 from kyra.store import api as api_store
 from kyra.store import healing as heal_store
 from kyra.store.api import ApiKeyInfo
@@ -27,7 +26,7 @@ def tenant_out(kyra: Kyra, tenant_id: str) -> s.TenantOut:
     settings = api_store.tenant_settings(kyra.store, tenant_id)
     since = gate.month_start(kyra.clock.now())
     used, cost = heal_store.month_usage(kyra.store, tenant_id, since)
-    limits = HealingSettings().tier(tenant.tier)
+    limits = kyra.healing_settings.tier(tenant.tier)
     return s.TenantOut(
         id=tenant.id,
         name=tenant.name,

@@ -66,7 +66,7 @@ class HealerBase:
     ) -> None:
         self.kyra = kyra
         self.store = kyra.store
-        self.settings = settings or HealingSettings()
+        self.settings = settings or kyra.healing_settings
         self.diagnoser = diagnoser or default_diagnoser()
         self.llm = llm
         self.listeners = list(listeners or [])

@@ -21,7 +21,7 @@ def make_healer(
         listeners.append(kyra.tracing.healing)
     return Healer(
         kyra,
-        settings=settings or HealingSettings(),
+        settings=settings or kyra.healing_settings,
         llm=llm_settings_from_env(),
         listeners=listeners,
     )
