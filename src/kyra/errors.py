@@ -56,6 +56,16 @@ class InputError(KyraError):
         super().__init__(reason)
 
 
+class ValueRequired(InputError):
+    """Approving a proposal whose value only a person knows, without a value: refused,
+    nothing changes (CLI exit 2, API 422 `value_required`)."""
+
+    def __init__(self, fix_id: str, field: str, reason: str) -> None:
+        self.fix_id = fix_id
+        self.field = field
+        super().__init__(reason)
+
+
 class SecretError(KyraError):
     """A secret is unknown or cannot be decrypted with the configured key."""
 

@@ -37,6 +37,7 @@ from kyra.errors import (
     SecretError,
     StoreError,
     TemplateError,
+    ValueRequired,
     WorkflowDefinitionError,
     WorkflowExistsError,
 )
@@ -121,6 +122,8 @@ def _kyra_error(exc: KyraError) -> tuple[int, str, Any]:
         return 409, "illegal_transition", {"current": exc.current, "target": exc.target}
     if isinstance(exc, SecretError | TemplateError):
         return 422, "invalid_input", None
+    if isinstance(exc, ValueRequired):
+        return 422, "value_required", {"fix_id": exc.fix_id, "field": exc.field}
     if isinstance(exc, InputError):
         return 400, "bad_request", None
     if isinstance(exc, StoreError):

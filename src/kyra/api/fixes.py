@@ -13,6 +13,7 @@ from kyra.api.auth import Auth, Principal, kyra_of
 from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page, paged
 from kyra.api.runs import drive_rerun, healer_for
 from kyra.app import Kyra
+from kyra.healing.asking import ask_of
 from kyra.healing.explain import explain_fix
 from kyra.healing.healer import Healer, HealOutcome
 from kyra.healing.retry import retry_blocked
@@ -82,6 +83,7 @@ def get_fix(
         diagnosis=fix.diagnosis,
         explanation=s.FixExplanationOut(**explain_fix(fix, language).to_json()),
         audit=[views.audit(a) for a in reversed(trail)],
+        **ask_of(store, fix).as_dict(),
     )
 
 

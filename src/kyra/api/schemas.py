@@ -282,7 +282,8 @@ class FixOut(_Out):
     safety: str
     """`green` (applied automatically), `yellow` (needs approval) or `red` (never)."""
     status: str
-    """`proposed`, `applied`, `approved`, `rejected`, `rolled_back`, `blocked`, `failed`."""
+    """`proposed`, `applied`, `approved`, `rejected`, `rolled_back`, `blocked`, `failed`,
+    `retired` (no longer fits a definition the user replaced)."""
     outcome: str
     """Verification result: `pending`, `verified`, `failed`..."""
     reason: str
@@ -357,6 +358,11 @@ class FixDetail(FixOut):
     """Learning mode: the fix explained for a person."""
     audit: list[AuditOut]
     """The fix's audit trail, oldest first."""
+    value_needed: str | None = None
+    """A proposal's field whose value only a person knows: approve with `value`."""
+    candidates: list[dict[str, Any]] = Field(default_factory=list)
+    """Values Kyra found for that field (`value`, `source`: inputs, an earlier step's
+    output, the error text, an earlier run)."""
 
 
 class ApproveIn(_In):

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from kyra.cli.asking import print_ask, refuse_without_value
 from kyra.cli.common import ago, console, kyra_app, lang, print_json, t
 from kyra.healing.explain import explain_fix, remedy_text
 from kyra.healing.reasons import diagnosis_text
@@ -127,12 +128,16 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one fix: diagnosis, patch, diff and audit trail."""
+    from kyra.healing.asking import ask_of
+
     with kyra_app() as kyra:
         fix = heal_store.get_fix(kyra.store, fix_id, tenant_id=kyra.tenant.id)
         trail = heal_store.list_audit(kyra.store, kyra.tenant.id, fix_id=fix.id)
+        ask = ask_of(kyra.store, fix)
     language = lang()
     data = {
         **fix_json(fix),
+        **ask.as_dict(),
         "reason": remedy_text(fix, language),
         "diagnosis": fix.diagnosis,
         "explanation": explain_fix(fix, language).to_json(),
@@ -150,6 +155,7 @@ def show(
         print_json(data)
         return
     _print_fix(fix, data["audit"], language)
+    print_ask(fix, ask)
 
 
 def _print_fix(fix: FixInfo, trail: list[dict[str, Any]], language: Lang) -> None:
@@ -221,6 +227,7 @@ def approve(
         except ValueError:
             parsed = value
     with kyra_app() as kyra:
+        refuse_without_value(kyra, fix_id, parsed)
         healer = cli_healer(kyra, show=not as_json)
         outcome = healer.approve(fix_id, value=parsed, tenant_id=kyra.tenant.id)
         if wait:

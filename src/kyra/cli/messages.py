@@ -73,6 +73,17 @@ MESSAGES: Catalog = {
         "en": "Workflow '{name}' updated (config v{version}).",
         "es": "Workflow '{name}' actualizado (config v{version}).",
     },
+    "ask.candidates": {"en": "Candidate values", "es": "Valores candidatos"},
+    "ask.value": {"en": "Value", "es": "Valor"},
+    "ask.source": {"en": "From", "es": "Origen"},
+    "ask.needed": {
+        "en": "Only you know the value of '{field}': kyra fixes approve {fix} --value ...",
+        "es": "Solo tú conoces el valor de '{field}': kyra fixes approve {fix} --value ...",
+    },
+    "ask.optional": {
+        "en": "Approve as shown: kyra fixes approve {fix} (or another value: --value ...)",
+        "es": "Aprobar tal cual: kyra fixes approve {fix} (u otro valor: --value ...)",
+    },
     "wf.fix_kept": {
         "en": "  Fix {id} re-applied on top of your definition: {reason}.",
         "es": "  Corrección {id} aplicada de nuevo sobre tu definición: {reason}.",

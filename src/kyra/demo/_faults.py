@@ -251,16 +251,22 @@ def dates(req: Request) -> Reply:
 
 
 def require(req: Request) -> Reply:
-    """400 `missing_required_field` naming the first absent or empty field."""
+    """400 `missing_required_field` naming the first absent or empty field (`allowed=a,b`
+    lists the values it accepts in the message, as many services do)."""
     fields = [f.strip() for f in (req.arg("fields", "") or "").split(",") if f.strip()]
     data = req.json()
     if not isinstance(data, dict):
         data = {}
+    allowed = req.arg("allowed", "") or ""
+    listed = f" (must be one of: {allowed.replace(',', ', ')})" if allowed else ""
     for name in fields:
         found, value = _lookup(data, name)
         if not found or value in (None, ""):
             return error_reply(
-                400, "missing_required_field", f"Missing required field: {name}", field=name
+                400,
+                "missing_required_field",
+                f"Missing required field: {name}{listed}",
+                field=name,
             )
     return Reply(200, {"ok": True, "received": data})
 

@@ -27,6 +27,7 @@ Endpoints (GET and POST; all reply JSON unless asked otherwise):
     /big                     ?bytes=N  200, a JSON body of N bytes, streamed
     /dates                   ?format=%Y-%m-%d&field=date  400 invalid_date_format unless parseable
     /require                 ?fields=a,b  400 missing_required_field for the first missing one
+                             (&allowed=x,y: the message lists the values accepted)
     /auth                    ?token=T  401 invalid_api_key unless Authorization: Bearer T
     /versioned               ?header=X-API-Version&version=V  400 api_version_mismatch
     /validate                ?field=F&pattern=RE[&kind=parameter|data]  400/422 unless F matches

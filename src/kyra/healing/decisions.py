@@ -10,6 +10,7 @@ from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing import gate
 from kyra.healing._base import HealerBase, HealOutcome, _patch_json, _patch_with_value, _step_names
+from kyra.healing.candidates import check_value
 from kyra.healing.messages import MESSAGES
 from kyra.healing.patches import ConfigPatch, diff
 from kyra.healing.taxonomy import ErrorClass
@@ -78,6 +79,7 @@ class DecisionsMixin(HealerBase):
         fix = heal_store.get_fix(self.store, fix_id, tenant_id=tenant_id)
         if fix.status != "proposed":
             raise ConflictError(f"fix {fix.id[:8]} is {fix.status}, not proposed")
+        check_value(fix.id, fix.patch, value)  # never write an empty value a person owes
         record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
         tenant = get_tenant_by_id(self.store, fix.tenant_id)
         decision = gate.check(

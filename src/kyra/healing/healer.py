@@ -25,6 +25,7 @@ from kyra.healing._base import (
     _short_error,
     _step_names,
 )
+from kyra.healing.candidates import with_asked
 from kyra.healing.decide import Apply, Blocked, Decision, Propose, decide, is_automatic
 from kyra.healing.decisions import DecisionsMixin
 from kyra.healing.diagnosis.types import Diagnosis
@@ -322,7 +323,7 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             status="proposed",
             reason=remedy.summary(),
             remedy=remedy,
-            changes=diff(record.workflow.config, preview),
+            changes=with_asked(_patch_json(remedy.patch), diff(record.workflow.config, preview)),
         )
         self._audit(
             kind="fix_proposed",
@@ -331,7 +332,11 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             fix_id=fix_id,
             execution_id=ctx.execution_id,
             summary=remedy.summary(),
-            details={"patch": _patch_json(remedy.patch), "suggestions": remedy.suggestions},
+            details={
+                "patch": _patch_json(remedy.patch),
+                "suggestions": remedy.suggestions,
+                "candidates": remedy.candidates,
+            },
         )
         self._event(
             "proposed",

@@ -36,9 +36,9 @@ MESSAGES: Catalog = {
     },
     "proposed": {
         "en": "Fix proposed, waiting for approval: {summary}. Approve: kyra fixes approve {fix} "
-        "· reject: kyra fixes reject {fix}",
+        "[--value VALUE] · reject: kyra fixes reject {fix}",
         "es": "Reparación propuesta, pendiente de aprobación: {summary}. Aprobar: "
-        "kyra fixes approve {fix} · rechazar: kyra fixes reject {fix}",
+        "kyra fixes approve {fix} [--value VALOR] · rechazar: kyra fixes reject {fix}",
     },
     "approved": {
         "en": "Fix {fix} approved by {actor} (config v{from_version} → v{to_version}).",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kyra.engine.error_context import ErrorContext
+from kyra.healing.candidates import as_json, expected_format, for_missing_field
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.patches import (
     AddDateNormaliser,
@@ -60,6 +61,8 @@ class RemedyPlan:
     key: str
     values: dict[str, Any] = field(default_factory=dict)
     suggestions: list[Any] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    """Where each suggestion came from (`kyra.healing.candidates`), shown on approval."""
 
     def summary(self, lang: Lang = "en") -> str:
         return translate(TEXT, self.key, lang, **self.values)
@@ -106,6 +109,12 @@ TEXT: Catalog = {
     "missing_field": {
         "en": "the field '{name}' is required: use a default for {step}.{path}",
         "es": "el campo '{name}' es obligatorio: usar un valor por defecto en {step}.{path}",
+    },
+    "missing_field_ask": {
+        "en": "the field '{name}' is required and only a person knows its value{expect}: "
+        "approve with --value to set {step}.{path}",
+        "es": "el campo '{name}' es obligatorio y solo una persona conoce su valor{expect}: "
+        "aprueba con --value para fijar {step}.{path}",
     },
     "replace_value": {
         "en": "use the last value that worked for {step}.{path}",
@@ -360,15 +369,25 @@ def _missing_field(case: _Case) -> Remedy:
     if name is None:
         return RemedyFailed("fail.no_field")
     path = _field_path(case) or _new_field_path(case.step, name)
-    suggestions = _suggestions(case, path)
-    value = suggestions[0] if suggestions else ""
+    found = for_missing_field(case.ctx, case.record.workflow.inputs, name, _suggestions(case, path))
+    values: dict[str, Any] = {"name": name, "step": case.step.name, "path": path}
+    if not found:  # no empty default: the proposal asks a person for the value
+        fmt = expected_format(case.ctx.error_message, case.diagnosis.facts.expected_format)
+        values["expect"] = f" ({fmt})" if fmt else ""
     return RemedyPlan(
         ErrorClass.MISSING_REQUIRED_FIELD,
-        ConfigPatch(ops=(SetFieldDefault(step=case.step.name, field=path, value=value),)),
+        ConfigPatch(
+            ops=(
+                SetFieldDefault(
+                    step=case.step.name, field=path, value=found[0].value if found else None
+                ),
+            )
+        ),
         rerun_delay=0.0,
-        key="missing_field",
-        values={"name": name, "step": case.step.name, "path": path},
-        suggestions=suggestions,
+        key="missing_field" if found else "missing_field_ask",
+        values=values,
+        suggestions=[c.value for c in found],
+        candidates=as_json(found),
     )
 
 
