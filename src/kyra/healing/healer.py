@@ -33,7 +33,7 @@ from kyra.healing.explain import remedy_l10n
 from kyra.healing.messages import MANUAL_STEP_TEXT, MESSAGES
 from kyra.healing.patches import diff
 from kyra.healing.reasons import dumps
-from kyra.healing.recovery import announce_recovery
+from kyra.healing.recovery import announce_recovery, record_crash
 from kyra.healing.remedies import RemedyFailed, RemedyPlan, plan_remedy
 from kyra.healing.rules import rules_for_tenant
 from kyra.healing.taxonomy import MANUAL_STEPS, Safety
@@ -77,7 +77,7 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
         except Exception as exc:
             # The failed execution is already stored; put the workflow back to `failed` so
             # a retried healing job (runtime backoff) can pick the incident up again.
-            self._crashed(result, exc)
+            record_crash(self, result, exc)
             raise HealingError(f"healing {result.workflow_name!r} crashed: {exc}") from exc
 
     # -- healing a failure ----------------------------------------------------------------
@@ -387,24 +387,3 @@ class Healer(DecisionsMixin, VerificationMixin, HealerBase):
             "needs_attention", record, ctx, fix_id=fix_id, workflow=record.name, reason=full
         )
         return HealOutcome(action, record.id, fix_id, diagnosis=diagnosis, message=full)
-
-    def _crashed(self, result: RunResult, exc: Exception) -> None:
-        log.exception("healing %s crashed", result.workflow_name)
-        try:
-            record = wf_store.get_workflow_by_id(self.store, result.workflow_id)
-            if record.state == WorkflowState.FIXING:
-                self._move(
-                    record,
-                    WorkflowState.FAILED,
-                    f"healing crashed: {exc}"[:300],
-                    result.execution_id,
-                )
-            self._audit(
-                kind="healing_crashed",
-                tenant_id=record.tenant_id,
-                workflow_id=record.id,
-                execution_id=result.execution_id,
-                summary=f"{type(exc).__name__}: {exc}"[:300],
-            )
-        except Exception:
-            log.exception("could not record the healing crash of %s", result.workflow_name)

@@ -1,4 +1,5 @@
-"""Recovery: a workflow that needed attention runs cleanly again.
+"""Recovery: a workflow that needed attention runs cleanly again, and healing that
+crashed leaves the workflow where a retried healing job picks it up.
 
 The engine moves it back to `active` on its own (a person fixed the cause, a kill switch
 was lifted, an upstream came back). Nobody would hear of it, and an open PagerDuty
@@ -9,6 +10,7 @@ incident's thread).
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from kyra.engine.events import RunResult
@@ -18,6 +20,8 @@ from kyra.store.workflows import StateChange
 
 if TYPE_CHECKING:
     from kyra.healing._base import HealerBase
+
+log = logging.getLogger("kyra.healing")
 
 
 def open_incidents(history: list[StateChange], execution_id: str) -> list[str]:
@@ -69,3 +73,23 @@ def announce_recovery(healer: HealerBase, result: RunResult) -> int:
             summary=f"run {result.execution_id[:8]} succeeded: incident {incident[:8]} resolved",
         )
     return len(incidents)
+
+
+def record_crash(healer: HealerBase, result: RunResult, exc: Exception) -> None:
+    """Put a workflow healing crashed on back to `failed` (so the runtime's retried
+    healing job picks the incident up again) and audit the crash; never raises."""
+    log.exception("healing %s crashed", result.workflow_name)
+    try:
+        record = wf_store.get_workflow_by_id(healer.store, result.workflow_id)
+        if record.state == WorkflowState.FIXING:
+            reason = f"healing crashed: {exc}"[:300]
+            healer._move(record, WorkflowState.FAILED, reason, result.execution_id)
+        healer._audit(
+            kind="healing_crashed",
+            tenant_id=record.tenant_id,
+            workflow_id=record.id,
+            execution_id=result.execution_id,
+            summary=f"{type(exc).__name__}: {exc}"[:300],
+        )
+    except Exception:
+        log.exception("could not record the healing crash of %s", result.workflow_name)
