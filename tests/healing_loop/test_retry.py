@@ -23,7 +23,7 @@ def test_a_fix_stopped_in_flight_is_re_run_once_the_switch_is_off(
 
     switch = PullTheSwitch()
     loop.healer.listeners.append(switch)
-    url = f"{fault_server.url}/flaky/inflight?fail=1&status=429&retry_after=1"
+    url = f"{fault_server.url}/flaky/inflight?fail=1&status=503"
     loop.apply({"name": "stopped", "steps": [http("a", url)]})
     loop.run("stopped")
     loop.healer.listeners.remove(switch)
