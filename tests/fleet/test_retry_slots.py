@@ -4,6 +4,7 @@ again instead of adding a request to a later slot (against the real fault server
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from kyra.clock import ManualClock
 from kyra.demo import FaultServer
 from kyra.engine.events import ExecutorObserver, RunInfo
 from kyra.engine.fleet import LATE_SLOT, FleetGuard, FleetSettings
+from kyra.service import apply_workflow
+from kyra.workflows.model import Workflow
 from tests.fleet.test_fleet import _app, _workflow
 
 
@@ -71,3 +74,42 @@ def test_a_run_late_for_its_slot_queues_again(tmp_path: Path) -> None:
         assert late.reserved[key].at > clock.monotonic()  # ... it has a new place in line
     finally:
         kyra.close()
+
+
+def test_a_request_delay_never_keeps_a_paced_run_from_its_slot(tmp_path: Path) -> None:
+    # A workflow's own request_delay sleeps before each request. A run the fleet makes
+    # wait comes back for its slot; if the delay slept again counting from the request
+    # that never went, the run was late for its slot, queued again, and so on forever
+    # (seen in the dashboard tests: a run looping on a /pace upstream).
+    with FaultServer() as server:
+        kyra = _app(tmp_path / "kyra.db", FleetSettings())
+        try:
+            doc = {
+                "name": "paced",
+                "config": {"request_delay": "1s", "retry": {"max_retries": 3}},
+                "steps": [
+                    {
+                        "name": "get",
+                        "action": "http_request",
+                        "with": {"url": f"{server.url}/pace/slow?min_interval=1"},
+                    }
+                ],
+            }
+            record, _ = apply_workflow(kyra, kyra.tenant.id, Workflow.model_validate(doc))
+            results: list[bool] = []
+
+            def runs() -> None:
+                for _ in range(3):
+                    results.append(kyra.executor().run(record).succeeded)
+
+            # Three runs side by side: one waits behind the others for its slot.
+            workers = [threading.Thread(target=runs, daemon=True) for _ in range(3)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(90)
+            looping = sum(worker.is_alive() for worker in workers)
+            assert not looping, f"{looping} still looping after 90 s ({len(results)} runs done)"
+            assert results == [True] * 9
+        finally:
+            kyra.close()

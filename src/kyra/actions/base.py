@@ -63,6 +63,7 @@ class RequestPacer:
         self._sleep = sleep
         self._monotonic = monotonic
         self._last: float | None = None
+        self._before: float | None = None
 
     def wait(self, delay: float) -> float:
         """Sleep until `delay` seconds have passed since the previous request; returns the
@@ -74,8 +75,15 @@ class RequestPacer:
             if remaining > 0:
                 self._sleep(remaining)
                 slept = remaining
-        self._last = self._monotonic()
+        self._before, self._last = self._last, self._monotonic()
         return slept
+
+    def forget(self) -> None:
+        """The request paced by the last `wait` did not go (the fleet made it wait): the
+        next one is paced after the request before it, not after this non-event. Otherwise
+        each return from a fleet wait would sleep `request_delay` again and come late for
+        its slot, which sends it to the back of the line: a loop with no end."""
+        self._last = self._before
 
 
 class HostGuard(Protocol):

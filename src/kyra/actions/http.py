@@ -37,7 +37,7 @@ from kyra.actions.httperrors import (
     status_error,
 )
 from kyra.actions.providers import resolve_provider
-from kyra.errors import ActionInputError, ResponseTooLargeError, TransportError
+from kyra.errors import ActionInputError, ResponseTooLargeError, TransportError, WaitRequired
 
 OUTPUT_TEXT_LIMIT = 65_536
 """Bound on the `text` a step outputs, so one large page cannot bloat the run record."""
@@ -185,7 +185,11 @@ def send(
         if "content-type" not in merged:
             merged["Content-Type"] = "application/json"
     ctx.pacer.wait(ctx.config.request_delay)
-    ctx.guard.before_request(url)  # shared pacing and circuits; may wait, park or refuse
+    try:
+        ctx.guard.before_request(url)  # shared pacing and circuits; may wait, park or refuse
+    except WaitRequired:
+        ctx.pacer.forget()
+        raise
     started = time.monotonic()
     try:
         request = ctx.http.build_request(
