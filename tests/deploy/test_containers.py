@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -27,6 +26,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -170,17 +171,17 @@ class Stack:
         return podman("exec", *flags, self.container(service), "kyra", *args, input=input)
 
     def ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def answers() -> bool:
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
+                return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
             except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                tail = logs(self.container(self._api))[-4000:]
-                raise AssertionError(f"{self.url}/readyz never answered 200:\n{tail}")
-            time.sleep(0.5)
+                return False
+
+        try:
+            wait_for(answers, timeout, f"{self.url}/readyz", every=0.5)
+        except AssertionError as exc:
+            tail = logs(self.container(self._api))[-4000:]
+            raise AssertionError(f"{exc}:\n{tail}") from None
 
     @property
     def _api(self) -> str:
@@ -205,19 +206,15 @@ class Stack:
 
 
 def eventually(check: Callable[[], object], timeout: float) -> None:
-    """Until `check` returns something truthy without failing; its last failure after
-    `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """`wait_for` a `check` that may also fail (an AssertionError) while it is not true."""
+
+    def attempt() -> object:
         try:
-            if check():
-                return
-            problem: object = "still false"
-        except AssertionError as exc:
-            problem = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout} s: {problem}")
-        time.sleep(1)
+            return check()
+        except AssertionError:
+            return False
+
+    wait_for(attempt, timeout, "a container-side check", every=1.0)
 
 
 def _api_key(stack: Stack, service: str) -> dict[str, str]:
@@ -229,14 +226,14 @@ def _run_and_wait(stack: Stack, headers: dict[str, str], name: str) -> dict[str,
     queued = httpx.post(f"{stack.url}/api/v1/workflows/{name}/run", headers=headers, timeout=10)
     assert queued.status_code == 202, queued.text
     execution = queued.json()["execution_id"]
-    deadline = time.monotonic() + 60
-    while True:
+
+    def finished() -> dict[str, Any] | None:
         got = httpx.get(f"{stack.url}/api/v1/executions/{execution}", headers=headers, timeout=10)
         body: dict[str, Any] = got.json()
-        if body["status"] in ("succeeded", "failed"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.2)
+        return body if body["status"] in ("succeeded", "failed") else None
+
+    done: dict[str, Any] = wait_for(finished, 60, f"execution {execution}", every=0.2)
+    return done
 
 
 @pytest.fixture
