@@ -72,9 +72,7 @@ def main() -> None:
             mark = ""
             if tuple(args) in TARGETED:
                 mark = "  ok" if median <= TARGET_SECONDS else f"  over {TARGET_SECONDS} s"
-            print(
-                f"{label:<32} {median:>8.3f} {min(samples):>8.3f} {max(samples):>8.3f}{mark}"
-            )
+            print(f"{label:<32} {median:>8.3f} {min(samples):>8.3f} {max(samples):>8.3f}{mark}")
 
 
 if __name__ == "__main__":

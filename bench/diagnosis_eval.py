@@ -47,8 +47,10 @@ def main(folds: int = DEFAULT_FOLDS) -> None:
     diagnoser = Diagnoser()
     contexts = [context_of(e) for e in examples]
     latencies = [diagnoser.diagnose(c).latency_ms for c in contexts for _ in range(3)]
-    print(f"latency per diagnosis: p50={percentile(latencies, 50):.3f} ms  "
-          f"p95={percentile(latencies, 95):.3f} ms")
+    print(
+        f"latency per diagnosis: p50={percentile(latencies, 50):.3f} ms  "
+        f"p95={percentile(latencies, 95):.3f} ms"
+    )
     imports = []
     for _ in range(5):
         started = time.perf_counter()

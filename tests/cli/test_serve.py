@@ -160,8 +160,7 @@ def test_serve_logs_json_lines_with_an_access_log(tmp_path: Path) -> None:
     assert records and all({"ts", "level", "logger", "message"} <= set(r) for r in records)
     access = [r for r in records if r["logger"] == "uvicorn.access"]
     assert any(
-        r["method"] == "GET" and r["path"] == "/login?next=x" and r["status"] == 200
-        for r in access
+        r["method"] == "GET" and r["path"] == "/login?next=x" and r["status"] == 200 for r in access
     ), access
     assert not any(r["logger"].startswith(("httpx", "httpcore")) for r in records)
 

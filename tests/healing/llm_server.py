@@ -50,22 +50,36 @@ def _handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 time.sleep(state.delay)
             if self.path.endswith("/chat/completions"):
                 payload: dict[str, Any] = {
-                    "id": "chatcmpl-kyra", "object": "chat.completion", "created": 0,
+                    "id": "chatcmpl-kyra",
+                    "object": "chat.completion",
+                    "created": 0,
                     "model": json.loads(raw).get("model", "m"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": state.content}}],
-                    "usage": {"prompt_tokens": state.input_tokens,
-                              "completion_tokens": state.output_tokens,
-                              "total_tokens": state.input_tokens + state.output_tokens},
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": state.content},
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": state.input_tokens,
+                        "completion_tokens": state.output_tokens,
+                        "total_tokens": state.input_tokens + state.output_tokens,
+                    },
                 }
             elif self.path.endswith("/messages"):
                 payload = {
-                    "id": "msg_kyra", "type": "message", "role": "assistant",
+                    "id": "msg_kyra",
+                    "type": "message",
+                    "role": "assistant",
                     "model": json.loads(raw).get("model", "m"),
                     "content": [{"type": "text", "text": state.content}],
-                    "stop_reason": "end_turn", "stop_sequence": None,
-                    "usage": {"input_tokens": state.input_tokens,
-                              "output_tokens": state.output_tokens},
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": state.input_tokens,
+                        "output_tokens": state.output_tokens,
+                    },
                 }
             else:
                 self.send_response(404)

@@ -9,19 +9,40 @@ from typer.testing import CliRunner
 
 from kyra.cli import app
 
-CONTRACT = {"error_class", "safety", "classification", "severity", "auto_reparable",
-            "confidence", "fix_steps", "estimated_cost", "explanation", "tier"}
+CONTRACT = {
+    "error_class",
+    "safety",
+    "classification",
+    "severity",
+    "auto_reparable",
+    "confidence",
+    "fix_steps",
+    "estimated_cost",
+    "explanation",
+    "tier",
+}
 runner = CliRunner()
 
 
 def test_diagnose_stdin_keeps_order_and_reports_bad_lines() -> None:
     lines = [
-        json.dumps({"provider": "slack", "status_code": 429, "headers": {"Retry-After": "3"},
-                    "body": '{"ok":false,"error":"ratelimited"}', "extra": "ignored"}),
+        json.dumps(
+            {
+                "provider": "slack",
+                "status_code": 429,
+                "headers": {"Retry-After": "3"},
+                "body": '{"ok":false,"error":"ratelimited"}',
+                "extra": "ignored",
+            }
+        ),
         "{not json",
         json.dumps({"status_code": "four hundred"}),
-        json.dumps({"error_type": "SMTPAuthenticationError",
-                    "error_message": "(535, b'5.7.8 Username and Password not accepted')"}),
+        json.dumps(
+            {
+                "error_type": "SMTPAuthenticationError",
+                "error_message": "(535, b'5.7.8 Username and Password not accepted')",
+            }
+        ),
     ]
     result = runner.invoke(app, ["diagnose", "--lang", "en"], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
@@ -58,8 +79,10 @@ def test_explain_names_the_deciding_signature() -> None:
 def test_eval_json_on_a_labelled_file(tmp_path: Path) -> None:
     corpus = tmp_path / "c.jsonl"
     corpus.write_text(
-        json.dumps({"status_code": 401, "label": "invalid_credentials"}) + "\n"
-        + json.dumps({"status_code": 503, "label": "service_temporarily_unavailable"}) + "\n",
+        json.dumps({"status_code": 401, "label": "invalid_credentials"})
+        + "\n"
+        + json.dumps({"status_code": 503, "label": "service_temporarily_unavailable"})
+        + "\n",
         encoding="utf-8",
     )
     result = runner.invoke(app, ["eval", "diagnosis", str(corpus), "--json"])

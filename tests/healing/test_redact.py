@@ -19,8 +19,16 @@ def test_patterns_and_known_secrets_are_redacted_recursively() -> None:
     assert out["Authorization"] == REDACTED
     assert out["headers"]["X-Api-Key"] == REDACTED and out["headers"]["Cookie"] == REDACTED
     assert out["headers"]["Accept"] == "json"
-    for leaked in ("sk-ant-api03", "ghp_0123", "rk_live_", "SG.abcdef", "ana@example.com",
-                   "+14155552671", "pw1234", "my-tenant-secret"):
+    for leaked in (
+        "sk-ant-api03",
+        "ghp_0123",
+        "rk_live_",
+        "SG.abcdef",
+        "ana@example.com",
+        "+14155552671",
+        "pw1234",
+        "my-tenant-secret",
+    ):
         assert leaked not in str(out), leaked
     assert "https://u:[REDACTED]@host.example/x" in out["text"]
 

@@ -13,16 +13,26 @@ from kyra.healing.taxonomy import (
 
 def test_safety_colours_are_the_specs() -> None:
     assert {c.value for c in classes_of(Safety.GREEN)} == {
-        "rate_limit_exceeded", "timeout_error", "service_temporarily_unavailable",
-        "invalid_date_format", "connection_timeout",
+        "rate_limit_exceeded",
+        "timeout_error",
+        "service_temporarily_unavailable",
+        "invalid_date_format",
+        "connection_timeout",
     }
     assert {c.value for c in classes_of(Safety.YELLOW)} == {
-        "missing_required_field", "invalid_parameter_format", "api_version_mismatch",
+        "missing_required_field",
+        "invalid_parameter_format",
+        "api_version_mismatch",
         "data_validation_error",
     }
     assert {c.value for c in classes_of(Safety.RED)} == {
-        "invalid_credentials", "insufficient_permissions", "account_suspended",
-        "api_deprecated", "billing_issue", "security_violation", "unknown",
+        "invalid_credentials",
+        "insufficient_permissions",
+        "account_suspended",
+        "api_deprecated",
+        "billing_issue",
+        "security_violation",
+        "unknown",
     }
 
 

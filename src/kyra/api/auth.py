@@ -80,9 +80,7 @@ BEARER = HTTPBearer(
 """Documents the scheme in OpenAPI (Swagger UI's Authorize button); the check is ours."""
 
 
-def principal_of(
-    request: Request, credentials: HTTPAuthorizationCredentials | None
-) -> Principal:
+def principal_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     """The tenant of the `Authorization: Bearer <key>` header, or a 401."""
     key = credentials.credentials.strip() if credentials is not None else ""
     if not key:

@@ -79,9 +79,7 @@ def key_out(info: ApiKeyInfo) -> s.ApiKeyOut:
     )
 
 
-@router.get(
-    "/apikeys", response_model=list[s.ApiKeyOut], responses=PAGE_HEADERS, tags=["apikeys"]
-)
+@router.get("/apikeys", response_model=list[s.ApiKeyOut], responses=PAGE_HEADERS, tags=["apikeys"])
 def list_api_keys(
     request: Request,
     response: Response,
