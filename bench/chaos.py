@@ -42,7 +42,8 @@ from _common import fault_server_process, percentile
 from kyra.app import Kyra, create_app
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, RunInfo, RunResult
-from kyra.engine.fleet import FleetGuard, FleetSettings
+from kyra.engine.fleet import FleetGuard
+from kyra.engine.fleet_settings import FleetSettings
 from kyra.healing.driver import HealingDriver
 from kyra.healing.healer import Healer
 from kyra.healing.settings import HealingSettings

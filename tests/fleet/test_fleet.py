@@ -21,7 +21,8 @@ from kyra.demo import FaultServer
 from kyra.demo._faults import FaultState
 from kyra.demo._server import FaultApp
 from kyra.engine.events import ExecutorObserver, RunInfo
-from kyra.engine.fleet import FleetGuard, FleetSettings
+from kyra.engine.fleet import FleetGuard
+from kyra.engine.fleet_settings import FleetSettings
 from kyra.runtime.embedded import EmbeddedRuntime
 from kyra.runtime.settings import RuntimeSettings
 from kyra.service import apply_workflow

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from kyra.engine.breaker import Breaker, BreakerSettings, CircuitState
-from kyra.engine.fleet import scope_of
 from kyra.engine.pacing import PaceBucket, PaceSettings
 from kyra.engine.ratelimit_headers import Quota, read_quota
+from kyra.engine.scopes import scope_of
 
 NOW = 1_800_000_000.0  # wall clock, epoch seconds
 

@@ -11,7 +11,10 @@ from pathlib import Path
 from kyra.clock import ManualClock
 from kyra.demo import FaultServer
 from kyra.engine.events import ExecutorObserver, RunInfo
-from kyra.engine.fleet import LATE_SLOT, FleetGuard, FleetSettings
+from kyra.engine.fleet import FleetGuard
+from kyra.engine.fleet_settings import FleetSettings
+from kyra.engine.run_guard import RunGuard
+from kyra.engine.waits import LATE_SLOT
 from kyra.service import apply_workflow
 from kyra.workflows.model import Workflow
 from tests.fleet.test_fleet import _app, _workflow
@@ -55,7 +58,7 @@ def test_a_run_late_for_its_slot_queues_again(tmp_path: Path) -> None:
     try:
         fleet: FleetGuard = kyra.fleet
         tenant, url = kyra.tenant.id, "http://api.example.com/v1/send"
-        late, punctual = fleet.for_run(tenant), fleet.for_run(tenant)
+        late, punctual = RunGuard(fleet, tenant), RunGuard(fleet, tenant)
         # A 429 paces the scope and takes the retry's slot, due after Retry-After.
         for _ in range(3):
             fleet.acquire(tenant, url, {})

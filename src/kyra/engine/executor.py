@@ -36,9 +36,11 @@ from kyra.actions.base import (
 from kyra.clock import Clock, SystemClock
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, Observers, RunInfo, RunResult
-from kyra.engine.fleet import FleetGuard, FleetSettings
+from kyra.engine.fleet import FleetGuard
+from kyra.engine.fleet_settings import FleetSettings
 from kyra.engine.lease import ProcessLease
 from kyra.engine.retry import retry_delay
+from kyra.engine.run_guard import RunGuard
 from kyra.engine.states import ON_RUN_FAILED, ON_RUN_SUCCEEDED, WorkflowState
 from kyra.errors import (
     ActionInputError,
@@ -365,7 +367,7 @@ class Executor:
             secrets=secrets,
             redactor=Redactor(secrets.values()),
             pacer=RequestPacer(sleep=self.clock.sleep, monotonic=self.clock.monotonic),
-            guard=self.guard.for_run(record.tenant_id) if self.guard else NoGuard(),
+            guard=RunGuard(self.guard, record.tenant_id) if self.guard else NoGuard(),
             park=park,
             started=self.clock.monotonic(),
             first_attempt=first_attempt,

@@ -29,22 +29,18 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-
-import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kyra.clock import Clock, SystemClock
 from kyra.engine.breaker import Breaker, BreakerSettings, CircuitState
+from kyra.engine.fleet_scope import FleetScope, from_row, to_row
+from kyra.engine.fleet_settings import FleetSettings
 from kyra.engine.pacing import PaceBucket, PaceSettings, Slot
 from kyra.engine.ratelimit_headers import Quota, read_quota
-from kyra.errors import StepError, WaitRequired
+from kyra.engine.scopes import Key, scope_of
+from kyra.engine.waits import LATE_SLOT, Wait, recheck
 from kyra.store import fleet as fleet_store
 from kyra.store import healing as heal_store
 from kyra.store.db import Store
-from kyra.store.fleet import ScopeState
 
 log = logging.getLogger("kyra.fleet")
 
@@ -53,87 +49,11 @@ FAILURE_ERRORS = frozenset(
     {"ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError", "ReadError"}
 )
 _QUOTA_HEADER = re.compile(r"ratelimit|rate-limit|retry-after|api-call-limit")
-
-
-class FleetSettings(BaseSettings):
-    """`KYRA_FLEET_*`: pacing, circuit breaking and how long anything may wait."""
-
-    model_config = SettingsConfigDict(env_prefix="KYRA_FLEET_", extra="ignore")
-
-    enabled: bool = True
-    max_wait_seconds: float = Field(default=3600.0, gt=0, le=86400)
-    """The longest wait Kyra accepts from an upstream (Retry-After, a quota reset, an open
-    circuit, a backoff). Longer: the step fails with the reason instead of waiting."""
-    sleep_seconds: float = Field(default=0.2, ge=0, le=60)
-    """Waits up to this long are slept by the worker; longer ones park the execution
-    (its worker runs other work meanwhile)."""
-    durable_seconds: float = Field(default=30.0, ge=0)
-    """Parked waits longer than this are written to the database (status `waiting` with
-    its `run_at`) instead of kept in the worker process's memory."""
-    burst: int = Field(default=5, ge=1)
-    """Failures within `window_seconds` that open a scope's circuit ..."""
-    failure_ratio: float = Field(default=0.5, gt=0, le=1)
-    """... provided they are at least this share of its recent calls."""
-    window_seconds: float = Field(default=30.0, gt=0)
-    first_probe_seconds: float = Field(default=0.5, gt=0)
-    """An open circuit (without Retry-After) lets a probe through after this long, then
-    `probe_growth` times longer after each failed probe ..."""
-    probe_growth: float = Field(default=1.25, ge=1, le=4)
-    cooldown_seconds: float = Field(default=30.0, ge=0)
-    """... up to this long."""
-    probe_seconds: float = Field(default=30.0, gt=0)
-    """How long a probe may take before another one may go."""
-    relax_seconds: float = Field(default=10.0, gt=0)
-    """A scope paced from 429s that sees none for this long is not paced any more."""
-    increase: float = Field(default=1.05, gt=1, le=4)
-    """Factor a paced rate grows by every 2 s without a 429 (finds a lifted limit again)."""
-    sync_seconds: float = Field(default=1.0, gt=0, le=60)
-
-
-Key = tuple[str, str, str]  # tenant, host, scope
-_ID_SEGMENT = re.compile(
-    r"^(\d[\d.,:-]*|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{12,}|[A-Za-z0-9_-]{24,}"
-    r"|[a-z]{2,6}_[A-Za-z0-9]{8,})$"
-)
-MAX_SCOPE_SEGMENTS = 4
-LATE_SLOT = 0.25
-"""Seconds a run may come late for its reserved slot and still take it; later, it queues
-again (the line has moved on)."""
+_NO_QUOTA = Quota()
 IDLE_SECONDS = 60.0
 """A scope that learned nothing and heard nothing for this long is dropped from memory."""
-
-
-@lru_cache(maxsize=8192)
-def scope_of(url: str) -> tuple[str, str]:
-    """(host, route family) of a URL: the port kept when not the scheme's default (two
-    services on one machine are two upstreams), ids in the path collapsed to `*`."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return "", "/"
-    host = parsed.host.lower()
-    if parsed.port:
-        host = f"{host}:{parsed.port}"
-    segments = [s for s in parsed.path.split("/") if s][:MAX_SCOPE_SEGMENTS]
-    return host, "/" + "/".join("*" if _ID_SEGMENT.match(s) else s for s in segments)
-
-
-@dataclass
-class _Scope:
-    key: Key
-    bucket: PaceBucket | None = None
-    breaker: Breaker | None = None
-    dirty: bool = False
-    published: bool = False
-
-
-@dataclass
-class Wait:
-    seconds: float
-    kind: str
-    """pacing | quota | retry_after | circuit"""
-    target: str
-    detail: str
+RECENT_SUCCESS = 60.0
+"""Seconds before a failure in which a success still says the upstream was answering."""
 
 
 class FleetGuard:
@@ -162,14 +82,10 @@ class FleetGuard:
             probe_timeout=s.probe_seconds,
         )
         self._lock = threading.Lock()
-        self._scopes: dict[Key, _Scope] = {}
+        self._scopes: dict[Key, FleetScope] = {}
         self._aliases: dict[Key, str] = {}  # (tenant, host, route) -> provider bucket scope
         self._tenants: set[str] = set()
         self._synced_at: dict[str, float] = {}
-
-    def for_run(self, tenant_id: str) -> RunGuard:
-        """The guard handed to the actions of one run (it holds the run's reserved slots)."""
-        return RunGuard(self, tenant_id)
 
     # -- the clock: monotonic inside, wall time in the table ---------------------------
 
@@ -188,14 +104,14 @@ class FleetGuard:
 
     # -- decisions ------------------------------------------------------------------------
 
-    def _scope(self, tenant: str, host: str, route: str) -> _Scope:
+    def _scope(self, tenant: str, host: str, route: str) -> FleetScope:
         """The scope a route belongs to (its provider bucket, once named), made on first use:
         even a scope that learned nothing counts its requests in flight."""
         scope = self._aliases.get((tenant, host, route), route)
         key = (tenant, host, scope)
         found = self._scopes.get(key)
         if found is None:
-            found = self._scopes[key] = _Scope(key)
+            found = self._scopes[key] = FleetScope(key)
             self._tenants.add(tenant)
         return found
 
@@ -224,7 +140,7 @@ class FleetGuard:
                 due = bucket.when(slot)
                 if due > now + 0.001:
                     reserved[scope.key] = slot
-                    return Wait(_recheck(slot, due - now), "pacing", label, bucket.reason)
+                    return Wait(recheck(slot, due - now), "pacing", label, bucket.reason)
                 if now - due <= LATE_SLOT:
                     return None  # the slot this run waited for
                 # Came back long after its slot (a longer backoff, a busy pool): the line
@@ -242,7 +158,7 @@ class FleetGuard:
                 return Wait(start - now, "retry_after", label, bucket.block_reason)
             if bucket.last_wait_kind == "quota":
                 return Wait(start - now, "quota", label, bucket.block_reason)
-            return Wait(_recheck(slot, start - now), "pacing", label, bucket.reason)
+            return Wait(recheck(slot, start - now), "pacing", label, bucket.reason)
 
     def observe(
         self,
@@ -317,7 +233,9 @@ class FleetGuard:
             scope = self._scope(tenant, host, route)
             self._failure(scope, self._mono(), error_type, None)
 
-    def _alias(self, tenant: str, host: str, route: str, name: str, scope: _Scope) -> _Scope:
+    def _alias(
+        self, tenant: str, host: str, route: str, name: str, scope: FleetScope
+    ) -> FleetScope:
         """A response named its limiter: this route shares that limiter's bucket."""
         if scope.key[2] == name:
             return scope
@@ -325,12 +243,12 @@ class FleetGuard:
         key = (tenant, host, name)
         target = self._scopes.get(key)
         if target is None:
-            target = self._scopes[key] = _Scope(key, bucket=scope.bucket)
+            target = self._scopes[key] = FleetScope(key, bucket=scope.bucket)
         if scope.bucket is target.bucket:
             scope.bucket = None
         return target
 
-    def _failure(self, scope: _Scope, now: float, what: str, retry_after: float | None) -> None:
+    def _failure(self, scope: FleetScope, now: float, what: str, retry_after: float | None) -> None:
         if scope.breaker is None:
             scope.breaker = Breaker(settings=self._breaking)
         if scope.breaker.failure(now, what, retry_after):
@@ -345,7 +263,7 @@ class FleetGuard:
                 f"circuit opened for {host} {name}: {scope.breaker.reason}",
             )
 
-    def _success(self, scope: _Scope, now: float) -> None:
+    def _success(self, scope: FleetScope, now: float) -> None:
         assert scope.breaker is not None
         if scope.breaker.success(now):
             scope.dirty = True
@@ -392,6 +310,7 @@ class FleetGuard:
         """Publish changed scopes; forget scopes a reset deleted from the table."""
         stored = {(s.host, s.scope) for s in fleet_store.scopes(self.store, tenant)}
         now = self._mono()
+        now_wall = self.clock.now().timestamp()
         with self._lock:
             states = []
             for key, scope in list(self._scopes.items()):
@@ -408,7 +327,7 @@ class FleetGuard:
                 ):
                     self._forget(key)  # a route that taught nothing: keep memory flat
                 if scope.dirty:
-                    states.append(self._state(scope))
+                    states.append(to_row(scope, self._to_wall, now_wall))
                     scope.dirty, scope.published = False, True
         fleet_store.save_scopes(self.store, states)
 
@@ -425,27 +344,9 @@ class FleetGuard:
                 key = (tenant, row.host, row.scope)
                 if key in self._scopes:
                     continue
-                scope = self._scopes[key] = _Scope(key, published=True)
-                blocked = self._to_mono(row.blocked_until)
-                if row.rate or blocked > now:
-                    scope.bucket = PaceBucket(
-                        rate=row.rate,
-                        source=row.source,
-                        reason=row.reason,
-                        blocked_until=blocked if blocked > now else 0.0,
-                        block_reason=row.block_reason,
-                        rate_limited=row.rate_limited,
-                        last_429=now,
-                        settings=self._pace,
-                    )
-                if row.circuit != CircuitState.CLOSED:
-                    scope.breaker = Breaker(
-                        state=CircuitState.OPEN,
-                        retry_at=self._to_mono(row.circuit_retry_at),
-                        reason=row.circuit_reason,
-                        openings=row.openings,
-                        settings=self._breaking,
-                    )
+                self._scopes[key] = from_row(
+                    key, row, self._to_mono, now, self._pace, self._breaking
+                )
 
     def _forget(self, key: Key) -> None:
         self._scopes.pop(key, None)
@@ -453,107 +354,9 @@ class FleetGuard:
             if alias[:2] == key[:2] and name == key[2]:
                 del self._aliases[alias]
 
-    def _state(self, scope: _Scope) -> ScopeState:
-        tenant, host, name = scope.key
-        bucket, breaker = scope.bucket, scope.breaker
-        return ScopeState(
-            tenant_id=tenant,
-            host=host,
-            scope=name,
-            rate=bucket.rate if bucket else None,
-            source=bucket.source if bucket else "",
-            reason=(bucket.reason if bucket else "")[:300],
-            blocked_until=self._to_wall(bucket.blocked_until) if bucket else 0.0,
-            block_reason=(bucket.block_reason if bucket else "")[:300],
-            rate_limited=bucket.rate_limited if bucket else 0,
-            circuit=str(breaker.state) if breaker else "closed",
-            circuit_retry_at=self._to_wall(breaker.retry_at) if breaker else 0.0,
-            circuit_reason=(breaker.reason if breaker else "")[:300],
-            openings=breaker.openings if breaker else 0,
-            updated_at=self.clock.now().timestamp(),
-        )
-
     def reset(self, tenant: str, host: str | None = None) -> int:
         """Forget what was learned (this process and the table); returns scopes cleared."""
         with self._lock:
             for key in [k for k in self._scopes if k[0] == tenant and host in (None, k[1])]:
                 self._forget(key)
         return fleet_store.reset(self.store, tenant, host)
-
-
-_NO_QUOTA = Quota()
-
-
-@dataclass
-class RunGuard:
-    """The `HostGuard` of one run: asks the fleet, sleeps short waits, raises
-    `WaitRequired` for long ones, refuses waits beyond the cap."""
-
-    fleet: FleetGuard
-    tenant: str
-    reserved: dict[Key, Slot] = field(default_factory=dict)
-    _retry_slot: float | None = None
-
-    def before_request(self, url: str) -> None:
-        s = self.fleet.settings
-        for _ in range(100):  # a short wait may be followed by another (a probe in flight)
-            wait = self.fleet.acquire(self.tenant, url, self.reserved)
-            if wait is None:
-                return
-            if wait.seconds > s.max_wait_seconds:
-                self.reserved.clear()
-                raise StepError(
-                    f"{wait.target} ({wait.kind}: {wait.detail}): a wait of "
-                    f"{_duration(wait.seconds)} is longer than Kyra "
-                    f"waits for an upstream (KYRA_FLEET_MAX_WAIT_SECONDS = "
-                    f"{_duration(s.max_wait_seconds)}); not waiting",
-                    error_type="WaitTooLong",
-                    provider=scope_of(url)[0],
-                    retry_after=wait.seconds,
-                    retryable=False,
-                )
-            if wait.seconds > s.sleep_seconds:
-                raise WaitRequired(wait.seconds, wait.kind, wait.target, wait.detail)
-            self.fleet.clock.sleep(wait.seconds)
-
-    def after_response(self, url: str, status: int, headers: Mapping[str, str]) -> None:
-        self.fleet.observe(self.tenant, url, status, headers, self.reserved)
-        self._retry_slot = None
-        if status == 429:
-            key = self.fleet.key_of(self.tenant, url)
-            slot = self.reserved.get(key) if key is not None else None
-            if slot is not None:
-                self._retry_slot = max(0.0, slot.at - self.fleet.clock.monotonic())
-
-    def retry_slot(self) -> float | None:
-        """Seconds until the slot taken for the retry of the last answer, a 429 on a paced
-        scope: the pace, not a blind exponential backoff, says when the upstream will
-        accept it (a retry that comes later than its slot leaves it empty and queues
-        again); None when the last answer took no slot."""
-        return self._retry_slot
-
-    def after_transport_error(self, url: str, error_type: str) -> None:
-        self.fleet.transport_error(self.tenant, url, error_type)
-
-
-RECENT_SUCCESS = 60.0
-"""Seconds before a failure in which a success still says the upstream was answering."""
-RECHECK_SHARE = 0.25
-RECHECK_MIN = 1.0
-
-
-def _recheck(slot: Slot, seconds: float) -> float:
-    """How long a run waits before it asks again about its place in line. A ticket's time
-    moves when the rate changes, so a long wait is looked at again after a quarter of it
-    (at least a second): a few wake-ups per wait, and a limit found higher is used
-    within a quarter of the wait."""
-    if slot.ticket is None or seconds <= RECHECK_MIN:
-        return seconds
-    return max(RECHECK_MIN, seconds * RECHECK_SHARE)
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("years", 365 * 86400.0), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.1f} s"

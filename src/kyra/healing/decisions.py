@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kyra.engine.error_context import ErrorContext
-from kyra.engine.fleet import scope_of
+from kyra.engine.scopes import scope_of
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing import gate
