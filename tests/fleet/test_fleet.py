@@ -112,25 +112,61 @@ def test_a_limit_on_one_route_never_slows_another_route_of_the_host(
         kyra.close()
 
 
+@pytest.mark.parametrize(
+    ("style", "limits", "per_run"),
+    [
+        # 4 requests a second, three workflows at once: they wait for each reset
+        # instead of spending 429s, whichever dialect announces the quota.
+        ("x", "limit=4&window=1", 6),  # X-RateLimit-*, reset as epoch seconds
+        ("github", "limit=4&window=1", 6),  # + X-RateLimit-Resource: the limiter's name
+        ("ietf", "limit=4&window=1", 6),  # RateLimit: "name";r=..;t=.. + RateLimit-Policy
+        ("ietf-draft", "limit=4&window=1", 6),  # RateLimit-Limit/-Remaining/-Reset
+        # Shopify's leaky bucket: 40 deep, 2 a second; 48 requests overflow it.
+        ("shopify", "limit=40&window=20", 16),
+    ],
+)
 def test_quota_headers_are_spent_without_a_single_429(
-    fault_server: FaultServer, tmp_path: Path
+    fault_server: FaultServer, tmp_path: Path, style: str, limits: str, per_run: int
 ) -> None:
-    # 4 requests a second announced in X-RateLimit-* headers; three workflows at once
-    # need 18 requests: they wait for each reset instead of spending 429s.
     kyra = _app(tmp_path / "kyra.db", FleetSettings())
-    url = f"{fault_server.url}/ratelimit/quota?limit=4&window=1"
+    url = f"{fault_server.url}/ratelimit/quota?{limits}&style={style}"
     try:
         waits = Waits()
-        records = [_workflow(kyra, f"q{i}", [url] * 6, {"max_retries": 0}) for i in range(3)]
+        records = [_workflow(kyra, f"q{i}", [url] * per_run, {"max_retries": 0}) for i in range(3)]
         executor = kyra.executor([waits])
         with ThreadPoolExecutor(3) as pool:
             results = list(pool.map(executor.run, records))
         statuses = [r.status for r in results]
         assert statuses == ["succeeded"] * 3
         stats = fault_server.stats()
-        assert stats["paths"]["/ratelimit/quota"] == 18
+        assert stats["paths"]["/ratelimit/quota"] == 3 * per_run
         assert stats["statuses"].get("429", 0) == 0
         assert any(kind == "quota" for kind, _, _ in waits.seen)
+    finally:
+        kyra.close()
+
+
+def test_routes_a_provider_names_as_one_limiter_share_one_bucket(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    # Stripe-style: two routes draw on one server-side limiter, and only a 429 names it
+    # (Stripe-Rate-Limited-Reason, no quota headers). Once a route's 429 names it, the
+    # route is paced in that limiter's bucket, not in a bucket of its own.
+    kyra = _app(tmp_path / "kyra.db", FleetSettings())
+    limits = "limit=5&window=1&style=stripe&bucket=global-rate"
+    charges = f"{fault_server.url}/ratelimit/charges?{limits}"
+    refunds = f"{fault_server.url}/ratelimit/refunds?{limits}"
+    try:
+        waits = Waits()
+        both = [_workflow(kyra, f"b{i}", [charges, refunds] * 4, RETRIES) for i in range(3)]
+        with ThreadPoolExecutor(3) as pool:
+            assert all(r.succeeded for r in pool.map(kyra.executor([waits]).run, both))
+        assert fault_server.stats()["statuses"].get("429", 0) >= 1  # it was named
+        kyra.fleet.sync(kyra.tenant.id)
+        paced = {s.scope: s for s in fleet_store.scopes(kyra.store, kyra.tenant.id) if s.rate}
+        assert list(paced) == ["bucket:global-rate"], paced
+        assert paced["bucket:global-rate"].source == "429 answers"
+        assert {target.split()[-1] for _, target, _ in waits.seen} == {"bucket:global-rate"}
     finally:
         kyra.close()
 

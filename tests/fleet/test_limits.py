@@ -66,7 +66,7 @@ NOW = 1_800_000_000.0  # wall clock, epoch seconds
             Quota(
                 limit=40,
                 remaining=0,
-                reset_in=20,
+                reset_in=0.5,  # one more request fits after 1/leak s
                 window=20,
                 source="X-Shopify-Shop-Api-Call-Limit",
             ),
@@ -192,6 +192,18 @@ def test_answers_in_flight_do_not_overspend_the_quota() -> None:
     # The first answer still says 1 left (it did not count the second request yet).
     bucket.observe(0.2, 200, Quota(limit=4, remaining=1, reset_in=5))
     assert bucket.reserve(0.3) == pytest.approx(5.2)  # the reset, 5 s after that answer
+
+
+def test_a_late_answer_never_hands_a_booked_opening_to_a_second_request() -> None:
+    # A leaky bucket (Shopify): two requests out, the quota spent by the first answer.
+    bucket = PaceBucket()
+    bucket.reserve(0.0), bucket.reserve(0.0)
+    bucket.observe(0.1, 200, Quota(limit=40, remaining=0, reset_in=0.5))
+    assert bucket.reserve(0.15) == pytest.approx(0.6)  # the opening, booked for one
+    # The other answer comes late and still counts the older state: "1 left, next in
+    # 0.5 s". The opening it describes is the booked one: nobody else takes it.
+    bucket.observe(0.2, 200, Quota(limit=40, remaining=1, reset_in=0.5))
+    assert bucket.awaiting_answer(0.25) == pytest.approx(0.65)
 
 
 def test_a_retry_after_beyond_the_cap_blocks_nothing() -> None:

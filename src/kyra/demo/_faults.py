@@ -63,6 +63,7 @@ class FaultState:
         self._first: dict[str, float] = {}
         self._paths: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
+        self._levels: dict[str, tuple[float, float]] = {}
 
     def record(self, path: str, status: int) -> None:
         with self._lock:
@@ -86,6 +87,7 @@ class FaultState:
                 self._first,
                 self._paths,
                 self._statuses,
+                self._levels,
             ):
                 table.clear()
 
@@ -98,36 +100,54 @@ class FaultState:
     # -- endpoints -------------------------------------------------------------------
 
     def ratelimit(self, req: Request, key: str) -> Reply:
-        """A rolling-window limiter: at most `limit` accepted requests per `window` s."""
+        """A rolling-window limiter: at most `limit` accepted requests per `window` s,
+        announced in the headers of one provider family (`style`, see `quota_headers`).
+        `bucket` names the limiter when several routes share one (else the key does);
+        `style=shopify` is a leaky bucket of `limit` draining `limit / window` a second."""
         limit = req.integer("limit", 5, low=1)
         window = req.number("window", 1.0, low=0.001)
-        with self._lock:
-            now = self._now()
-            hits = self._hits.setdefault("ratelimit:" + key, deque())
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= limit:
-                wait = hits[0] + window - now
-                accepted = False
-            else:
-                hits.append(now)
-                wait = hits[0] + window - now
-                accepted = True
-            remaining = limit - len(hits)
-        headers = [
-            ("X-RateLimit-Limit", str(limit)),
-            ("X-RateLimit-Remaining", str(remaining)),
-            ("X-RateLimit-Reset", str(math.ceil(time.time() + wait))),
-        ]
+        style = req.arg("style", "x") or "x"
+        if style not in QUOTA_STYLES:
+            raise BadParameter(f"style must be one of {', '.join(QUOTA_STYLES)} (got {style!r})")
+        name = req.arg("bucket") or key
+        if style == "shopify":
+            accepted, wait, used = self._leak(name, limit, limit / window)
+        else:
+            accepted, wait, used = self._roll(name, limit, window)
+        headers = quota_headers(style, limit, window, limit - used, wait, name, accepted)
         if accepted:
-            return Reply(200, {"ok": True, "key": key, "remaining": remaining}, headers)
+            return Reply(200, {"ok": True, "key": key, "remaining": limit - used}, headers)
         return error_reply(
             429,
             "rate_limited",
-            f"Too many requests: at most {limit} per {window:g}s on {key!r}",
+            f"Too many requests: at most {limit} per {window:g}s on {name!r}",
             [retry_after_header(wait), *headers],
             retry_after=round(wait, 3),
         )
+
+    def _roll(self, name: str, limit: int, window: float) -> tuple[bool, float, int]:
+        """(accepted, seconds until the window's oldest request expires, requests in it)."""
+        with self._lock:
+            now = self._now()
+            hits = self._hits.setdefault("ratelimit:" + name, deque())
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            accepted = len(hits) < limit
+            if accepted:
+                hits.append(now)
+            return accepted, hits[0] + window - now, len(hits)
+
+    def _leak(self, name: str, size: int, leak: float) -> tuple[bool, float, int]:
+        """(accepted, seconds until one more request fits, whole requests in the bucket)."""
+        with self._lock:
+            now = self._now()
+            level, since = self._levels.get(name, (0.0, now))
+            level = max(0.0, level - (now - since) * leak)
+            accepted = level + 1 <= size
+            if accepted:
+                level += 1
+            self._levels[name] = (level, now)
+            return accepted, max(0.0, level + 1 - size) / leak, math.ceil(level - 1e-9)
 
     def pace(self, req: Request, key: str) -> Reply:
         """429 unless `min_interval` s passed since the previous accepted request."""
@@ -191,6 +211,45 @@ class FaultState:
         if delay > 0:
             time.sleep(delay)
         return Reply(200, {"ok": True, "delayed": delay})
+
+
+QUOTA_STYLES = ("x", "github", "ietf", "ietf-draft", "shopify", "stripe")
+
+
+def quota_headers(
+    style: str, limit: int, window: float, remaining: int, wait: float, name: str, accepted: bool
+) -> list[tuple[str, str]]:
+    """A limiter's state as one provider family announces it: `x` X-RateLimit-* (reset as
+    epoch seconds), `github` the same plus Used and Resource (the limiter's name),
+    `ietf` RateLimit / RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers-08+),
+    `ietf-draft` RateLimit-Limit/-Remaining/-Reset (delta seconds), `shopify`
+    X-Shopify-Shop-Api-Call-Limit (used/size), `stripe` nothing but the limiter's name
+    on a 429 (Stripe-Rate-Limited-Reason)."""
+    reset = math.ceil(wait)
+    if style == "ietf":
+        return [
+            ("RateLimit-Policy", f'"{name}";q={limit};w={window:g}'),
+            ("RateLimit", f'"{name}";r={remaining};t={reset}'),
+        ]
+    if style == "ietf-draft":
+        return [
+            ("RateLimit-Limit", str(limit)),
+            ("RateLimit-Remaining", str(remaining)),
+            ("RateLimit-Reset", str(reset)),
+            ("RateLimit-Policy", f"{limit};w={window:g}"),
+        ]
+    if style == "shopify":
+        return [("X-Shopify-Shop-Api-Call-Limit", f"{limit - remaining}/{limit}")]
+    if style == "stripe":
+        return [] if accepted else [("Stripe-Rate-Limited-Reason", name)]
+    headers = [
+        ("X-RateLimit-Limit", str(limit)),
+        ("X-RateLimit-Remaining", str(remaining)),
+        ("X-RateLimit-Reset", str(math.ceil(time.time() + wait))),
+    ]
+    if style == "github":
+        headers += [("X-RateLimit-Used", str(limit - remaining)), ("X-RateLimit-Resource", name)]
+    return headers
 
 
 MAX_STREAM_BYTES = 1_000_000_000

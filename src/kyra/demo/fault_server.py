@@ -16,6 +16,8 @@ Endpoints (GET and POST; all reply JSON unless asked otherwise):
     /echo                    200 the method, path, query, headers and body received
     /status/{code}           that status; ?body=text, ?header=Name:Value (repeatable)
     /ratelimit/{key}         ?limit=N&window=S  429 + Retry-After, X-RateLimit-* over N per S
+                             (&style=x|github|ietf|ietf-draft|shopify|stripe: the headers of
+                             that provider family; &bucket=B: routes sharing one limiter)
     /pace/{key}              ?min_interval=S    429 + Retry-After if < S since last accepted
     /flaky/{key}             ?fail=N&status=503[&retry_after=S]  first N fail, then 200
     /window/{key}            ?seconds=S&status=503[&retry_after=S|auto]  fails for S seconds

@@ -237,6 +237,11 @@ class PaceBucket:
             self.remaining = self.reset_at = None
             return False
         remaining, reset_at = quota.remaining - self.in_flight, now + quota.reset_in
+        if self.remaining is not None and self.reset_at is None and now < self.window_opens:
+            # A late answer while the spent window's opening is booked (one request goes
+            # then and learns the new window): re-arming a reset from this answer would
+            # hand the same opening to a second request.
+            return False
         same_window = (
             self.remaining is not None
             and self.reset_at is not None

@@ -257,11 +257,14 @@ def _shopify(h: Mapping[str, str], now: float) -> Quota | None:
     if used is None or not size:
         return None
     # A leaky bucket that drains about size/20 requests a second (2/s for 40, 20/s for 400).
+    # It never resets as a whole: one more request fits every 1/leak s, so that is the
+    # "reset" of the count (waiting for the whole bucket to drain would idle 20 s when
+    # the next request fits in half a second).
     leak = size / 20
     return Quota(
         limit=size,
-        remaining=size - used,
-        reset_in=(used / leak) if used >= size else None,
+        remaining=max(size - used, 0),
+        reset_in=(max(used - size, 0) + 1) / leak,
         window=size / leak,
         source="X-Shopify-Shop-Api-Call-Limit",
     )
