@@ -184,6 +184,8 @@ def test_a_hostile_retry_after_is_capped_and_holds_no_worker(
     )
     try:
         frozen = _workflow(kyra, "frozen", [hostile], {"max_retries": 3})
+        # a second run on the hostile route is not paced at one request per 31 years
+        again = _workflow(kyra, "again", [hostile], {"max_retries": 0})
         waiting = _workflow(kyra, "waiting", [slow, f"{fault_server.url}/ok"], {"max_retries": 1})
         mine = _workflow(kyra, "mine", [f"{fault_server.url}/ok"], {"max_retries": 0})
         theirs = _workflow(
@@ -194,7 +196,7 @@ def test_a_hostile_retry_after_is_capped_and_holds_no_worker(
             tenant=other_tenant,
         )
         with runtime:
-            ids = {r.name: runtime.submit(r) for r in (frozen, waiting, mine, theirs)}
+            ids = {r.name: runtime.submit(r) for r in (frozen, waiting, mine, theirs, again)}
 
             def finished(name: str) -> exec_store.ExecutionInfo | None:
                 info = exec_store.get_execution(kyra.store, ids[name])
@@ -204,10 +206,12 @@ def test_a_hostile_retry_after_is_capped_and_holds_no_worker(
             mine_run = wait_for(lambda: finished("mine"), 20, "an unrelated run")
             theirs_run = wait_for(lambda: finished("theirs"), 20, "another tenant's run")
             parked_run = wait_for(lambda: finished("waiting"), 30, "the parked run")
+            again_run = wait_for(lambda: finished("again"), 20, "a second hostile run")
         # The hostile wait was refused at once, with the reason, and retried no more.
         assert hostile_run.status == "failed"
         [step] = hostile_run.steps
         assert step.attempts == 1 and "not retried" in step.error["error_message"]
+        assert again_run.status == "failed" and again_run.steps[0].attempts == 1
         # The 3 s Retry-After was waited out without its worker: the others finished first.
         assert parked_run.status == "succeeded"
         assert mine_run.finished_at < parked_run.finished_at

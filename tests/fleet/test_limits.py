@@ -210,6 +210,8 @@ def test_a_retry_after_beyond_the_cap_blocks_nothing() -> None:
     bucket = PaceBucket(settings=PaceSettings(max_block=3600))
     bucket.observe(0.0, 429, Quota(retry_after=999_999_999))
     assert bucket.blocked_until == 0.0
+    # nor paces the scope at one request per 31 years (the floor: one per 100 s)
+    assert bucket.rate == 1.0
     bucket.observe(0.0, 429, Quota(retry_after=30))
     assert bucket.blocked_until == 30.0 and "Retry-After" in bucket.block_reason
 

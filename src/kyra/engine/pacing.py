@@ -273,7 +273,9 @@ class PaceBucket:
         accepted = self._accepted_rate(now)
         self.ceiling = self.rate if self.rate is not None else float("inf")
         if self.rate is None:
-            fallback = 1.0 / quota.retry_after if quota.retry_after else 1.0
+            believed = quota.retry_after if (quota.retry_after or 0.0) <= s.max_block else None
+            # A hostile Retry-After (years) is no pace either: one a second, then learn.
+            fallback = 1.0 / believed if believed else 1.0
             new = accepted if accepted > 0 else fallback
         else:
             new = accepted if accepted > 0 else self.rate / 2
