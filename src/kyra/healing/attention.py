@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kyra.engine.error_context import ErrorContext
-from kyra.healing._base import HealOutcome, _short_error
+from kyra.healing.ledger import Audit, about_run
 from kyra.healing.messages import MESSAGES
+from kyra.healing.outcome import HealOutcome, short_error
 from kyra.i18n import translate
 from kyra.store import healing as heal_store
 from kyra.store.db import Store
@@ -55,14 +56,13 @@ def on_failure(
     """Diagnose a failure of a workflow in `needs_attention`; announce it when its error
     class is new, else say why healing is skipped."""
     known = known_classes(healer.store, record)
-    diagnosis = healer._diagnose(ctx, tenant)
+    diagnosis = healer.diagnose(ctx, tenant)
     error_class = diagnosis.error_class.value
-    lang = tenant.lang_code
     if error_class in known:
         message = translate(
             MESSAGES,
             "skip_attention",
-            healer._say_lang(tenant),
+            healer.say_lang(tenant),
             error_class=error_class,
             reason=record.state_reason or "-",
         )
@@ -70,29 +70,33 @@ def on_failure(
     reason = translate(
         MESSAGES,
         "new_error",
-        lang,
+        tenant.lang_code,
         error_class=error_class,
         known=", ".join(sorted(known)) or "-",
         explanation=diagnosis.explanation,
     )
-    healer._event("failure_detected", record, ctx, error=_short_error(ctx))
-    healer._event(
-        "diagnosed",
-        record,
-        ctx,
-        error_class=error_class,
-        safety=diagnosis.safety.value,
-        confidence=diagnosis.confidence,
-        tier=diagnosis.tier.value,
-        explanation=diagnosis.explanation,
+    healer.ledger.announce(
+        about_run("failure_detected", record, ctx, error=short_error(ctx)),
+        about_run(
+            "diagnosed",
+            record,
+            ctx,
+            error_class=error_class,
+            safety=diagnosis.safety.value,
+            confidence=diagnosis.confidence,
+            tier=diagnosis.tier.value,
+            explanation=diagnosis.explanation,
+        ),
     )
-    healer._audit(
-        kind="new_error",
-        tenant_id=tenant.id,
-        workflow_id=record.id,
-        execution_id=ctx.execution_id,
-        summary=reason,
-        details={"error_class": error_class, "safety": diagnosis.safety.value},
+    healer.ledger.record(
+        audit=Audit(
+            kind="new_error",
+            tenant_id=tenant.id,
+            workflow_id=record.id,
+            execution_id=ctx.execution_id,
+            summary=reason,
+            details={"error_class": error_class, "safety": diagnosis.safety.value},
+        ),
+        notes=[about_run("needs_attention", record, ctx, reason=reason)],
     )
-    healer._event("needs_attention", record, ctx, workflow=record.name, reason=reason)
     return HealOutcome("needs_attention", record.id, diagnosis=diagnosis, message=reason)

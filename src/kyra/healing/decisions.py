@@ -1,22 +1,22 @@
-"""People's decisions (approve, reject, rollback) and the kill switch."""
+"""People's decisions on fixes (approve, reject) and the kill switch stopping fixes in
+flight. Rollback, which a person may also ask for, is `rollback.Rollbacks`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kyra.engine.error_context import ErrorContext
-from kyra.engine.scopes import scope_of
+from kyra.engine import reruns
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing import gate
-from kyra.healing._base import HealerBase, HealOutcome, _patch_json, _patch_with_value, _step_names
 from kyra.healing.candidates import check_value
+from kyra.healing.ledger import Audit, FixChange, Ledger, about_fix
 from kyra.healing.messages import MESSAGES
-from kyra.healing.patches import ConfigPatch, diff
-from kyra.healing.taxonomy import ErrorClass
+from kyra.healing.outcome import HealOutcome
+from kyra.healing.patches import ConfigPatch, apply_to, diff, patch_json, patch_with_value
+from kyra.healing.settings import HealingSettings
 from kyra.i18n import translate
 from kyra.store import executions as exec_store
-from kyra.store import fleet as fleet_store
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
 from kyra.store.healing import FixInfo
@@ -25,7 +25,21 @@ from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import WorkflowConfig, effective_config
 
 
-class DecisionsMixin(HealerBase):
+class Decisions:
+    """Carries out what people decide about fixes, through the ledger.
+
+    Parameters:
+        ledger: where decisions are written.
+        settings: the gate's limits an approval must pass.
+    """
+
+    def __init__(self, ledger: Ledger, settings: HealingSettings) -> None:
+        self.ledger = ledger
+        self.store = ledger.store
+        self.settings = settings
+
+    # -- the kill switch --------------------------------------------------------------------
+
     def may_rerun(self, execution_id: str) -> bool:
         """Called just before a heal re-run starts: an engaged kill switch stops the fix in
         flight (the re-run is cancelled, the workflow asks for attention)."""
@@ -48,25 +62,18 @@ class DecisionsMixin(HealerBase):
             exec_store.cancel_execution(self.store, fix.rerun_execution_id)
         tenant = get_tenant_by_id(self.store, fix.tenant_id)
         reason = translate(MESSAGES, "kill_switch_cancelled", tenant.lang_code, fix=fix.id[:8])
-        heal_store.update_fix(self.store, fix.id, status="blocked", outcome="none", reason=reason)
-        self._audit(
-            kind="blocked",
-            tenant_id=fix.tenant_id,
-            workflow_id=fix.workflow_id,
-            fix_id=fix.id,
-            summary=reason,
-        )
         record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
-        self._move(record, WorkflowState.NEEDS_ATTENTION, reason, fix.rerun_execution_id)
-        self._event_raw(
-            "needs_attention",
-            fix.tenant_id,
-            fix.workflow_id,
-            fix.workflow_name,
-            fix.rerun_execution_id,
-            fix.id,
-            fix.execution_id,
-            reason=reason,
+        self.ledger.move(record, WorkflowState.NEEDS_ATTENTION, reason, fix.rerun_execution_id)
+        self.ledger.record(
+            fix=FixChange(fix.id, {"status": "blocked", "outcome": "none", "reason": reason}),
+            audit=Audit(
+                kind="blocked",
+                tenant_id=fix.tenant_id,
+                workflow_id=fix.workflow_id,
+                fix_id=fix.id,
+                summary=reason,
+            ),
+            notes=[about_fix("needs_attention", fix, fix.rerun_execution_id, reason=reason)],
         )
 
     # -- people's decisions -----------------------------------------------------------------
@@ -94,12 +101,12 @@ class DecisionsMixin(HealerBase):
                 confidence=fix.confidence,
                 automatic=False,
             ),
-            self._now(),
+            self.ledger.now(),
         )
         if not decision.allowed:
             raise ConflictError(f"approval blocked ({decision.limit}): {decision.reason}")
-        patch = _patch_with_value(ConfigPatch.model_validate(fix.patch), value)
-        new_config = patch.apply(record.workflow.config, _step_names(record))
+        patch = patch_with_value(ConfigPatch.model_validate(fix.patch), value)
+        new_config = apply_to(patch, record.workflow)
         if fix.diagnosis.get("proactive"):
             _still_raises_timeout(fix, record, new_config)
         version = wf_store.add_config_version(
@@ -115,11 +122,11 @@ class DecisionsMixin(HealerBase):
             # the workflow's next runs show whether the trend eases
             self._approved(fix, record, version.number, patch, new_config, actor, None, {})
             return HealOutcome("approved", record.id, fix.id)
-        ctx = ErrorContext.model_validate(
-            exec_store.get_execution(self.store, fix.execution_id or "").error_context or {}
+        self.ledger.move(
+            record, WorkflowState.FIXING, f"fix {fix.id[:8]} approved", fix.execution_id
         )
-        self._move(record, WorkflowState.FIXING, f"fix {fix.id[:8]} approved", fix.execution_id)
-        rerun_id, at = self._schedule_rerun(record, ctx, 0.0)
+        at = self.ledger.now()
+        rerun_id = reruns.schedule_rerun(self.store, fix.execution_id or "", at, trigger="heal")
         rerun = {"outcome": "pending", "rerun_execution_id": rerun_id, "rerun_at": at}
         self._approved(fix, record, version.number, patch, new_config, actor, rerun_id, rerun)
         return HealOutcome("rerun", record.id, fix.id, rerun_id)
@@ -137,39 +144,41 @@ class DecisionsMixin(HealerBase):
     ) -> None:
         """Record an approval: the fix row, the audit record, the event."""
         changes = diff(record.workflow.config, new_config)
-        heal_store.update_fix(
-            self.store,
-            fix.id,
-            status="approved",
-            decided_by=actor,
-            decided_at=self._now(),
-            from_version=record.config_version,
-            to_version=to_version,
-            patch=_patch_json(patch),
-            diff={"changes": changes},
-            **rerun,
-        )
-        self._audit(
-            kind="approved",
-            actor=actor,
-            tenant_id=fix.tenant_id,
-            workflow_id=record.id,
-            fix_id=fix.id,
-            summary=f"approved: {fix.reason}",
-            details={"diff": changes},
-        )
-        self._event_raw(
-            "approved",
-            fix.tenant_id,
-            record.id,
-            record.name,
-            rerun_id,
-            fix.id,
-            fix.execution_id,
-            fix=fix.id[:8],
-            actor=actor,
-            from_version=record.config_version,
-            to_version=to_version,
+        self.ledger.record(
+            fix=FixChange(
+                fix.id,
+                {
+                    "status": "approved",
+                    "decided_by": actor,
+                    "decided_at": self.ledger.now(),
+                    "from_version": record.config_version,
+                    "to_version": to_version,
+                    "patch": patch_json(patch),
+                    "diff": {"changes": changes},
+                    **rerun,
+                },
+            ),
+            audit=Audit(
+                kind="approved",
+                actor=actor,
+                tenant_id=fix.tenant_id,
+                workflow_id=record.id,
+                fix_id=fix.id,
+                summary=f"approved: {fix.reason}",
+                details={"diff": changes},
+            ),
+            notes=[
+                about_fix(
+                    "approved",
+                    fix,
+                    rerun_id,
+                    workflow=record.name,
+                    fix=fix.id[:8],
+                    actor=actor,
+                    from_version=record.config_version,
+                    to_version=to_version,
+                )
+            ],
         )
 
     def reject(
@@ -178,109 +187,25 @@ class DecisionsMixin(HealerBase):
         fix = heal_store.get_fix(self.store, fix_id, tenant_id=tenant_id)
         if fix.status != "proposed":
             raise ConflictError(f"fix {fix.id[:8]} is {fix.status}, not proposed")
-        heal_store.update_fix(
-            self.store,
-            fix.id,
-            status="rejected",
-            decided_by=actor,
-            decided_at=self._now(),
-            reason=reason or fix.reason,
-        )
-        self._audit(
-            kind="rejected",
-            actor=actor,
-            tenant_id=fix.tenant_id,
-            workflow_id=fix.workflow_id,
-            fix_id=fix.id,
-            summary=reason or "rejected",
-        )
-        self._event_raw(
-            "rejected",
-            fix.tenant_id,
-            fix.workflow_id,
-            fix.workflow_name,
-            None,
-            fix.id,
-            fix.execution_id,
-            fix=fix.id[:8],
-            actor=actor,
-        )
-        return heal_store.get_fix(self.store, fix.id)
-
-    def _forget_pacing(self, fix: FixInfo) -> str | None:
-        """A rolled-back rate-limit fix takes the pacing its diagnosis learned with it:
-        the host it was learned from starts fresh (what it says next is learned again)."""
-        if fix.error_class != ErrorClass.RATE_LIMIT_EXCEEDED or fix.execution_id is None:
-            return None
-        context = exec_store.get_execution(self.store, fix.execution_id).error_context or {}
-        url = ((context.get("execution_context") or {}).get("params") or {}).get("url")
-        if not isinstance(url, str):
-            return None
-        host = scope_of(url)[0]
-        if host and fleet_store.reset(self.store, fix.tenant_id, host):
-            return host
-        return None
-
-    def rollback(
-        self,
-        fix_id: str,
-        *,
-        actor: str = "user",
-        reason: str = "",
-        automatic: bool = False,
-        tenant_id: str | None = None,
-    ) -> FixInfo:
-        """Restore the config version from before the fix, as a new version."""
-        fix = heal_store.get_fix(self.store, fix_id, tenant_id=tenant_id)
-        if fix.status not in ("applied", "approved", "failed") or fix.from_version is None:
-            raise ConflictError(f"fix {fix.id[:8]} is {fix.status}; there is nothing to roll back")
-        record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
-        if record.config_version != fix.to_version:
-            raise ConflictError(
-                f"the config moved on since fix {fix.id[:8]} (now v{record.config_version}, "
-                f"the fix made v{fix.to_version}); roll back the later changes first"
-            )
-        previous = wf_store.get_config_version(self.store, record.id, fix.from_version)
-        version = wf_store.add_config_version(
-            self.store,
-            record.id,
-            WorkflowConfig.model_validate(previous.config),
-            author="kyra" if automatic else "user",
-            reason=f"rollback of fix {fix.id[:8]}" + (f": {reason}" if reason else ""),
-            fix_id=fix.id,
-            expected_version=record.config_version,
-        )
-        heal_store.update_fix(
-            self.store, fix.id, status="rolled_back", settled=True, reason=reason or fix.reason
-        )
-        forgotten = self._forget_pacing(fix)
-        self._audit(
-            kind="rollback",
-            actor=actor,
-            tenant_id=fix.tenant_id,
-            workflow_id=record.id,
-            fix_id=fix.id,
-            summary=reason or "rolled back by hand",
-            details={
-                "from_version": fix.to_version,
-                "to_version": version.number,
-                **({"forgot_pacing_for": forgotten} if forgotten else {}),
-            },
-        )
-        if automatic:
-            self._move(record, WorkflowState.NEEDS_ATTENTION, reason, None)
-        self._event_raw(
-            "rolled_back",
-            fix.tenant_id,
-            record.id,
-            record.name,
-            None,
-            fix.id,
-            fix.execution_id,
-            fix=fix.id[:8],
-            to_version=fix.to_version,
-            new_version=version.number,
-            reason=reason or actor,
+        self.ledger.record(
+            fix=FixChange(
+                fix.id,
+                {
+                    "status": "rejected",
+                    "decided_by": actor,
+                    "decided_at": self.ledger.now(),
+                    "reason": reason or fix.reason,
+                },
+            ),
+            audit=Audit(
+                kind="rejected",
+                actor=actor,
+                tenant_id=fix.tenant_id,
+                workflow_id=fix.workflow_id,
+                fix_id=fix.id,
+                summary=reason or "rejected",
+            ),
+            notes=[about_fix("rejected", fix, None, fix=fix.id[:8], actor=actor)],
         )
         return heal_store.get_fix(self.store, fix.id)
 

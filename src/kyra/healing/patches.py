@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kyra.workflows.dates import validate_strftime
-from kyra.workflows.model import Backoff, DateNormaliser, RetryPolicy, StepConfig, WorkflowConfig
+from kyra.workflows.model import (
+    Backoff,
+    DateNormaliser,
+    RetryPolicy,
+    StepConfig,
+    Workflow,
+    WorkflowConfig,
+)
 from kyra.workflows.params import parse_path
 
 HARD_MAX_REQUEST_DELAY = 60.0
@@ -193,3 +200,25 @@ def _diff(a: Any, b: Any, path: str, out: list[dict[str, Any]]) -> None:
             _diff(a.get(key), b.get(key), f"{path}.{key}" if path else key, out)
     elif a != b and not (a in (None, {}, []) and b in (None, {}, [])):
         out.append({"path": path, "before": a, "after": b})
+
+
+def patch_json(patch: ConfigPatch) -> dict[str, Any]:
+    """A patch as stored on the fix row and in audit records."""
+    return patch.model_dump(mode="json")
+
+
+def patch_with_value(patch: ConfigPatch, value: Any) -> ConfigPatch:
+    """A person approving may give another value for a field fix (validated the same)."""
+    if value is None:
+        return patch
+    ops = []
+    for op in patch.ops:
+        if hasattr(op, "value") and hasattr(op, "field"):
+            op = type(op).model_validate({**op.model_dump(), "value": value})
+        ops.append(op)
+    return ConfigPatch(ops=tuple(ops))
+
+
+def apply_to(patch: ConfigPatch, workflow: Workflow) -> WorkflowConfig:
+    """The workflow's config after `patch` (its steps are the ones a patch may name)."""
+    return patch.apply(workflow.config, {step.name for step in workflow.steps})

@@ -11,15 +11,12 @@ incident's thread).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from kyra.engine.events import RunResult
 from kyra.engine.states import WorkflowState
+from kyra.healing.ledger import Audit, Ledger, Note
 from kyra.store import workflows as wf_store
 from kyra.store.workflows import StateChange
-
-if TYPE_CHECKING:
-    from kyra.healing._base import HealerBase
 
 log = logging.getLogger("kyra.healing")
 
@@ -47,49 +44,57 @@ def open_incidents(history: list[StateChange], execution_id: str) -> list[str]:
     return list(reversed(incidents))
 
 
-def announce_recovery(healer: HealerBase, result: RunResult) -> int:
+def announce_recovery(ledger: Ledger, result: RunResult) -> int:
     """Emit `recovered` for each incident a clean run closed; how many were closed."""
-    latest = wf_store.last_state_change(healer.store, result.workflow_id)
+    store = ledger.store
+    latest = wf_store.last_state_change(store, result.workflow_id)
     if latest is None or latest.execution_id != result.execution_id:
         return 0  # the usual case: one small query, nothing recovered
-    history = wf_store.state_history(healer.store, result.workflow_id)
+    history = wf_store.state_history(store, result.workflow_id)
     incidents = open_incidents(history, result.execution_id)
-    record = wf_store.get_workflow_by_id(healer.store, result.workflow_id)
+    record = wf_store.get_workflow_by_id(store, result.workflow_id)
     for incident in incidents:
-        healer._event_raw(
-            "recovered",
-            record.tenant_id,
-            record.id,
-            record.name,
-            result.execution_id,
-            None,
-            incident,
-        )
-        healer._audit(
-            kind="recovered",
-            tenant_id=record.tenant_id,
-            workflow_id=record.id,
-            execution_id=result.execution_id,
-            summary=f"run {result.execution_id[:8]} succeeded: incident {incident[:8]} resolved",
+        ledger.record(
+            audit=Audit(
+                kind="recovered",
+                tenant_id=record.tenant_id,
+                workflow_id=record.id,
+                execution_id=result.execution_id,
+                summary=f"run {result.execution_id[:8]} succeeded: "
+                f"incident {incident[:8]} resolved",
+            ),
+            notes=[
+                Note(
+                    "recovered",
+                    record.tenant_id,
+                    record.id,
+                    record.name,
+                    result.execution_id,
+                    incident=incident,
+                    values={"workflow": record.name},
+                )
+            ],
         )
     return len(incidents)
 
 
-def record_crash(healer: HealerBase, result: RunResult, exc: Exception) -> None:
+def record_crash(ledger: Ledger, result: RunResult, exc: Exception) -> None:
     """Put a workflow healing crashed on back to `failed` (so the runtime's retried
     healing job picks the incident up again) and audit the crash; never raises."""
     log.exception("healing %s crashed", result.workflow_name)
     try:
-        record = wf_store.get_workflow_by_id(healer.store, result.workflow_id)
+        record = wf_store.get_workflow_by_id(ledger.store, result.workflow_id)
         if record.state == WorkflowState.FIXING:
             reason = f"healing crashed: {exc}"[:300]
-            healer._move(record, WorkflowState.FAILED, reason, result.execution_id)
-        healer._audit(
-            kind="healing_crashed",
-            tenant_id=record.tenant_id,
-            workflow_id=record.id,
-            execution_id=result.execution_id,
-            summary=f"{type(exc).__name__}: {exc}"[:300],
+            ledger.move(record, WorkflowState.FAILED, reason, result.execution_id)
+        ledger.record(
+            audit=Audit(
+                kind="healing_crashed",
+                tenant_id=record.tenant_id,
+                workflow_id=record.id,
+                execution_id=result.execution_id,
+                summary=f"{type(exc).__name__}: {exc}"[:300],
+            )
         )
     except Exception:
         log.exception("could not record the healing crash of %s", result.workflow_name)

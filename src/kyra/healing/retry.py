@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kyra.engine import reruns
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing import gate
-from kyra.healing._base import HealOutcome
+from kyra.healing.ledger import Audit, FixChange
 from kyra.healing.messages import MESSAGES
+from kyra.healing.outcome import HealOutcome
 from kyra.i18n import translate
 from kyra.store import executions as exec_store
 from kyra.store import healing as heal_store
@@ -38,7 +40,7 @@ def retry_blocked(
     store = healer.store
     fix = heal_store.get_fix(store, fix_id, tenant_id=tenant_id)
     tenant = get_tenant_by_id(store, fix.tenant_id)
-    lang = healer._say_lang(tenant)
+    lang = healer.say_lang(tenant)
     if fix.status != "blocked":
         raise ConflictError(
             translate(MESSAGES, "retry_not_blocked", lang, fix=fix.id[:8], status=fix.status)
@@ -48,7 +50,9 @@ def retry_blocked(
         raise ConflictError(
             translate(MESSAGES, "retry_wrong_state", lang, fix=fix.id[:8], state=record.state)
         )
-    decision = gate.check(store, healer.settings, _request(healer, fix, tenant), healer._now())
+    decision = gate.check(
+        store, healer.settings, _request(healer, fix, tenant), healer.ledger.now()
+    )
     if not decision.allowed:
         raise ConflictError(
             translate(
@@ -60,21 +64,21 @@ def retry_blocked(
                 reason=gate.reason_in(decision, lang),
             )
         )
-    failed = exec_store.get_execution(store, fix.execution_id or "")
-    ctx = ErrorContext.model_validate(failed.error_context or {})
     summary = translate(MESSAGES, "retried", tenant.lang_code, fix=fix.id[:8], actor=actor)
     # Re-run a fix stopped in flight whose config version is still current (nothing is
     # patched twice); otherwise heal the failure again from a `failed` workflow.
     stopped = fix.to_version is not None and fix.to_version == record.config_version
     target = WorkflowState.FIXING if stopped else WorkflowState.FAILED
-    if not healer._move(record, target, summary, fix.execution_id):
+    if not healer.ledger.move(record, target, summary, fix.execution_id):
         raise ConflictError(
             translate(MESSAGES, "retry_wrong_state", lang, fix=fix.id[:8], state=record.state)
         )
     if not stopped:
         _record(healer, fix, summary, actor, status="superseded")
-        return healer._heal(ctx, escalating=False)
-    rerun_id, at = healer._schedule_rerun(record, ctx, 0.0)
+        failed = exec_store.get_execution(store, fix.execution_id or "")
+        return healer.heal(ErrorContext.model_validate(failed.error_context or {}))
+    at = healer.ledger.now()
+    rerun_id = reruns.schedule_rerun(store, fix.execution_id or "", at, trigger="heal")
     _record(
         healer,
         fix,
@@ -90,16 +94,18 @@ def retry_blocked(
 
 def _record(healer: Healer, fix: FixInfo, summary: str, actor: str, **changes: Any) -> None:
     """The fix row and its audit record of a retry."""
-    heal_store.update_fix(healer.store, fix.id, decided_by=actor, **changes)
-    healer._audit(
-        kind="fix_retried",
-        actor=actor,
-        tenant_id=fix.tenant_id,
-        workflow_id=fix.workflow_id,
-        fix_id=fix.id,
-        execution_id=fix.execution_id,
-        summary=summary,
-        details={"rerun_execution_id": changes.get("rerun_execution_id")},
+    healer.ledger.record(
+        fix=FixChange(fix.id, {"decided_by": actor, **changes}),
+        audit=Audit(
+            kind="fix_retried",
+            actor=actor,
+            tenant_id=fix.tenant_id,
+            workflow_id=fix.workflow_id,
+            fix_id=fix.id,
+            execution_id=fix.execution_id,
+            summary=summary,
+            details={"rerun_execution_id": changes.get("rerun_execution_id")},
+        ),
     )
 
 

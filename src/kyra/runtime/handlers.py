@@ -26,13 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kyra.app import Kyra
+from kyra.engine import reruns
 from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import RunResult
 from kyra.errors import KyraError
 from kyra.store import executions as exec_store
 from kyra.store import workers
-from kyra.store import workflows as wf_store
-from kyra.workflows.model import RerunFrom
 
 FailureHandler = Callable[[Kyra, RunResult], None]
 """Called after an execution failed; raise to be retried with backoff."""
@@ -138,29 +137,9 @@ def schedule_rerun(
     It resumes the failed execution: from its failed step (or from the start when the
     workflow says `rerun_from: start`, or from `start_step`), reusing the outputs of the
     steps before it, with the same inputs unless `inputs` is given. Both runtimes pick
-    it up when `run_at` comes; it survives restarts like any queued execution.
+    it up when `run_at` comes; it survives restarts like any queued execution. The same
+    function plans healing's re-runs (`kyra.engine.reruns`).
     """
-    if run_at.tzinfo is None:
-        raise ValueError("run_at must be an aware datetime (UTC)")
-    source = exec_store.get_execution(app.store, execution_id)
-    if start_step is None:
-        start_step = _resume_step(app, source.workflow_id, source.failed_step)
-    return exec_store.create_execution(
-        app.store,
-        tenant_id=source.tenant_id,
-        workflow_id=source.workflow_id,
-        inputs=dict(source.inputs if inputs is None else inputs),
-        trigger="rerun",
-        resume_of=source.id,
-        start_step=start_step,
-        run_at=run_at,
-        status="waiting",
+    return reruns.schedule_rerun(
+        app.store, execution_id, run_at, start_step=start_step, inputs=inputs
     )
-
-
-def _resume_step(app: Kyra, workflow_id: str, failed_step: str | None) -> int:
-    workflow = wf_store.get_workflow_by_id(app.store, workflow_id).workflow
-    if failed_step is None or workflow.rerun_from is RerunFrom.START:
-        return 0
-    names = [s.name for s in workflow.steps]
-    return names.index(failed_step) if failed_step in names else 0

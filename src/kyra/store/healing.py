@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kyra.errors import NotFoundError
@@ -14,7 +14,7 @@ from kyra.store.db import Store
 from kyra.store.healing_tables import AuditRow, FixRow, KillSwitchRow
 from kyra.store.metric_counts import LATENCY_BUCKETS, REPAIR_BUCKETS, bump, observe
 from kyra.store.paging import Key, after
-from kyra.store.tables import ExecutionRow, WorkflowRow
+from kyra.store.tables import ExecutionRow, WorkflowRow, new_id
 from kyra.store.types import utcnow
 
 GLOBAL_SCOPE = "global"
@@ -91,48 +91,53 @@ def _fix_counted(
 
 
 def create_fix(store: Store, **values: Any) -> str:
-    with store.session.begin() as session:
-        row = FixRow(**values)
-        session.add(row)
-        session.flush()
-        _fix_counted(session.connection(), row.tenant_id, row.error_class, row.safety, row.status)
-        return row.id
+    with store.engine.begin() as conn:
+        return insert_fix(conn, **values)
+
+
+def insert_fix(conn: Connection, **values: Any) -> str:
+    """A new fix row inside the caller's transaction (the healing ledger writes it with
+    its audit record); counted for `/metrics` in the same transaction."""
+    values.setdefault("id", new_id())
+    conn.execute(insert(FixRow).values(**values))
+    _fix_counted(
+        conn, values["tenant_id"], values["error_class"], values["safety"], values["status"]
+    )
+    return str(values["id"])
 
 
 def update_fix(store: Store, fix_id: str, **changes: Any) -> None:
     """Change a fix; a new status and a verification are counted for `/metrics` in the
     same transaction."""
-    changes.setdefault("updated_at", utcnow())
     with store.engine.begin() as conn:
-        row = conn.execute(
-            update(FixRow)
-            .where(FixRow.id == fix_id)
-            .values(**changes)
-            .returning(FixRow.tenant_id, FixRow.error_class, FixRow.safety, FixRow.execution_id)
-        ).first()
-        if row is None:
-            return
-        tenant_id, error_class, safety, execution_id = row
-        if "status" in changes:
-            _fix_counted(conn, tenant_id, error_class, safety, changes["status"])
-        if changes.get("outcome") in ("succeeded", "failed"):
-            labels = {"error_class": error_class, "safety": safety, "outcome": changes["outcome"]}
-            bump(conn, tenant_id, "kyra_fix_verifications_total", labels, 1)
-        verified_at = changes.get("verified_at")
-        if verified_at is not None and changes.get("outcome") == "succeeded" and execution_id:
-            failed_at = conn.scalar(
-                select(ExecutionRow.finished_at).where(ExecutionRow.id == execution_id)
-            )
-            if failed_at is not None:
-                seconds = max(0.0, (_aware(verified_at) - _aware(failed_at)).total_seconds())
-                observe(
-                    conn,
-                    tenant_id,
-                    "kyra_time_to_repair_seconds",
-                    {},
-                    seconds,
-                    REPAIR_BUCKETS,
-                )
+        change_fix(conn, fix_id, **changes)
+
+
+def change_fix(conn: Connection, fix_id: str, **changes: Any) -> None:
+    """`update_fix` inside the caller's transaction."""
+    changes.setdefault("updated_at", utcnow())
+    row = conn.execute(
+        update(FixRow)
+        .where(FixRow.id == fix_id)
+        .values(**changes)
+        .returning(FixRow.tenant_id, FixRow.error_class, FixRow.safety, FixRow.execution_id)
+    ).first()
+    if row is None:
+        return
+    tenant_id, error_class, safety, execution_id = row
+    if "status" in changes:
+        _fix_counted(conn, tenant_id, error_class, safety, changes["status"])
+    if changes.get("outcome") in ("succeeded", "failed"):
+        labels = {"error_class": error_class, "safety": safety, "outcome": changes["outcome"]}
+        bump(conn, tenant_id, "kyra_fix_verifications_total", labels, 1)
+    verified_at = changes.get("verified_at")
+    if verified_at is not None and changes.get("outcome") == "succeeded" and execution_id:
+        failed_at = conn.scalar(
+            select(ExecutionRow.finished_at).where(ExecutionRow.id == execution_id)
+        )
+        if failed_at is not None:
+            seconds = max(0.0, (_aware(verified_at) - _aware(failed_at)).total_seconds())
+            observe(conn, tenant_id, "kyra_time_to_repair_seconds", {}, seconds, REPAIR_BUCKETS)
 
 
 def _aware(at: datetime) -> datetime:
@@ -277,60 +282,65 @@ def add_audit(
     cost: float = 0.0,
     at: datetime | None = None,
 ) -> None:
-    for attempt in range(AUDIT_INSERT_TRIES):
-        try:
-            _add_audit(
-                store,
-                kind,
-                actor,
-                summary,
-                tenant_id,
-                workflow_id,
-                fix_id,
-                execution_id,
-                details,
-                cost,
-                at,
-            )
-            return
-        except IntegrityError:  # two writers took the same seq (PostgreSQL): again
-            if attempt == AUDIT_INSERT_TRIES - 1:
-                raise
+    with store.engine.begin() as conn:
+        insert_audit(
+            conn,
+            kind=kind,
+            actor=actor,
+            summary=summary,
+            tenant_id=tenant_id,
+            workflow_id=workflow_id,
+            fix_id=fix_id,
+            execution_id=execution_id,
+            details=details,
+            cost=cost,
+            at=at,
+        )
 
 
-def _add_audit(
-    store: Store,
+def insert_audit(
+    conn: Connection,
+    *,
     kind: str,
     actor: str,
     summary: str,
-    tenant_id: str | None,
-    workflow_id: str | None,
-    fix_id: str | None,
-    execution_id: str | None,
-    details: dict[str, Any] | None,
-    cost: float,
-    at: datetime | None,
+    tenant_id: str | None = None,
+    workflow_id: str | None = None,
+    fix_id: str | None = None,
+    execution_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    cost: float = 0.0,
+    at: datetime | None = None,
 ) -> None:
+    """An audit record inside the caller's transaction. Each try takes the tenant's next
+    seq under a savepoint: when two writers take the same seq (PostgreSQL), only the
+    savepoint is undone and the record tries again, the caller's other writes stay."""
     owner = AuditRow.tenant_id == tenant_id if tenant_id else AuditRow.tenant_id.is_(None)
-    with store.session.begin() as session:
-        if kind == "diagnosis" and tenant_id is not None:
-            _diagnosis_counted(session.connection(), tenant_id, details or {}, cost)
-        last = session.scalar(select(func.max(AuditRow.seq)).where(owner))
-        session.add(
-            AuditRow(
-                seq=(last or 0) + 1,
-                tenant_id=tenant_id,
-                workflow_id=workflow_id,
-                fix_id=fix_id,
-                execution_id=execution_id,
-                kind=kind,
-                actor=actor,
-                summary=summary,
-                details=details or {},
-                cost=cost,
-                created_at=at or utcnow(),
-            )
-        )
+    if kind == "diagnosis" and tenant_id is not None:
+        _diagnosis_counted(conn, tenant_id, details or {}, cost)
+    for attempt in range(AUDIT_INSERT_TRIES):
+        try:
+            with conn.begin_nested():
+                last = conn.scalar(select(func.max(AuditRow.seq)).where(owner))
+                conn.execute(
+                    insert(AuditRow).values(
+                        seq=(last or 0) + 1,
+                        tenant_id=tenant_id,
+                        workflow_id=workflow_id,
+                        fix_id=fix_id,
+                        execution_id=execution_id,
+                        kind=kind,
+                        actor=actor,
+                        summary=summary,
+                        details=details or {},
+                        cost=cost,
+                        created_at=at or utcnow(),
+                    )
+                )
+            return
+        except IntegrityError:
+            if attempt == AUDIT_INSERT_TRIES - 1:
+                raise
 
 
 def list_audit(
