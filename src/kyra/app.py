@@ -8,6 +8,7 @@ CLI's start-up time is what an operator feels on every command.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cached_property
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
     from kyra.engine.executor import Executor
     from kyra.engine.fleet import FleetGuard
     from kyra.engine.lease import ProcessLease
+    from kyra.healing.healer import Healer
     from kyra.healing.settings import HealingSettings
+    from kyra.notify.notifier import Notifier
     from kyra.predict.watch import CredentialWatch
     from kyra.store.crypto import SecretBox
     from kyra.telemetry.spans import Tracing
@@ -44,6 +47,9 @@ class Kyra:
         self.store = store
         self.clock = clock or SystemClock()
         self._queued_listeners: list[Callable[[], None]] = []
+        self._parts_lock = threading.Lock()
+        self._healer: Healer | None = None
+        self._notifier: Notifier | None = None
 
     def on_work_queued(self, listener: Callable[[], None]) -> None:
         """Call `listener` whenever this process queues an execution (the API, a webhook):
@@ -126,6 +132,31 @@ class Kyra:
         from kyra.healing.settings import HealingSettings
 
         return HealingSettings()
+
+    @property
+    def notifier(self) -> Notifier:
+        """The app's one notifier (`KYRA_NOTIFY_*`): healing events, at-risk alerts and
+        `kyra notify` share it, and with it each channel's "kept failing just now" state.
+        Built on first use, once, even when the API's threads ask at the same time."""
+        with self._parts_lock:
+            if self._notifier is None:
+                from kyra.notify.notifier import Notifier
+
+                self._notifier = Notifier(self)
+            return self._notifier
+
+    @property
+    def healer(self) -> Healer:
+        """The app's one healer: the runtime's healing handler, the API and the CLI use it
+        (settings from `KYRA_HEALING_*`, the LLM tier from `KYRA_LLM_*`, events to the
+        notifier and to tracing when on). Built on first use, once."""
+        notifier = self.notifier
+        with self._parts_lock:
+            if self._healer is None:
+                from kyra.healing.factory import make_healer
+
+                self._healer = make_healer(self, [notifier])
+            return self._healer
 
     @cached_property
     def tracing(self) -> Tracing | None:

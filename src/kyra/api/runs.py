@@ -14,9 +14,7 @@ from kyra.api.errors import ApiError
 from kyra.app import Kyra
 from kyra.engine.events import RunResult
 from kyra.healing.driver import DriveResult, HealingDriver
-from kyra.healing.factory import make_healer
 from kyra.healing.healer import Healer
-from kyra.notify import Notifier
 from kyra.store.workflows import WorkflowRecord
 
 T = TypeVar("T")
@@ -52,7 +50,8 @@ class InlineRuns:
 
 
 def healer_for(kyra: Kyra) -> Healer:
-    return make_healer(kyra, [Notifier(kyra)])  # approvals via the API notify too
+    """The app's healer (approvals via the API notify too)."""
+    return kyra.healer
 
 
 def run_and_heal(kyra: Kyra, record: WorkflowRecord, inputs: dict[str, Any]) -> DriveResult:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from kyra.cli.common import EXIT_WORKFLOW_FAILED, console, fail, kyra_app, lang, print_json
 from kyra.i18n import Catalog, translate
-from kyra.notify import Notifier, parse_config, parse_events
+from kyra.notify import parse_config, parse_events
 from kyra.notify.notifier import DeliveryResult
 from kyra.notify.routing import events_for
 from kyra.store import notify as notify_store
@@ -173,7 +173,7 @@ def test(
 ) -> None:
     """Send a test message to one channel; exit code 1 when it could not be delivered."""
     with kyra_app() as kyra:
-        result = Notifier(kyra).send_test(kyra.tenant.id, name)
+        result = kyra.notifier.send_test(kyra.tenant.id, name)
     if as_json:
         print_json(_result_json(result))
         if result.status != "sent":
@@ -196,7 +196,7 @@ def test(
 def retry(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Send again the deliveries that failed (a channel that was down, a missing secret)."""
     with kyra_app() as kyra:
-        results = Notifier(kyra).retry_failed(tenant_id=kyra.tenant.id)
+        results = kyra.notifier.retry_failed(tenant_id=kyra.tenant.id)
     if as_json:
         print_json([_result_json(r) for r in results])
         return

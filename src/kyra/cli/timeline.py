@@ -10,9 +10,7 @@ from kyra.engine.error_context import ErrorContext
 from kyra.engine.events import ExecutorObserver, RunInfo
 from kyra.healing.events import HealEvent, HealListener
 from kyra.healing.explain import explain_fix
-from kyra.healing.factory import make_healer
 from kyra.healing.healer import Healer
-from kyra.notify import Notifier
 from kyra.store import healing as heal_store
 from kyra.store.db import Store
 from kyra.store.executions import StepRun
@@ -113,8 +111,8 @@ class Timeline(HealListener):
 def cli_healer(kyra: Kyra, *, show: bool = True) -> Healer:
     """The healer a command uses: timeline on the terminal, notifications to the
     tenant's channels (none configured: nothing is sent)."""
-    listeners: list[HealListener] = [Timeline(kyra.store)] if show else []
-    listeners.append(Notifier(kyra))
-    healer = make_healer(kyra, listeners)
+    healer = kyra.healer  # one app per command: its healer is this command's
+    if show:
+        healer.listeners.insert(0, Timeline(kyra.store))  # printed before anything is sent
     healer.lang = lang()  # what is said to the person at the terminal, in their language
     return healer

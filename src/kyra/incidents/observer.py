@@ -155,9 +155,7 @@ class IncidentObserver(ExecutorObserver):
             },
         )
         log.warning("%s: %s (%s)", kind, incident.host, event.values["workflows"])
-        from kyra.notify.notifier import Notifier  # notify sits above the engine's observers
-
         try:
-            Notifier(self.kyra).notify(event)
+            self.kyra.notifier.notify(event)  # the app's one notifier
         except Exception:  # a notification problem must never fail a run
             log.exception("announcing incident %s failed", incident.id[:8])

@@ -54,7 +54,7 @@ class Announcer:
     @property
     def notifier(self) -> Notifier:
         if self._notifier is None:
-            self._notifier = Notifier(self.kyra)
+            self._notifier = self.kyra.notifier
         return self._notifier
 
     def __call__(self, risk: Risk) -> None:
