@@ -9,20 +9,18 @@ trail since the workflow last entered `needs_attention`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from kyra.engine.error_context import ErrorContext
-from kyra.healing.ledger import Audit, about_run
+from kyra.healing.diagnosis.types import Diagnosis
+from kyra.healing.ledger import Audit, Ledger, about_run
 from kyra.healing.messages import MESSAGES
 from kyra.healing.outcome import HealOutcome, short_error
-from kyra.i18n import translate
+from kyra.i18n import Lang, translate
 from kyra.store import healing as heal_store
 from kyra.store.db import Store
 from kyra.store.tenants import TenantInfo
 from kyra.store.workflows import WorkflowRecord
-
-if TYPE_CHECKING:
-    from kyra.healing.healer import Healer
 
 ENTERING = frozenset({"needs_attention", "fix_proposed", "blocked", "rollback"})
 """Audit kinds written when a workflow is put in `needs_attention`."""
@@ -51,18 +49,24 @@ def known_classes(store: Store, record: WorkflowRecord) -> set[str]:
 
 
 def on_failure(
-    healer: Healer, record: WorkflowRecord, ctx: ErrorContext, tenant: TenantInfo
+    ledger: Ledger,
+    record: WorkflowRecord,
+    ctx: ErrorContext,
+    tenant: TenantInfo,
+    diagnose: Callable[[], Diagnosis],
+    say: Lang,
 ) -> HealOutcome:
-    """Diagnose a failure of a workflow in `needs_attention`; announce it when its error
-    class is new, else say why healing is skipped."""
-    known = known_classes(healer.store, record)
-    diagnosis = healer.diagnose(ctx, tenant)
+    """Diagnose a failure of a workflow in `needs_attention` (`diagnose`, called once the
+    known classes are read: its own audit record must not count); announce it when its
+    error class is new, else say why healing is skipped (in `say`, the caller's language)."""
+    known = known_classes(ledger.store, record)
+    diagnosis = diagnose()
     error_class = diagnosis.error_class.value
     if error_class in known:
         message = translate(
             MESSAGES,
             "skip_attention",
-            healer.say_lang(tenant),
+            say,
             error_class=error_class,
             reason=record.state_reason or "-",
         )
@@ -75,7 +79,7 @@ def on_failure(
         known=", ".join(sorted(known)) or "-",
         explanation=diagnosis.explanation,
     )
-    healer.ledger.announce(
+    ledger.announce(
         about_run("failure_detected", record, ctx, error=short_error(ctx)),
         about_run(
             "diagnosed",
@@ -88,7 +92,7 @@ def on_failure(
             explanation=diagnosis.explanation,
         ),
     )
-    healer.ledger.record(
+    ledger.record(
         audit=Audit(
             kind="new_error",
             tenant_id=tenant.id,

@@ -20,6 +20,7 @@ The Healer holds its parts, each a plain class with what it needs passed in:
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from kyra.app import Kyra
@@ -193,7 +194,8 @@ class Healer:
             if not moved:
                 return HealOutcome("skipped", record.id, message="another healer holds it")
         elif record.state == WorkflowState.NEEDS_ATTENTION and not escalating:
-            return attention.on_failure(self, record, ctx, tenant)
+            diagnose = partial(self.diagnose, ctx, tenant)
+            return attention.on_failure(self.ledger, record, ctx, tenant, diagnose, lang)
         elif not (escalating and record.state == WorkflowState.FIXING):
             message = translate(MESSAGES, "skip_state", lang, state=record.state)
             return HealOutcome("skipped", record.id, message=message)

@@ -2,7 +2,8 @@
 
 Channels: email (SMTP, text + HTML, one thread per incident), Slack and Microsoft Teams
 incoming webhooks, a generic webhook signed the Standard Webhooks way, and PagerDuty Events API
-v2. `Notifier` is a `HealListener`; pass it to `make_healer(kyra, [Notifier(kyra)])`.
+v2. `Notifier` is a `HealListener`; the app holds one (`Kyra.notifier`) and its healer
+(`Kyra.healer`) is built with it.
 """
 
 from kyra.notify.channels.webhook import sign, verify_signature

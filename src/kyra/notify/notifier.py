@@ -8,8 +8,8 @@ exponential backoff inside a bounded time budget. It never raises into healing: 
 could not be sent stays a `failed` delivery with its error, and `retry_failed()` (from a
 worker's periodic tick, or by hand) sends it later.
 
-    notifier = Notifier(kyra)                      # settings from KYRA_NOTIFY_*
-    healer = make_healer(kyra, [notifier])
+    notifier = kyra.notifier                       # the app's one, KYRA_NOTIFY_*
+    healer = kyra.healer                           # built with it
 """
 
 from __future__ import annotations
