@@ -3,6 +3,8 @@ store or a server (the behaviour against real upstreams is in test_fleet.py)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from kyra.engine.breaker import Breaker, BreakerSettings, CircuitState
@@ -222,6 +224,19 @@ def test_a_429s_retry_keeps_its_place_in_line() -> None:
     slots = [bucket.reserve(0.0) for _ in range(12)]
     assert at == 1.0
     assert all(abs(slot - 1.0) >= 0.1 - 1e-9 for slot in slots)  # the line steps over it
+
+
+def test_a_429s_retry_inside_a_long_line_steps_in_instead_of_going_to_the_back() -> None:
+    bucket = PaceBucket(rate=5.0, last_429=0.0)
+    tickets = [bucket.take(0.0) for _ in range(200)]  # a 40 s line
+    # the first one went at 0.0 and got a 429 with Retry-After: 1
+    retry = bucket.take(0.0, at=1.0)
+    assert retry.at == pytest.approx(1.0)  # not 40 s away at the back
+    due = [bucket.when(t) for t in tickets[1:]]
+    # the rate holds: no two places closer than 1/rate, and the others moved back one
+    times = sorted([retry.at, *due])
+    assert all(b - a >= 0.2 - 1e-9 for a, b in pairwise(times))
+    assert due[-1] == pytest.approx(40.0)
 
 
 def test_places_in_line_move_with_the_rate() -> None:

@@ -127,6 +127,8 @@ class PaceBucket:
         if at is not None and self.rate and at > max(now, self.next_at, self.blocked_until):
             bisect.insort(self.claimed, at)
             return at
+        if at is not None and self.rate and self.issued > self.front_n:
+            return self._step_in(now, at)
         start = max(now, self.next_at, self.blocked_until)
         if self.rate and self.claimed:
             interval = 1.0 / self.rate
@@ -151,6 +153,23 @@ class PaceBucket:
                 self.front_at, self.front_n = start, self.issued
             self.issued += 1
             self.next_at = start + 1.0 / self.rate
+        self.in_flight += 1
+        return start
+
+    def _step_in(self, now: float, at: float) -> float:
+        """A retry due inside the line (which is longer than its Retry-After) takes the
+        next place due from `at` on, and every ticket from there moves back one interval:
+        the rate holds, and a request that already waited its turn once does not queue
+        behind every run that reached the line after it (in a line of 200 at 5/s, the
+        back is 40 s away)."""
+        assert self.rate
+        interval = 1.0 / self.rate
+        since = max(now, at, self.blocked_until)
+        ahead = max(0, math.ceil((since - self.front_at) * self.rate - 1e-9))
+        n0 = min(self.issued, self.front_n + ahead)
+        start = max(since, self._due(n0))
+        self.front_at, self.front_n = start + interval, n0
+        self.next_at = self._due(self.issued)
         self.in_flight += 1
         return start
 
