@@ -270,6 +270,12 @@ def test_fleet_reset_clears_what_was_learned_here_and_in_a_running_process(
         shown = CliRunner().invoke(cli, ["status", "--json"])
         assert shown.exit_code == 0, shown.output
         assert '"scope": "/status/*"' in shown.output  # the status code is an id-like segment
+        # Read by a person in Spanish: one language throughout.
+        es = CliRunner().invoke(cli, ["status"], env={"KYRA_LANG": "es", "COLUMNS": "200"})
+        assert es.exit_code == 0, es.output
+        assert "respuestas 429" in es.output and "cerrado" in es.output
+        assert "429 answers" not in es.output and "closed" not in es.output
+        assert _host(fault_server.url) in es.output
         reset = CliRunner().invoke(cli, ["fleet", "reset", _host(fault_server.url)])
         assert reset.exit_code == 0, reset.output
         assert "Forgot 1" in reset.output

@@ -77,6 +77,10 @@ MESSAGES: Catalog = {
         "es": "Olvidados {n} límite(s) y circuito(s) aprendidos{where}.",
     },
     "fleet.where": {"en": " for {host}", "es": " de {host}"},
+    "circuit.closed": {"en": "closed", "es": "cerrado"},
+    "circuit.open": {"en": "open", "es": "abierto"},
+    "circuit.half_open": {"en": "half open", "es": "semiabierto"},
+    "learned.429 answers": {"en": "429 answers", "es": "respuestas 429"},
 }
 
 
@@ -186,6 +190,8 @@ def render_hosts(hosts: list[dict[str, Any]]) -> None:
         title=t("status.hosts"),
         title_justify="left",
     )
+    for column in table.columns[:2]:  # a host's port and a scope are read whole
+        column.overflow = "fold"
     styles = {"closed": "green", "open": "bold red", "half_open": "yellow"}
     for h in hosts:
         state = h["circuit"]
@@ -197,12 +203,19 @@ def render_hosts(hosts: list[dict[str, Any]]) -> None:
             h["host"],
             h["scope"],
             pace,
-            h["source"],
+            _words("learned.", h["source"]),
             str(h["rate_limited"]),
-            f"[{styles.get(state, '')}]{state}[/]{probe}",
+            f"[{styles.get(state, '')}]{_words('circuit.', state)}[/]{probe}",
             str(h["circuit_openings"]),
         )
     console.print(table)
+
+
+def _words(prefix: str, value: str) -> str:
+    """A value in the reader's language where it is words ("429 answers", "open"); a
+    header family's name is the same in every language."""
+    key = prefix + value
+    return t(key) if key in MESSAGES else value
 
 
 def status_json(report: RuntimeStatus) -> dict[str, Any]:
