@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from kyra.app import Kyra, create_app
 from kyra.engine.events import RunResult
-from kyra.engine.executor import ParkMode
+from kyra.engine.run_state import ParkMode
 from kyra.runtime.handlers import (
     FailureHandlers,
     handle_failure,

@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from kyra.app import Kyra
 from kyra.engine.events import RunResult
-from kyra.engine.executor import Parked, ParkMode
+from kyra.engine.run_state import Parked, ParkMode
 from kyra.errors import ConflictError, NotFoundError
 from kyra.runtime.settings import RuntimeSettings
 from kyra.store import executions as exec_store
