@@ -211,6 +211,7 @@ def test_a_hostile_retry_after_is_capped_and_holds_no_worker(
         assert hostile_run.status == "failed"
         [step] = hostile_run.steps
         assert step.attempts == 1 and "not retried" in step.error["error_message"]
+        assert "asked to wait 31.7 years" in step.error["error_message"]  # not "1e+09 s"
         assert again_run.status == "failed" and again_run.steps[0].attempts == 1
         # The 3 s Retry-After was waited out without its worker: the others finished first.
         assert parked_run.status == "succeeded"

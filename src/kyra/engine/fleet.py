@@ -254,7 +254,9 @@ class FleetGuard:
         if scope.breaker.failure(now, what, retry_after):
             scope.dirty = True
             tenant, host, name = scope.key
-            log.warning("circuit open for %s %s: %s", host, name, scope.breaker.reason)
+            # INFO, not WARNING: healed without anyone (the audit trail keeps it), and
+            # `kyra run` shows the run's own waits in the reader's language.
+            log.info("circuit open for %s %s: %s", host, name, scope.breaker.reason)
             self._audit(
                 tenant,
                 "circuit_opened",

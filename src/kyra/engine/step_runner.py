@@ -22,6 +22,7 @@ from kyra.engine.retry import retry_delay
 from kyra.engine.run_record import RunRecorder
 from kyra.engine.run_state import ParkMode, ParkSignal, RunState, StepState
 from kyra.engine.step_params import action_for, render_params, validation_message
+from kyra.engine.waits import duration_text
 from kyra.errors import ActionInputError, StepError, WaitRequired
 from kyra.redaction import credentials_in
 from kyra.workflows.model import Step, WorkflowConfig, effective_config
@@ -163,8 +164,9 @@ class StepRunner:
                 if delay > limit:
                     if error.retry_after is not None and error.retry_after > limit:
                         error.message = (
-                            f"{error.message} (the upstream asked to wait {error.retry_after:g} s; "
-                            f"Kyra waits at most {limit:g} s here: not retried)"
+                            f"{error.message} (the upstream asked to wait "
+                            f"{duration_text(error.retry_after)}; Kyra waits at most "
+                            f"{duration_text(limit)} here: not retried)"
                         )
                     raise  # too long to wait: healing decides (a re-run, or a person)
                 self.observers.emit(
