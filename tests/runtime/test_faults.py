@@ -153,17 +153,22 @@ def test_sigterm_finishes_running_work_then_exits(
 
 def test_sigterm_past_drain_hands_work_back(embedded: Harness, fault_server: FaultServer) -> None:
     runtime = embedded
+    # The slow step's first call takes 60 s (far past any signal latency under load, where
+    # a 2 s step could finish before the worker saw the SIGTERM and the run then
+    # succeeded instead of being handed back); its second call, the resumed run's, is quick.
+    slow = "/slow/handback?delay=60&times=1"
     record = runtime.workflow(
-        {"name": "handback", "steps": http_steps(fault_server.url, "/ok", "/slow?delay=2", "/ok")}
+        {"name": "handback", "steps": http_steps(fault_server.url, "/ok", slow, "/ok")}
     )
     proc = runtime.start_worker(KYRA_RUNTIME_DRAIN_SECONDS="0")
     execution_id = runtime.submit(record)
     wait_for(lambda: _in_slow_step(runtime, execution_id), 30, "the slow step")
     os.kill(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=15) == 0
-    assert runtime.status(execution_id) == "queued"  # handed back, not lost
+    assert proc.wait(timeout=30) == 0  # the 60 s call is abandoned, not waited for
+    state = queue.execution_status(runtime.app.store, execution_id)
+    assert runtime.status(execution_id) == "queued", (state, runtime.logs())  # handed back
     runtime.start_worker()  # resumes at once: no lease to wait for
-    info = runtime.wait_finished(execution_id, timeout=15)
+    info = runtime.wait_finished(execution_id)
     assert info.status == "succeeded" and [s.step_index for s in info.steps] == [0, 1, 2]
 
 

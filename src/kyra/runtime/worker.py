@@ -160,6 +160,9 @@ class WorkerPool:
         self._cond = threading.Condition()
         self._pending = True
         self._running: set[str] = set()
+        self._closed = False
+        """Set by `stop` once it has taken stock: a run not started by then never starts
+        here (its lease goes back with the rest)."""
         self.processed = 0
 
     @property
@@ -203,10 +206,18 @@ class WorkerPool:
                 if left <= 0:
                     break
                 thread.join(timeout=min(left, DRAIN_CHECK_SECONDS))
-        unstarted = []
-        while self._ready:
-            unstarted.append(self._ready.popleft().id)
-        with self._cond:
+        return self._hand_back()
+
+    def _hand_back(self) -> list[str]:
+        """After the drain: park the parked runs in the database and give every other
+        run this process holds back to the queue."""
+        # A claim racing the hand-back would leave its runs `running` under the lease of
+        # a process about to exit (until the lease expired): wait out one in flight;
+        # later ones see `_stopping`.
+        with self._claiming, self._cond:
+            self._closed = True
+            unstarted = [claimed.id for claimed in self._ready]
+            self._ready.clear()
             parked, self._parked = self._parked, []
         for _, _, waiting in parked:  # their waits go on in the database
             try:
@@ -215,8 +226,9 @@ class WorkerPool:
                 log.exception("could not park %s; handing it back", waiting.execution_id)
                 unstarted.append(waiting.execution_id)
         left = unstarted + self.running
-        if left:
-            queue.release_leases(self.app.store, self.owner, left)
+        # By owner, not by id: a thread may hold a run it took from a claim or the parked
+        # heap and has not started (it never will: `_closed`).
+        if queue.release_leases(self.app.store, self.owner) or left:
             log.warning("handed %d unfinished execution(s) back to the queue", len(left))
         return left
 
@@ -265,6 +277,8 @@ class WorkerPool:
         return None
 
     def _claim(self) -> list[Claimed]:
+        if self._stopping.is_set():
+            return []
         with self._cond:
             if len(self._parked) >= self.settings.max_parked:
                 return []  # enough runs wait in memory: finish some before taking more
@@ -299,6 +313,8 @@ class WorkerPool:
     ) -> RunResult | None:
         store = self.app.store
         with self._cond:
+            if self._closed:  # taken before the stop, its lease handed back by it
+                return None
             self._running.add(execution_id)
         try:
             result = work()
