@@ -3,11 +3,13 @@ message, never a 500, and nothing stored."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from kyra.api.body_limit import MAX_REQUEST_BYTES
 from kyra.demo import FaultServer
 from tests.api.conftest import Tenant, assert_problem, hooked
 
@@ -82,3 +84,30 @@ def test_the_diagnose_endpoint_refuses_deep_nesting(acme: Tenant) -> None:
     deep = b'{"error_type": "X", "body": ' + b"[" * 300 + b"]" * 300 + b"}"
     error = _error(acme.post("/api/v1/diagnose", content=deep, headers=json_headers), 422)
     assert "nested more than 64 levels" in error["detail"]
+
+
+def _chunks(total: int, size: int = 1 << 20) -> Iterator[bytes]:
+    """A body without Content-Length (sent chunked), so only counting can stop it."""
+    sent = 0
+    while sent < total:
+        yield b"x" * min(size, total - sent)
+        sent += size
+
+
+def test_a_body_over_the_cap_is_413_before_it_is_read(
+    acme: Tenant, http: TestClient, fault_server: FaultServer
+) -> None:
+    json_headers = {"Content-Type": "application/json"}
+    acme.apply(hooked(fault_server))
+    big_inputs = b'{"inputs": {"a": "' + b"x" * MAX_REQUEST_BYTES + b'"}}'
+    error = _error(acme.post("/api/v1/workflows/inbound/run", content=big_inputs), 413)
+    assert error["code"] == "too_large"
+    chunked = acme.post("/api/v1/diagnose", content=_chunks(2 * MAX_REQUEST_BYTES))
+    assert _error(chunked, 413)["code"] == "too_large"
+    # An unknown hook gets no further than its first 256 KiB, signed or not.
+    hook = http.post("/hooks/anything", content=_chunks(5_000_000), headers=json_headers)
+    assert _error(hook, 413)["code"] == "too_large"
+    assert acme.get("/api/v1/executions", params={"workflow": "inbound"}).json() == []
+    # Under the cap, the same routes still work.
+    small = acme.post("/api/v1/workflows/inbound/run", json={"inputs": {"a": "x" * 1000}})
+    assert small.status_code == 202, small.text

@@ -30,6 +30,7 @@ from kyra.api import (
     workflows,
 )
 from kyra.api.auth import Sessions
+from kyra.api.body_limit import BodyLimit
 from kyra.api.diagnose import router as diagnose_router
 from kyra.api.errors import CatchAll, install_error_handlers
 from kyra.api.probes import RuntimeCheck
@@ -113,5 +114,6 @@ def create_api(
     def root() -> RedirectResponse:
         return RedirectResponse("/dashboard", status_code=303)
 
+    app.add_middleware(BodyLimit)  # inside CatchAll: the last added runs first
     app.add_middleware(CatchAll)
     return app

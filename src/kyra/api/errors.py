@@ -200,15 +200,19 @@ class CatchAll:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = json.dumps(problem(500, "internal_error", "internal error")).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", PROBLEM_JSON.encode()),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_problem(send, 500, "internal_error", "internal error")
+
+
+async def send_problem(
+    send: Send, status: int, code: str, detail: str, *, close: bool = False
+) -> None:
+    """Answer with a problem body straight from ASGI middleware (no route ran)."""
+    body = json.dumps(problem(status, code, detail)).encode()
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:  # the rest of the request body is never read: end the connection
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
