@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from kyra.app import Kyra, create_app
@@ -18,16 +16,14 @@ from kyra.demo import FaultServer
 from kyra.engine.events import RunResult
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 
 
 @pytest.fixture
 def kyra(tmp_path: Path) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
+    settings = fresh_settings(
+        tmp_path,
         http_max_response_bytes=5_000_000,
         http_max_stored_bytes=1_000_000,
     )

@@ -12,16 +12,14 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import pytest
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from kyra.api import create_api
 from kyra.api.auth import create_api_key
 from kyra.app import Kyra, create_app
 from kyra.demo import FaultServer
-from kyra.settings import Settings
 from kyra.store.tenants import ensure_tenant
+from tests.apps import fresh_settings
 
 Response: TypeAlias = Any
 """What TestClient returns (Starlette's test client ships its own httpx flavour)."""
@@ -29,12 +27,7 @@ Response: TypeAlias = Any
 
 @pytest.fixture
 def kyra(tmp_path: Path) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-        tenant="acme",
-    )
+    settings = fresh_settings(tmp_path, tenant="acme")
     app = create_app(settings)
     yield app
     app.close()

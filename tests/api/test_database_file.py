@@ -12,14 +12,13 @@ import sqlite3
 import time
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from kyra.api.auth import SESSION_COOKIE
 from kyra.app import Kyra, create_app
 from kyra.settings import Settings
 from tests.api.conftest import Tenant
+from tests.apps import fresh_settings
 
 
 def _mode(path: Path) -> int:
@@ -29,13 +28,7 @@ def _mode(path: Path) -> int:
 def test_the_sqlite_file_and_its_wal_and_shm_are_the_owners_only(tmp_path: Path) -> None:
     previous = os.umask(0o022)  # the usual umask: SQLite alone would make them 0644
     try:
-        kyra = create_app(
-            Settings(
-                database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-                home=tmp_path / ".kyra",
-                secret_key=SecretStr(Fernet.generate_key().decode()),
-            )
-        )
+        kyra = create_app(fresh_settings(tmp_path))
         try:
             assert kyra.tenant.name  # a write: the WAL and SHM exist now
             for name in ("kyra.db", "kyra.db-wal", "kyra.db-shm"):

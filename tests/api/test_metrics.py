@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
@@ -24,6 +23,7 @@ from kyra.runtime.scheduler import Scheduler
 from kyra.runtime.settings import RuntimeSettings
 from kyra.settings import Settings
 from tests.api.conftest import Tenant, make_tenant
+from tests.apps import fresh_settings
 from tests.waiting import wait_for
 
 OPERATOR = "operator-token-for-tests-0123456789"
@@ -31,12 +31,7 @@ OPERATOR = "operator-token-for-tests-0123456789"
 
 @pytest.fixture
 def operated(tmp_path: Path) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-        metrics_token=SecretStr(OPERATOR),
-    )
+    settings = fresh_settings(tmp_path, metrics_token=SecretStr(OPERATOR))
     app = create_app(settings)
     yield app
     app.close()

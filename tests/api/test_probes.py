@@ -7,15 +7,13 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from kyra.api import create_api
 from kyra.app import Kyra, create_app
 from kyra.runtime.embedded import EmbeddedRuntime
 from kyra.runtime.settings import RuntimeSettings
-from kyra.settings import Settings
+from tests.apps import fresh_settings
 from tests.plugins.db import PG_ADMIN_URL
 from tests.waiting import wait_for
 
@@ -57,13 +55,7 @@ def test_a_database_that_stops_answering_makes_it_unready(tmp_path: Path) -> Non
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    kyra = create_app(
-        Settings(
-            database_url=f"{base}/{name}",
-            home=tmp_path / ".kyra",
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-        )
-    )
+    kyra = create_app(fresh_settings(tmp_path, database_url=f"{base}/{name}"))
     try:
         with TestClient(create_api(kyra)) as client:
             assert client.get("/readyz").status_code == 200

@@ -20,18 +20,16 @@ from typing import Any
 import playwright.sync_api as playwright_api  # dev dependency: missing means a loud failure
 import pytest
 import uvicorn
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from kyra.api import create_api
 from kyra.api.auth import create_api_key
 from kyra.app import Kyra, create_app
 from kyra.demo import FaultServer
-from kyra.settings import Settings
 from kyra.store import api as api_store
 from kyra.store.tenants import ensure_tenant
 from tests.api.conftest import bad_token, needs_email, paced
+from tests.apps import fresh_settings
 from tests.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -95,13 +93,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def site(_fault_server_session: FaultServer) -> Iterator[Site]:
     tmp = Path(tempfile.mkdtemp(prefix="kyra-browser-"))
-    kyra = create_app(
-        Settings(
-            database_url=f"sqlite:///{tmp / 'kyra.db'}",
-            home=tmp / ".kyra",
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-        )
-    )
+    kyra = create_app(fresh_settings(tmp))
     acme = ensure_tenant(kyra.store, "acme", tier="enterprise")
     rival = ensure_tenant(kyra.store, "rival", tier="pro")
     _, acme_key = create_api_key(kyra, acme.id, "browser")

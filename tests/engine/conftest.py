@@ -6,12 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from kyra.app import Kyra, create_app
 from kyra.clock import ManualClock
-from kyra.settings import Settings
+from tests.apps import fresh_settings
 
 
 @pytest.fixture
@@ -21,11 +19,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def kyra(tmp_path: Path, clock: ManualClock) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-    )
+    settings = fresh_settings(tmp_path)
     app = create_app(settings, clock=clock)
     yield app
     app.close()

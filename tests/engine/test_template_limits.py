@@ -8,23 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from kyra.app import Kyra, create_app
 from kyra.demo import FaultServer
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import executions as ex
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 
 
 @pytest.fixture
 def limited(tmp_path: Path) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
+    settings = fresh_settings(
+        tmp_path,
         template_timeout_seconds=0.2,
         template_max_output_chars=5_000,
         template_env=["SHOP_REGION", "KYRA_DATABASE_URL", "SHOP_API_TOKEN"],

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from kyra.app import Kyra, create_app
 from kyra.clock import ManualClock
@@ -20,12 +18,12 @@ from kyra.healing.healer import Healer
 from kyra.notify import Notifier, NotifySettings
 from kyra.notify.routing import parse_config
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import notify as notify_store
 from kyra.store import secrets as secret_store
 from kyra.store.notify import ChannelInfo
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 from tests.servers.smtp import SmtpTestServer
 from tests.servers.webhook import WebhookReceiver
 
@@ -41,12 +39,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def kyra(tmp_path: Path, clock: ManualClock) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-        public_url=DASHBOARD,
-    )
+    settings = fresh_settings(tmp_path, public_url=DASHBOARD)
     app = create_app(settings, clock=clock)
     secret_store.set_secret(app.store, app.box, app.tenant.id, "HOOK_KEY", SIGNING_KEY)
     secret_store.set_secret(app.store, app.box, app.tenant.id, "PD_KEY", ROUTING_KEY)

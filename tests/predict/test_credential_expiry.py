@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from kyra.actions.http import http_client
 from kyra.app import Kyra, create_app
@@ -25,11 +23,11 @@ from kyra.demo import FaultServer
 from kyra.predict.credentials import header_expiry, jwt_expiry, oauth_expiry
 from kyra.predict.risk import CREDENTIAL_EXPIRY, active_risks
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import executions as exec_store
 from kyra.store import notify as notify_store
 from kyra.store import secrets as secret_store
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 from tests.notify.conftest import SIGNING_KEY, add_webhook
 from tests.servers.tls import TlsServer
 from tests.servers.webhook import CannedReply, WebhookReceiver
@@ -53,11 +51,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def kyra(tmp_path: Path, clock: ManualClock, webhook_receiver: WebhookReceiver) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-    )
+    settings = fresh_settings(tmp_path)
     app = create_app(settings, clock=clock)
     secret_store.set_secret(app.store, app.box, app.tenant.id, "HOOK_KEY", SIGNING_KEY)
     add_webhook(app, webhook_receiver, events=["at_risk"])
@@ -221,10 +215,9 @@ def test_the_warning_window_is_a_setting_and_zero_turns_it_off(
     token = make_jwt(datetime.now(UTC) + timedelta(days=3))
     doc = billing(fault_server, "TOKEN")
     for days, expected in ((2.0, 0), (0.0, 0), (4.0, 1)):
-        settings = Settings(
+        settings = fresh_settings(
+            tmp_path,
             database_url=f"sqlite:///{tmp_path / f'kyra-{days}.db'}",
-            home=tmp_path / ".kyra",
-            secret_key=SecretStr(Fernet.generate_key().decode()),
             credential_expiry_warning_days=days,
         )
         with create_app(settings) as app:

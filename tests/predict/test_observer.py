@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from kyra.app import Kyra, create_app
 from kyra.demo import FaultServer
@@ -18,26 +16,18 @@ from kyra.predict.observer import TrendObserver
 from kyra.predict.risk import Risk, active_risks
 from kyra.predict.trends import CALM_RUNS
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import healing as heal_store
 from kyra.store import secrets as secret_store
 from kyra.store.trends import load_trends
 from kyra.store.workflows import WorkflowRecord, get_workflow_by_id
 from kyra.workflows.model import Workflow, effective_config
+from tests.apps import fresh_settings
 from tests.notify.conftest import SIGNING_KEY, add_webhook
 from tests.servers.webhook import WebhookReceiver
 
 
 def _app(tmp_path: Path, *, trends: bool = True) -> Kyra:
-    return create_app(
-        Settings(
-            database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-            home=tmp_path / ".kyra",
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-            default_tier="enterprise",
-            trends=trends,
-        )
-    )
+    return create_app(fresh_settings(tmp_path, default_tier="enterprise", trends=trends))
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from kyra.app import Kyra, create_app
@@ -20,12 +18,12 @@ from kyra.runtime.settings import RuntimeSettings
 from kyra.runtime.status import runtime_status
 from kyra.runtime.worker import WorkerPool
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import executions as ex
 from kyra.store import queue, workers
 from kyra.store import workflows as wf_store
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 from tests.runtime.cli import app as cli_app
 from tests.runtime.conftest import http_steps
 from tests.waiting import wait_for
@@ -35,11 +33,7 @@ LEASE = timedelta(seconds=30)
 
 @pytest.fixture
 def kyra(db_url: str, tmp_path: Path) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=db_url,
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-    )
+    settings = fresh_settings(tmp_path, database_url=db_url)
     app = create_app(settings)
     yield app
     app.close()

@@ -10,20 +10,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from kyra.app import Kyra, create_app
 from kyra.clock import ManualClock
 from kyra.runtime.scheduler import Scheduler, decide, last_slot_at_or_before, next_slot_after
 from kyra.runtime.settings import RuntimeSettings
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import executions as ex
 from kyra.store import queue, schedules
 from kyra.store.schedules import DueSchedule
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 
 T0 = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)
 SETTINGS = RuntimeSettings(misfire_grace_seconds=30, lookahead_seconds=0)
@@ -90,11 +88,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def kyra(db_url: str, tmp_path: Path, clock: ManualClock) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=db_url,
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-    )
+    settings = fresh_settings(tmp_path, database_url=db_url)
     app = create_app(settings, clock=clock)
     yield app
     app.close()

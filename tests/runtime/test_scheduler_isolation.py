@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 from sqlalchemy import update
 
 from kyra.app import Kyra, create_app
@@ -22,12 +20,12 @@ from kyra.clock import ManualClock
 from kyra.runtime.scheduler import PARKED, Scheduler
 from kyra.runtime.settings import RuntimeSettings
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import schedules
 from kyra.store.runtime_tables import ScheduleRow
 from kyra.store.tables import WorkflowRow
 from kyra.store.tenants import ensure_tenant
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 
 SETTINGS = RuntimeSettings(misfire_grace_seconds=30, lookahead_seconds=0)
 
@@ -39,11 +37,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def kyra(db_url: str, tmp_path: Path, clock: ManualClock) -> Iterator[Kyra]:
-    settings = Settings(
-        database_url=db_url,
-        home=tmp_path / ".kyra",
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-    )
+    settings = fresh_settings(tmp_path, database_url=db_url)
     app = create_app(settings, clock=clock)
     yield app
     app.close()

@@ -6,27 +6,18 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
-
 from kyra.app import create_app
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import incidents as incident_store
 from kyra.store.types import utcnow
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 
 WINDOW = timedelta(minutes=15)
 
 
 def test_incidents_open_join_resolve_and_page(db_url: str, tmp_path: Path) -> None:
-    app = create_app(
-        Settings(
-            database_url=db_url,
-            home=tmp_path,
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-        )
-    )
+    app = create_app(fresh_settings(tmp_path, database_url=db_url))
     try:
         store, tenant = app.store, app.tenant.id
         ids = {}

@@ -10,17 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from kyra.api.runs import run_and_heal
 from kyra.app import Kyra, create_app
 from kyra.demo import FaultServer
 from kyra.service import apply_workflow
-from kyra.settings import Settings
 from kyra.store import workflows as wf_store
 from kyra.telemetry import endpoint
 from kyra.workflows.model import Workflow
+from tests.apps import fresh_settings
 from tests.servers.otlp import OtlpReceiver, ReceivedSpan, otlp_receiver
 from tests.waiting import wait_for
 
@@ -37,13 +35,7 @@ def traced(
 ) -> Iterator[Kyra]:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
     monkeypatch.setenv("OTEL_SERVICE_NAME", "kyra-test")
-    app = create_app(
-        Settings(
-            database_url=f"sqlite:///{tmp_path / 'kyra.db'}",
-            home=tmp_path / ".kyra",
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-        )
-    )
+    app = create_app(fresh_settings(tmp_path))
     yield app
     app.close()
 
