@@ -49,6 +49,11 @@ def test_validate_a_file_a_directory_and_stdin(kyra: Kyra) -> None:
     assert piped.exit_code == 2 and "<stdin>:4:" in piped.stderr
     missing = kyra("workflows", "validate", "nope.yaml")
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+    flood = kyra("workflows", "validate", "-", input="a" * 1_000_001, lang="es")
+    assert flood.exit_code == 2
+    assert flood.stderr.strip() == (
+        "Error: la entrada estándar tiene más de 1000000 bytes; un workflow ocupa menos"
+    )
 
 
 def test_apply_a_directory_all_or_nothing_and_stdin(kyra: Kyra) -> None:

@@ -388,6 +388,13 @@ def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
         load_workflow_file(binary)
 
 
+def test_an_endless_file_is_read_only_up_to_the_limit() -> None:
+    # /dev/zero never ends: reading it whole would hang and fill memory.
+    with pytest.raises(WorkflowDefinitionError) as info:
+        load_workflow_file("/dev/zero")
+    assert info.value.problems == ["/dev/zero: the file is larger than 1000000 bytes"]
+
+
 def test_format_problems_lists_every_line() -> None:
     with pytest.raises(WorkflowDefinitionError) as info:
         load_workflow_text("name: x\nstps: []\n", "f.yaml")

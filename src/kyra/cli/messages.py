@@ -93,6 +93,10 @@ MESSAGES: Catalog = {
         "es": "  Corrección {id} retirada: {reason}.",
     },
     "wf.valid": {"en": "{source}: valid ({name}).", "es": "{source}: válido ({name})."},
+    "wf.stdin_too_big": {
+        "en": "standard input holds more than {limit} bytes; a workflow document is smaller",
+        "es": "la entrada estándar tiene más de {limit} bytes; un workflow ocupa menos",
+    },
     "wf.empty_dir": {
         "en": "no .yaml, .yml or .json files in {path}",
         "es": "no hay ficheros .yaml, .yml ni .json en {path}",

@@ -88,7 +88,10 @@ def _sources(target: str) -> list[tuple[str, str]]:
     from kyra.workflows.loader import read_document
 
     if target == STDIN:
-        return [("<stdin>", sys.stdin.read())]
+        text = sys.stdin.read(MAX_FILE_BYTES + 1)
+        if len(text.encode()) > MAX_FILE_BYTES:
+            fail(t("wf.stdin_too_big", limit=MAX_FILE_BYTES))
+        return [("<stdin>", text)]
     path = Path(target)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)

@@ -107,7 +107,8 @@ def read_document(
     problem is one `error` naming the file. Shared by every document loader."""
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as file:  # never more than the limit: /dev/zero, a
+            raw = file.read(limit + 1)  # multi-gigabyte log passed by mistake, a FIFO
         if len(raw) > limit:
             raise error(source, [f"{source}: {MESSAGES['too_big'].format(limit=limit)}"])
         return raw.decode("utf-8-sig")
