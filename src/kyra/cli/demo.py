@@ -14,9 +14,10 @@ from kyra.app import Kyra, create_app
 from kyra.cli.common import console, handled, lang, t
 from kyra.cli.timeline import ProgressPrinter, cli_healer
 from kyra.demo import FaultServer
-from kyra.demo.scenario import DEMO_APPROVAL_VALUE, DEMO_WORKFLOWS
+from kyra.demo.scenario import DEMO_APPROVAL_VALUE, DEMO_WORKFLOWS, DESCRIPTIONS
 from kyra.healing.driver import HealingDriver
 from kyra.healing.healer import Healer
+from kyra.i18n import translate
 from kyra.service import apply_workflow
 from kyra.settings import Settings
 from kyra.store import healing as heal_store
@@ -53,8 +54,10 @@ def demo(
             console.rule(t("demo.title"))
             console.print(t("demo.api", url=api.url))
             for doc in DEMO_WORKFLOWS:
+                description = translate(DESCRIPTIONS, doc["name"], lang())
+                inputs = {**doc.get("inputs", {}), "api": api.url}
                 workflow = Workflow.model_validate(
-                    {**doc, "inputs": {**doc.get("inputs", {}), "api": api.url}}
+                    {**doc, "description": description, "inputs": inputs}
                 )
                 record, _ = apply_workflow(kyra, kyra.tenant.id, workflow)
                 console.rule(f"[bold]{record.name}[/] — {workflow.description}")

@@ -6,13 +6,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from kyra.i18n import Catalog
+
 DEMO_APPROVAL_VALUE = "leads@example.com"
 """The value the demo's "person" picks when approving the missing-field proposal."""
+
+DESCRIPTIONS: Catalog = {
+    "gmail-digest": {
+        "en": "Sends three digest emails through an API that allows one per second.",
+        "es": "Envía tres correos de resumen por una API que admite uno por segundo.",
+    },
+    "invoice-sync": {
+        "en": "Creates an invoice; the billing API wants ISO dates, the CRM sends Spanish ones.",
+        "es": "Crea una factura; la API de facturación quiere fechas ISO y el CRM las manda "
+        "en español.",
+    },
+    "crm-sync": {
+        "en": "Pulls contacts with an API key that was revoked.",
+        "es": "Descarga contactos con una clave de API que fue revocada.",
+    },
+    "lead-capture": {
+        "en": "Posts a lead to a form API that started requiring an email.",
+        "es": "Envía un contacto a una API de formularios que empezó a exigir un email.",
+    },
+}
+"""Each workflow's description, in the language the demo speaks (one per output)."""
 
 DEMO_WORKFLOWS: list[dict[str, Any]] = [
     {
         "name": "gmail-digest",
-        "description": "Sends three digest emails through an API that allows one per second.",
         "steps": [
             {
                 "name": f"send_{team}",
@@ -28,8 +50,6 @@ DEMO_WORKFLOWS: list[dict[str, Any]] = [
     },
     {
         "name": "invoice-sync",
-        "description": "Creates an invoice; the billing API wants ISO dates, the CRM sends "
-        "Spanish ones.",
         "inputs": {"due": "26 de noviembre de 2026"},
         "steps": [
             {
@@ -45,7 +65,6 @@ DEMO_WORKFLOWS: list[dict[str, Any]] = [
     },
     {
         "name": "crm-sync",
-        "description": "Pulls contacts with an API key that was revoked.",
         "steps": [
             {
                 "name": "pull_contacts",
@@ -59,7 +78,6 @@ DEMO_WORKFLOWS: list[dict[str, Any]] = [
     },
     {
         "name": "lead-capture",
-        "description": "Posts a lead to a form API that started requiring an email.",
         "steps": [
             {
                 "name": "post_lead",
