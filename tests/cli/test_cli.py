@@ -208,6 +208,22 @@ def test_usage_errors_exit_2(kyra: Kyra) -> None:
     assert kyra("frobnicate").exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("frobnicate",), "Error: No such command 'frobnicate'. (kyra --help)"),
+        (("run",), "Error: Missing argument 'name'. (kyra run --help)"),
+        (("apikeys", "list"), "Error: Missing option '--tenant'. (kyra apikeys list --help)"),
+        (("workflows", "list", "--bogus"), "Error: No such option: --bogus"),
+        (("executions", "list", "--limit", "-5"), "Error: Invalid value for '--limit'"),
+    ],
+)
+def test_a_usage_error_is_one_line(kyra: Kyra, args: tuple[str, ...], expected: str) -> None:
+    result = kyra(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(expected), result.stderr
+
+
 def test_secret_value_is_never_taken_from_argv(kyra: Kyra) -> None:
     result = kyra("secrets", "set", "TOKEN", "value-on-argv")
     assert result.exit_code == 2

@@ -9,6 +9,7 @@ the core install (no `[api]` extra) fail on commands that never serve anything.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 from typing import Any
 
@@ -132,6 +133,33 @@ class LazyGroup(TyperGroup):
         for name, (_module, english, castilian) in COMMANDS.items():
             short = castilian if spanish else english
             self.commands[name] = TyperCommand(name, help=short, short_help=short)
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's usage errors as one line (`Error: ... (kyra X --help)`), exit 2, like
+        every other bad input, instead of a usage block and a boxed message."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        except typer.TyperException as exc:  # Click's errors (Typer vendors Click)
+            ctx = getattr(exc, "ctx", None)
+            if ctx is None or type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # type: ignore[attr-defined]  # a group run bare: its help
+            else:
+                message = exc.format_message()  # type: ignore[attr-defined]
+                typer.echo(f"Error: {message} ({ctx.command_path} --help)", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
         name = args[0] if args else None
