@@ -10,6 +10,7 @@ the core install (no `[api]` extra) fail on commands that never serve anything.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from importlib import import_module
 from typing import Any
 
@@ -136,18 +137,19 @@ class LazyGroup(TyperGroup):
 
     def main(
         self,
-        args: Any = None,
+        args: Sequence[str] | None = None,
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         """Click's usage errors as one line (`Error: ... (kyra X --help)`), exit 2, like
         every other bad input, instead of a usage block and a boxed message."""
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, False, **extra)
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, False, **extra)
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.Abort:
             typer.echo("Aborted!", err=True)
             sys.exit(1)
@@ -156,7 +158,7 @@ class LazyGroup(TyperGroup):
             if ctx is None or type(exc).__name__ == "NoArgsIsHelpError":
                 exc.show()  # type: ignore[attr-defined]  # a group run bare: its help
             else:
-                message = exc.format_message()  # type: ignore[attr-defined]
+                message = exc.format_message()
                 typer.echo(f"Error: {message} ({ctx.command_path} --help)", err=True)
             sys.exit(exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
