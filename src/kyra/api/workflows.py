@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from kyra.api import schemas as s
 from kyra.api import views
@@ -19,6 +20,7 @@ from kyra.api.paging import PAGE_HEADERS, CursorParam, decode, limit_param, page
 from kyra.api.runs import run_and_heal
 from kyra.engine.states import WorkflowState, sources_of
 from kyra.errors import InputError, NotFoundError, SecretError
+from kyra.healing.carry import Carried
 from kyra.inputs import load_json
 from kyra.service import apply_workflow_carrying
 from kyra.store import api as api_store
@@ -105,15 +107,22 @@ async def create_workflow(
     """Create (or with `replace`, update) a workflow from YAML or JSON."""
     text, source, replace = await _document(request, replace)
     kyra = kyra_of(request)
-    workflow = load_workflow_text(
-        text,
-        source,
-        kyra.registry,
-        min_trigger_interval=kyra.settings.min_trigger_interval_seconds,
-    )
-    record, created, carried = apply_workflow_carrying(
-        kyra, who.tenant_id, workflow, replace=replace, source=source
-    )
+
+    def parse_and_apply() -> tuple[WorkflowRecord, bool, Carried]:
+        workflow = load_workflow_text(
+            text,
+            source,
+            kyra.registry,
+            min_trigger_interval=kyra.settings.min_trigger_interval_seconds,
+        )
+        return apply_workflow_carrying(
+            kyra, who.tenant_id, workflow, replace=replace, source=source
+        )
+
+    # In a worker thread, not on the event loop: a large document takes seconds of CPU
+    # to parse (pure-Python YAML with line numbers), and on the loop every tenant's
+    # requests, the probes included, waited for it.
+    record, created, carried = await run_in_threadpool(parse_and_apply)
     language = get_tenant_by_id(kyra.store, who.tenant_id).lang_code
     body = s.WorkflowSaved(
         **views.workflow_summary(record, _webhook(request, record)),
