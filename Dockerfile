@@ -32,7 +32,8 @@ COPY --from=build /opt/kyra /opt/kyra
 COPY deploy/entrypoint.sh /usr/local/bin/kyra-entrypoint
 ENV PATH=/opt/kyra/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    KYRA_LOG_FORMAT=json
+    KYRA_LOG_FORMAT=json \
+    KYRA_ACCESS_LOG=1
 USER 10001
 WORKDIR /data
 VOLUME ["/data"]

@@ -211,6 +211,22 @@ class Redactor:
             return tuple(self(item) for item in value)
         return value
 
+    def known(
+        self, values: dict[str, Any], done: dict[str, tuple[Redactor, Any]]
+    ) -> dict[str, Any]:
+        """`self(values)`, taking each value that `done` holds as already redacted by this
+        very redactor instead of walking it again (a run's outputs were redacted step by
+        step when they were recorded; a redactor that learnt more since walks them anew)."""
+        out = {}
+        for key, item in values.items():
+            seen = done.get(key)
+            masked = isinstance(key, str) and SENSITIVE_KEY.search(key) and _credential(item)
+            if seen is not None and seen[0] is self and not masked:
+                out[key] = seen[1]
+            else:
+                out[key] = self({key: item})[key]
+        return out
+
 
 def _credential(item: Any) -> bool:
     """Text is masked whole under a credential-shaped key; numbers (`max_tokens: 500`),

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from kyra.demo import FaultServer
@@ -125,7 +126,9 @@ def test_processes_refuse_a_database_they_cannot_share(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_serve_logs_json_lines_with_an_access_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("access_log", [True, False])
+def test_serve_logs_json_lines_with_an_access_log(tmp_path: Path, access_log: bool) -> None:
+    """JSON lines; a line per API request only with --access-log (quiet by default)."""
     env = {
         **os.environ,
         "KYRA_DATABASE_URL": f"sqlite:///{tmp_path / 'kyra.db'}",
@@ -136,7 +139,8 @@ def test_serve_logs_json_lines_with_an_access_log(tmp_path: Path) -> None:
     assert _kyra(env, "init").returncode == 0
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kyra", "serve", "--no-scheduler", "--port", str(port)],
+        [sys.executable, "-m", "kyra", "serve", "--no-scheduler", "--port", str(port)]
+        + (["--access-log"] if access_log else []),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -159,9 +163,10 @@ def test_serve_logs_json_lines_with_an_access_log(tmp_path: Path) -> None:
     records = [json.loads(line) for line in errors.splitlines() if line.strip()]
     assert records and all({"ts", "level", "logger", "message"} <= set(r) for r in records)
     access = [r for r in records if r["logger"] == "uvicorn.access"]
-    assert any(
+    assert access_log == any(
         r["method"] == "GET" and r["path"] == "/login?next=x" and r["status"] == 200 for r in access
     ), access
+    assert access_log or not access
     assert not any(r["logger"].startswith(("httpx", "httpcore")) for r in records)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 
 from kyra.api import schemas as s
 from kyra.api import views
@@ -27,10 +28,12 @@ def list_executions(
     status: Annotated[ExecutionStatus | None, Query(description="Only this status.")] = None,
     cursor: CursorParam = None,
     limit: int = limit_param(50),
-) -> list[s.ExecutionOut]:
+) -> Response:
     """Executions of your tenant, newest first."""
+    # Clients poll this while their runs go on: no definition parsed, no inputs or error
+    # contexts read, and the body serialised in one pass (not validated a second time).
     store = kyra_of(request).store
-    workflow_id = wf_store.get_workflow(store, who.tenant_id, workflow).id if workflow else None
+    workflow_id = wf_store.workflow_id(store, who.tenant_id, workflow) if workflow else None
     found = exec_store.list_executions(
         store,
         who.tenant_id,
@@ -38,9 +41,16 @@ def list_executions(
         status=status.value if status else None,
         limit=limit + 1,
         after_key=decode(cursor, 2),
+        payload=False,
     )
     shown, next_cursor = page(found, limit, exec_store.execution_key)
-    return paged(request, response, [views.execution(e) for e in shown], next_cursor)
+    items = paged(request, response, [views.execution(e) for e in shown], next_cursor)
+    headers = {k: v for k, v in response.headers.items() if k in _PAGE_HEADER_NAMES}
+    return Response(_LISTED.dump_json(items), media_type="application/json", headers=headers)
+
+
+_LISTED = TypeAdapter(list[s.ExecutionOut])
+_PAGE_HEADER_NAMES = frozenset({"link", "x-next-cursor"})
 
 
 @router.get("/{execution_id}", response_model=s.ExecutionDetail)

@@ -76,11 +76,12 @@ def register(root: typer.Typer) -> None:
 
 
 def _start_api(
-    app: Kyra, runtime: EmbeddedRuntime, host: str, port: int, level: str
+    app: Kyra, runtime: EmbeddedRuntime, host: str, port: int, level: str, access_log: bool
 ) -> uvicorn.Server:
     """The API and dashboard on a thread; the runtime keeps the main thread and its
     signal handlers (uvicorn installs none off the main thread). Its error and access
-    logs use Kyra's format (`KYRA_LOG_FORMAT`)."""
+    logs use Kyra's format (`KYRA_LOG_FORMAT`); the access log (a line per request) only
+    when asked: a client polling the API would fill the log and cost CPU per request."""
     import uvicorn
 
     from kyra.api import create_api
@@ -91,7 +92,7 @@ def _start_api(
         port=port,
         log_config=logconfig.uvicorn_log_config(app.settings.log_format, level),
         log_level=level.lower(),
-        access_log=True,
+        access_log=access_log,
     )
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, name="kyra-api", daemon=True).start()
@@ -145,6 +146,12 @@ def serve(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
     log_level: str = log_level_option(),
+    access_log: bool = typer.Option(
+        False,
+        "--access-log/--no-access-log",
+        envvar="KYRA_ACCESS_LOG",
+        help="Log every API request (one INFO line each).",
+    ),
 ) -> None:
     """Run the scheduler, a worker pool, healing, the API and the dashboard in one process
     until SIGTERM/SIGINT, then drain."""
@@ -182,7 +189,7 @@ def serve(
         runtime = EmbeddedRuntime(
             app, runtime_settings, handlers=handlers, schedule=not no_scheduler
         )
-        server = _start_api(app, runtime, host, port, level) if api else None
+        server = _start_api(app, runtime, host, port, level, access_log) if api else None
         retention = start_retention(app) if parent_pid() is None else None
         extra = None
         if runtime_settings.processes > 1 and parent_pid() is None:

@@ -100,6 +100,8 @@ class RunRecorder:
             output=redact(output),
             error=redact(error.fields()) if error is not None else None,
         )
+        if status == "succeeded":
+            run.redacted[step.name] = (redact, step_run.output)
         close = last and status == "succeeded"
         exec_store.record_step(
             self.store,
@@ -161,7 +163,7 @@ class RunRecorder:
             status="failed",
             failed_step=step.name,
             error_context=context,
-            outputs=run.redactor(run.outputs),
+            outputs=run.redactor.known(run.outputs, run.redacted),
             duration_ms=(self.clock.monotonic() - started) * 1000,
             trigger=run.info.trigger,
         )
@@ -179,7 +181,7 @@ class RunRecorder:
             status="succeeded",
             failed_step=None,
             error_context=None,
-            outputs=run.redactor(run.outputs),
+            outputs=run.redactor.known(run.outputs, run.redacted),
             duration_ms=(self.clock.monotonic() - started) * 1000,
             trigger=run.info.trigger,
         )

@@ -103,6 +103,9 @@ class RunState:
     """Monotonic time the run started (its duration spans parked waits)."""
     first_attempt: int = 1
     """The attempt the first step resumes at (a step parked in the database)."""
+    redacted: dict[str, tuple[Redactor, Any]] = field(default_factory=dict)
+    """Each step's output as recorded (redacted), with the redactor that did it: the
+    run's result reuses them instead of redacting every output a second time."""
 
 
 def start_watch(factory: WatchFactory, run: RunState) -> ExchangeWatch:

@@ -3,9 +3,9 @@ steps' risks (`kyra.predict.risk`, kinds `latency` and `error_rate`, subject the
 and proposes the proactive timeout fix (an executor observer: it sees successful runs too,
 which healing never does).
 
-One read and one write per run, whatever the history's length: the state per step is
-bounded (`kyra.predict.trends`). A crash here is logged by the executor's observer fan-out
-and never fails the run.
+One write per run (and a read every `KNOWN_TTL` seconds), whatever the history's
+length: the state per step is bounded (`kyra.predict.trends`). A crash here is logged
+by the executor's observer fan-out and never fails the run.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import effective_config
 
 RECORD_TTL = 30.0
+KNOWN_TTL = 5.0
+"""Seconds this process trusts the trend state it last wrote (one read per run saved)."""
 MAX_OPEN_RUNS = 1000
 """Runs in flight whose steps are held; a run parked for later (no `on_run_finished`
 now) is forgotten past this, so a long-lived worker does not grow."""
@@ -67,6 +69,10 @@ class TrendObserver(ExecutorObserver):
         """Seconds each (execution, step) waited for the fleet or a backoff: time the
         upstream was not answering, so not latency."""
         self._records: dict[tuple[str, int, tuple[str, ...]], tuple[float, WorkflowRecord]] = {}
+        self._trends: dict[str, tuple[float, dict[str, trend_store.StepTrend]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        """One run at a time folds into a workflow's trends (two threads reading the
+        same state and writing it back would lose one run's sample)."""
 
     def on_step_retry(
         self, run: RunInfo, step_name: str, context: ErrorContext, delay: float
@@ -108,9 +114,31 @@ class TrendObserver(ExecutorObserver):
 
     def observe(self, run: RunInfo, steps: list[StepRun]) -> None:
         """Fold one run's steps into their trends; raise, refresh or clear warnings."""
+        with self._workflow_lock(run.workflow_id):
+            self._observe(run, steps)
+
+    def _workflow_lock(self, workflow_id: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(workflow_id, threading.Lock())
+
+    def _known(self, workflow_id: str) -> dict[str, trend_store.StepTrend]:
+        """The workflow's trends as this process last wrote them, read again from the
+        store after `KNOWN_TTL` seconds (another process may fold runs in too)."""
+        now = time.monotonic()
+        cached = self._trends.get(workflow_id)
+        if cached is not None and now - cached[0] < KNOWN_TTL:
+            return cached[1]
+        known = trend_store.load_trends(self.kyra.store, workflow_id)
+        with self._lock:
+            if len(self._trends) >= MAX_OPEN_RUNS:
+                self._trends.clear()
+            self._trends[workflow_id] = (now, known)
+        return known
+
+    def _observe(self, run: RunInfo, steps: list[StepRun]) -> None:
         store = self.kyra.store
         record = self._record(run)
-        known = trend_store.load_trends(store, run.workflow_id)
+        known = self._known(run.workflow_id)
         changed: list[trend_store.StepTrend] = []
         for step in steps:
             try:
@@ -122,6 +150,7 @@ class TrendObserver(ExecutorObserver):
             trend = known.get(step.step_name) or trend_store.StepTrend(
                 run.workflow_id, step.step_name, run.tenant_id
             )
+            known[step.step_name] = trend
             trend.host = host_of(step)
             state = trends.TrendState.from_json(trend.state)
             previous = state.at_risk
@@ -138,7 +167,11 @@ class TrendObserver(ExecutorObserver):
             self._apply(trend, verdict, previous, run, propose=step.status != "failed")
             changed.append(trend)
         if changed:
-            trend_store.save_trends(store, changed)
+            try:
+                trend_store.save_trends(store, changed)
+            except Exception:
+                self._trends.pop(run.workflow_id, None)  # not stored: read back what is
+                raise
 
     def _record(self, run: RunInfo) -> wf_store.WorkflowRecord:
         """The run's workflow, read once per config version and step list and at most

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kyra.errors import ConflictError, NotFoundError
@@ -70,14 +70,31 @@ def add_api_key(store: Store, tenant_id: str, prefix: str, key_hash: str, name: 
         raise ConflictError("API key prefix already in use") from exc
 
 
+_KEYS = ApiKeyRow.__table__
+_FIND_KEY = (
+    select(
+        _KEYS.c.id,
+        _KEYS.c.tenant_id,
+        Tenant.__table__.c.name,
+        _KEYS.c.prefix,
+        _KEYS.c.key_hash,
+        _KEYS.c.name,
+        _KEYS.c.created_at,
+        _KEYS.c.last_used_at,
+        _KEYS.c.revoked,
+    )
+    .join(Tenant.__table__, Tenant.__table__.c.id == _KEYS.c.tenant_id)
+    .where(_KEYS.c.prefix == bindparam("b_prefix"))
+)
+
+
 def find_api_key(store: Store, prefix: str) -> ApiKeyInfo | None:
-    with store.session() as session:
-        found = session.execute(
-            select(ApiKeyRow, Tenant.name)
-            .join(Tenant, Tenant.id == ApiKeyRow.tenant_id)
-            .where(ApiKeyRow.prefix == prefix)
-        ).first()
-    return _key(*found) if found else None
+    """Every API request asks this: one prepared Core statement on a read transaction
+    (no ORM session, no write lock), so revoking a key takes effect at once in every
+    process without a cache to invalidate."""
+    with store.reader.connect() as conn:
+        found = conn.execute(_FIND_KEY, {"b_prefix": prefix}).first()
+    return ApiKeyInfo(*found) if found else None
 
 
 def touch_api_key(store: Store, key_id: str, at: datetime) -> None:

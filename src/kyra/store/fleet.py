@@ -45,7 +45,7 @@ def scopes(store: Store, tenant_id: str | None = None) -> list[ScopeState]:
     )
     if tenant_id is not None:
         query = query.where(FleetScopeRow.tenant_id == tenant_id)
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return [ScopeState(*row) for row in conn.execute(query)]
 
 

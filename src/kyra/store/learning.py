@@ -52,7 +52,7 @@ def remedy_outcomes(
         .group_by(FixRow.status, FixRow.outcome)
     )
     counts = {"worked": 0, "failed": 0, "rolled_back": 0, "rejected": 0}
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         for status, outcome, n in conn.execute(query):
             if status == "rolled_back":
                 counts["rolled_back"] += int(n)

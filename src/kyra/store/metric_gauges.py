@@ -27,13 +27,13 @@ def _scoped(query: Any, column: Any, tenant_ids: Collection[str] | None) -> Any:
 
 
 def _grouped(store: Store, query: Any) -> PerTenant:
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return {(tenant, str(label)): int(n) for tenant, label, n in conn.execute(query)}
 
 
 def tenant_names(store: Store, tenant_ids: Collection[str] | None = None) -> dict[str, str]:
     query = _scoped(select(Tenant.id, Tenant.name), Tenant.id, tenant_ids)
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return {tid: name for tid, name in conn.execute(query)}
 
 
@@ -85,7 +85,7 @@ def open_circuits(store: Store, tenant_ids: Collection[str] | None) -> PerTenant
 def scheduler_lag(store: Store, now: datetime) -> float:
     """Seconds the most overdue trigger is late (0 when none is): a scheduler that
     stopped, or cannot keep up, shows here first."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         oldest = conn.scalar(select(func.min(ScheduleRow.next_fire_at)))
     if oldest is None:
         return 0.0
@@ -101,5 +101,5 @@ def live_workers(store: Store, now: datetime, grace: timedelta) -> dict[str, int
         .where(WorkerHeartbeatRow.last_seen >= now - grace, WorkerHeartbeatRow.stopped_at.is_(None))
         .group_by(WorkerHeartbeatRow.kind)
     )
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return {kind: int(n) for kind, n in conn.execute(query)}

@@ -223,7 +223,7 @@ def unmark_dispatched(store: Store, execution_ids: Sequence[str]) -> None:
 
 def execution_status(store: Store, execution_id: str) -> tuple[str, str | None] | None:
     """(status, lease_owner) of an execution, or None if it does not exist."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         row = conn.execute(
             select(ExecutionRow.status, ExecutionRow.lease_owner).where(
                 ExecutionRow.id == execution_id
@@ -252,13 +252,13 @@ def count_by_status(store: Store, statuses: Sequence[str] | None = None) -> dict
     query = select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status)
     if statuses is not None:
         query = query.where(ExecutionRow.status.in_(list(statuses)))
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return {status: int(n) for status, n in conn.execute(query)}
 
 
 def active_executions(store: Store, statuses: Sequence[str], limit: int) -> list[QueuedExecution]:
     """Running, queued or waiting executions, soonest first."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         rows = conn.execute(
             select(
                 ExecutionRow.id,

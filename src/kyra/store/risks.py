@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -47,6 +47,23 @@ def _key(tenant_id: str, workflow_id: str, kind: str, subject: str) -> ColumnEle
     )
 
 
+_REFRESH = (
+    update(RiskRow)
+    .where(
+        RiskRow.tenant_id == bindparam("b_tenant"),
+        RiskRow.workflow_id == bindparam("b_workflow"),
+        RiskRow.kind == bindparam("b_kind"),
+        RiskRow.subject == bindparam("b_subject"),
+        RiskRow.cleared_at.is_(None),
+    )
+    .values(
+        reason_key=bindparam("b_key"),
+        reason_params=bindparam("b_params", type_=RiskRow.__table__.c.reason_params.type),
+        updated_at=bindparam("b_now", type_=RiskRow.__table__.c.updated_at.type),
+    )
+)
+
+
 def raise_risk(
     store: Store,
     *,
@@ -62,8 +79,18 @@ def raise_risk(
     key = _key(tenant_id, workflow_id, kind, subject)
     reason = {"reason_key": reason_key, "reason_params": reason_params, "updated_at": now}
     with store.engine.begin() as conn:
+        # The common case, once per run while a step stays at risk: a prepared statement.
         refreshed = conn.execute(
-            update(RiskRow).where(key, RiskRow.cleared_at.is_(None)).values(**reason)
+            _REFRESH,
+            {
+                "b_tenant": tenant_id,
+                "b_workflow": workflow_id,
+                "b_kind": kind,
+                "b_subject": subject,
+                "b_key": reason_key,
+                "b_params": reason_params,
+                "b_now": now,
+            },
         )
         if refreshed.rowcount:
             return False

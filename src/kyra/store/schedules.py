@@ -60,7 +60,7 @@ class Fired:
 
 def workflows_change_mark(store: Store) -> tuple[int, Any]:
     """A cheap fingerprint of scheduled workflows; when it moves, sync schedules."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         count, latest = conn.execute(select(func.count(), func.max(WorkflowRow.updated_at))).one()
     return int(count), latest
 
@@ -133,6 +133,13 @@ def insert_ignore(conn: Connection, table: Any) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+_ANY_DUE = (
+    select(ScheduleRow.workflow_id)
+    .where(ScheduleRow.next_fire_at <= bindparam("b_horizon"))
+    .limit(1)
+)
+
+
 def fire_due(
     store: Store,
     now: datetime,
@@ -146,6 +153,9 @@ def fire_due(
     slots, advance `next_fire_at`, and create one queued execution per slot, runnable
     at its slot. Schedules due up to `horizon` (default: now) are considered. Returns
     (due rows processed, slots fired)."""
+    with store.reader.connect() as conn:  # most ticks find nothing: no write lock for that
+        if conn.scalar(_ANY_DUE, {"b_horizon": horizon or now}) is None:
+            return 0, []
     with store.engine.begin() as conn:
         due = conn.execute(
             select(
@@ -225,7 +235,7 @@ class UpcomingFire:
 
 def upcoming_fires(store: Store, limit: int) -> list[UpcomingFire]:
     """The next scheduled triggers, soonest first."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         rows = conn.execute(
             select(
                 ScheduleRow.workflow_id,
@@ -248,5 +258,5 @@ def fired_slots(store: Store, workflow_id: str | None = None) -> list[tuple[str,
     ).order_by(FiredTriggerRow.scheduled_for)
     if workflow_id is not None:
         query = query.where(FiredTriggerRow.workflow_id == workflow_id)
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return [(w, s, e) for w, s, e in conn.execute(query)]

@@ -50,7 +50,7 @@ _ENCRYPTED = select(Secret.name, Secret.ciphertext).where(Secret.tenant_id == bi
 
 def encrypted_secrets(store: Store, tenant_id: str) -> list[tuple[str, bytes]]:
     """(name, ciphertext) of every secret of a tenant; one cheap query per execution."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return [
             (name, bytes(token))
             for name, token in conn.execute(_ENCRYPTED, {"b_tenant": tenant_id})

@@ -42,7 +42,7 @@ _LOAD = select(
 
 def load_trends(store: Store, workflow_id: str) -> dict[str, StepTrend]:
     """The workflow's step trends by step name."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         rows = conn.execute(_LOAD, {"b_workflow": workflow_id}).all()
     return {
         step: StepTrend(workflow_id, step, tenant, host, dict(state or {}), fix, timeout)

@@ -57,7 +57,7 @@ def beat(store: Store, worker: WorkerBeat) -> None:
 
 def workers(store: Store, since: datetime) -> list[WorkerBeat]:
     """Processes seen since `since` (stopped ones included, newest first)."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         rows = conn.execute(
             select(WorkerHeartbeatRow)
             .where(WorkerHeartbeatRow.last_seen >= since)
@@ -151,5 +151,5 @@ def unhealed_failures(store: Store, now: datetime) -> list[tuple[str, str, str]]
             ~answered,
         )
     )
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return [(wid, state, eid) for wid, state, eid in conn.execute(query)]

@@ -231,7 +231,7 @@ _WORKFLOW_ID = (
 def workflow_id(store: Store, tenant_id: str, name: str) -> str:
     """Only the id of a workflow (queueing a run needs no more): one indexed lookup, no
     definition parsed."""
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         found = conn.scalar(_WORKFLOW_ID, {"b_tenant": tenant_id, "b_name": name})
     if found is None:
         raise NotFoundError(f"no workflow named {name!r}")
