@@ -185,26 +185,17 @@ class WorkerPool:
             self._threads.append(thread)
 
     def wake(self, *_args: object) -> None:
-        """New work is due (a trigger fired, an execution was queued): one idle worker
-        looks now. It claims for the pool and wakes as many others as it took runs beyond
-        its own: waking every thread per queued run cost each of them the GIL for nothing."""
-        self._wake(1)
-
-    def _wake(self, workers: int | None) -> None:
-        """Wake `workers` idle threads (None: all of them)."""
+        """New work is due (a trigger fired, an execution was queued): look now."""
         with self._cond:
             self._pending = True
-            if workers is None:
-                self._cond.notify_all()
-            else:
-                self._cond.notify(workers)
+            self._cond.notify_all()
 
     def stop(self, drain: float, cut: threading.Event | None = None) -> list[str]:
         """Stop claiming; wait up to `drain` seconds for running executions, or until
         `cut` is set (a second SIGTERM/SIGINT); hand the rest (and anything claimed but
         not started) back to the queue. Returns the ids handed back."""
         self._stopping.set()
-        self._wake(None)
+        self.wake()
         deadline = self.app.clock.monotonic() + drain
         cut = cut or threading.Event()
         for thread in self._threads:
@@ -274,7 +265,7 @@ class WorkerPool:
             if batch:
                 self._ready.extend(batch[1:])
                 if len(batch) > 1:
-                    self._wake(len(batch) - 1)
+                    self.wake()
                 return batch[0]
         with self._cond:
             if not self._pending and not self._ready and not self._stopping.is_set():
