@@ -170,8 +170,11 @@ def test_serve_logs_json_lines_with_an_access_log(tmp_path: Path, access_log: bo
     assert not any(r["logger"].startswith(("httpx", "httpcore")) for r in records)
 
 
-def test_serve_refuses_an_unknown_log_level(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["serve", "worker", "scheduler"])
+def test_serve_refuses_an_unknown_log_level(tmp_path: Path, command: str) -> None:
+    # worker and scheduler name the flag too, before the broker and PostgreSQL they lack here
     env = {**os.environ, "KYRA_DATABASE_URL": "sqlite:///:memory:", "KYRA_LANG": "es"}
-    done = _kyra({**env, "KYRA_HOME": str(tmp_path / ".kyra")}, "serve", "--log-level", "LOUD")
+    env.pop("KYRA_BROKER_URL", None)
+    done = _kyra({**env, "KYRA_HOME": str(tmp_path / ".kyra")}, command, "--log-level", "LOUD")
     assert done.returncode == 2 and "--log-level LOUD" in done.stderr
     assert "Traceback" not in done.stderr

@@ -65,8 +65,8 @@ def worker(
     log_level: str = log_level_option(),
 ) -> None:
     """Start a Celery worker that runs Kyra executions and healing jobs."""
+    configure_logging(False, log_level)  # a bad flag is named before the environment
     _check("worker")
-    configure_logging(False, log_level)
     from kyra.runtime.celery_app import make_celery, worker_argv
     from kyra.runtime.handlers import FailureHandlers
     from kyra.runtime.heal import with_healing
@@ -88,8 +88,8 @@ def scheduler(
 ) -> None:
     """Fire triggers and send due executions to the Celery workers (run one; a second
     one started by mistake fires nothing twice)."""
-    _check("scheduler")
     configure_logging(verbose, log_level)
+    _check("scheduler")
     from kyra.runtime.celery_app import make_celery
     from kyra.runtime.dispatch import Dispatcher
     from kyra.runtime.retention import start_retention
