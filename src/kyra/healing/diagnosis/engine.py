@@ -18,6 +18,7 @@ from functools import cache
 
 from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis import artifact
+from kyra.healing.diagnosis.advice import default_steps, not_auto
 from kyra.healing.diagnosis.arbiter import overrules, red_lean
 from kyra.healing.diagnosis.chains import attach_root_cause
 from kyra.healing.diagnosis.code_match import code_match
@@ -26,10 +27,11 @@ from kyra.healing.diagnosis.facts import extract
 from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
 from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
 from kyra.healing.diagnosis.observe import Observed, observe
+from kyra.healing.diagnosis.safety import demoted_green, raised_yellow
 from kyra.healing.diagnosis.signatures import Match, SignatureSet
 from kyra.healing.diagnosis.structure import choose, network_errno, quota_match, red_from_body
 from kyra.healing.diagnosis.texts import explain_reasons
-from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
+from kyra.healing.diagnosis.types import Diagnosis, Evidence, Tier
 from kyra.healing.diagnosis.vocab import errno_match, type_token_match
 from kyra.healing.reasons import Reason, render
 from kyra.healing.taxonomy import (
@@ -168,40 +170,57 @@ class Diagnoser:
         return [match for _, match in ordered]
 
     def _local(self, obs: Observed, explain_model: bool) -> _Verdict:
+        """The tiers' answer, then the safety side's last word on it (`safety.py`)."""
+        verdict, answer = self._tiers(obs, explain_model)
+        was = verdict.error_class.value
+        red = demoted_green(verdict.error_class, obs, answer)
+        if red is not None:
+            verdict.evidence.notes.append(f"{was} set aside: the error says it is out of service")
+            return _Verdict(
+                red, 60, verdict.tier, verdict.evidence, probability=verdict.probability
+            )
+        matched = verdict.evidence.matched
+        red = raised_yellow(
+            verdict.error_class, verdict.confidence, verdict.signature, matched, answer
+        )
+        if red is None or answer is None:
+            return verdict
+        verdict.evidence.notes.append(f"{was} is a soft guess; the safety head leans RED: {red}")
+        return _Verdict(red, 50, Tier.MODEL, verdict.evidence, probability=answer.red_probability)
+
+    def _tiers(self, obs: Observed, explain_model: bool) -> tuple[_Verdict, ModelAnswer | None]:
         matches = self.matches(obs)
         best, notes = choose(matches, obs)
         vetoed = any(m.signature.veto_green for m in matches) or red_from_body(matches) is not None
         rule = self._rule_verdict(best, matches, notes) if best else None
         if rule is not None and rule.confidence >= RULE_TRUST:
             if not self.use_model:
-                return rule
+                return rule, None
             answer = self.model.predict(obs, explain=explain_model)
             rule.evidence.model_scores = answer.scores
             if overrules(rule.error_class, rule.signature, rule.evidence.matched, answer):
                 confidence = min(MODEL_MAX_CONFIDENCE, round(answer.probability * 100))
                 evidence = self._model_evidence(answer, rule)
                 evidence.notes.append(f"the model overrules {rule.signature}")
-                return _Verdict(
+                overruled = _Verdict(
                     answer.error_class,
                     confidence,
                     Tier.MODEL,
                     evidence,
                     probability=answer.probability,
                 )
-            return rule
+                return overruled, answer
+            return rule, answer
         if not self.use_model:
-            return rule or _Verdict(ErrorClass.UNKNOWN, 0, Tier.RULES)
+            return rule or _Verdict(ErrorClass.UNKNOWN, 0, Tier.RULES), None
         answer = self.model.predict(obs, explain=explain_model)
         chosen = decide(answer, obs, green_allowed=not vetoed)
         confidence = min(MODEL_MAX_CONFIDENCE, round(answer.probability * 100))
         if chosen is not ErrorClass.UNKNOWN and (rule is None or confidence > rule.confidence):
+            evidence = self._model_evidence(answer, rule)
             return _Verdict(
-                chosen,
-                confidence,
-                Tier.MODEL,
-                self._model_evidence(answer, rule),
-                probability=answer.probability,
-            )
+                chosen, confidence, Tier.MODEL, evidence, probability=answer.probability
+            ), answer
         if rule is not None:
             rule.evidence.model_scores = answer.scores
             rule.evidence.model_features = answer.features
@@ -209,14 +228,16 @@ class Diagnoser:
             if leaning is not None:
                 evidence = self._model_evidence(answer, rule)
                 evidence.notes.append(f"{rule.signature} is a guess the model doubts: RED")
-                return _Verdict(leaning, 50, Tier.MODEL, evidence, probability=answer.probability)
-            return rule
+                leaned = _Verdict(leaning, 50, Tier.MODEL, evidence, probability=answer.probability)
+                return leaned, answer
+            return rule, answer
         confidence = confidence if answer.error_class is ErrorClass.UNKNOWN else 0
         evidence = self._model_evidence(answer, None)
         evidence.notes.append("below the model's confidence threshold: unknown")
-        return _Verdict(
+        unsure = _Verdict(
             ErrorClass.UNKNOWN, confidence, Tier.MODEL, evidence, probability=answer.probability
         )
+        return unsure, answer
 
     @staticmethod
     def _rule_verdict(best: Match, matches: list[Match], notes: list[str]) -> _Verdict:
@@ -318,14 +339,21 @@ class Diagnoser:
             verdict.evidence.notes.append(
                 "ambiguous date: " + " or ".join(facts.date_candidates) + "; not GREEN"
             )
-        steps = allowed_steps(verdict.error_class, verdict.steps or _steps_for(verdict, facts))
+        elif facts.relative_date:
+            safety, auto = Safety.YELLOW, False
+            verdict.evidence.notes.append("the rejected value is a relative date; not GREEN")
+        steps = allowed_steps(
+            verdict.error_class, verdict.steps or default_steps(verdict.error_class, facts)
+        )
         reasons = explain_reasons(
             verdict.error_class,
             facts,
             tier=verdict.tier,
             signature=verdict.signature,
             probability=verdict.probability,
-            not_auto=None if auto else _not_auto(row.auto_reparable, verdict, facts),
+            not_auto=None
+            if auto
+            else not_auto(row.auto_reparable, verdict.tier, verdict.confidence, facts),
             extra=extra,
         )
         return Diagnosis(
@@ -346,39 +374,6 @@ class Diagnoser:
             facts=facts,
             evidence=verdict.evidence,
         )
-
-
-def _not_auto(auto_class: bool, verdict: _Verdict, facts: Facts) -> Reason | None:
-    """Why an auto-repairable class is only suggested: the actual reason, never a
-    threshold the confidence met (an LLM at 90 % is advice, not "below 80 %")."""
-    if not auto_class:
-        return None  # the class's own sentence says a person is needed
-    if verdict.tier is Tier.LLM:
-        return Reason.of("fact.not_auto_llm")
-    if facts.date_candidates:
-        first, second = facts.date_candidates
-        return Reason.of("fact.not_auto_ambiguous_date", first=first, second=second)
-    if verdict.confidence < AUTO_FIX_MIN_CONFIDENCE:
-        return Reason.of(
-            "fact.not_auto", confidence=verdict.confidence, threshold=AUTO_FIX_MIN_CONFIDENCE
-        )
-    return None
-
-
-def _steps_for(verdict: _Verdict, facts: Facts) -> list[FixStep]:
-    """Default steps, sharpened by what the facts make possible."""
-    steps = list(info(verdict.error_class).default_steps)
-    if verdict.error_class is ErrorClass.RATE_LIMIT_EXCEEDED and not facts.retry_after_seconds:
-        steps.remove(FixStep.HONOUR_RETRY_AFTER)
-    if verdict.error_class is ErrorClass.SERVICE_TEMPORARILY_UNAVAILABLE and (
-        facts.retry_after_seconds
-    ):
-        steps.insert(0, FixStep.HONOUR_RETRY_AFTER)
-    if verdict.error_class is ErrorClass.MISSING_REQUIRED_FIELD and not facts.field:
-        steps = [FixStep.REVIEW_INPUT_DATA]
-    if verdict.error_class is ErrorClass.INVALID_DATE_FORMAT and facts.expected_format:
-        steps.append(FixStep.SET_DATE_FORMAT)
-    return steps
 
 
 @cache

@@ -11,7 +11,9 @@
 - Qualified names: AWS JSON `__type` values carry a namespace
   (`com.amazonaws.dynamodb.v20120810#ThrottlingException`), SharePoint and .NET send
   `-2147024860, Microsoft.SharePoint.SPQueryThrottledException`: the bare name is the code
-  other providers document (`throttlingexception`), so both forms are kept.
+  other providers document (`throttlingexception`), so both forms are kept; an SDK's
+  `...Exception` suffix is a naming convention, so `LimitExceededException` is also
+  `limitexceeded`, the name another cloud documents for the same error.
 - Retry flags: `"is_transient": true` (Meta Graph), `"retryable": true`, `"severity":
   "temporary"` (Mailgun events), `errorLabels: ["TransientTransactionError"]` (MongoDB):
   the provider's protocol says in a field, not in prose, that trying again can succeed.
@@ -45,6 +47,7 @@ RETRY_FLAGS = frozenset(
     }
 )
 RETRY_LABELS = frozenset({"transienttransactionerror", "retryablewriteerror"})
+_SUFFIX = "exception"
 _DOTTED = re.compile(r"^[a-z_][\w]*(?:\.[a-z_][\w]*)+$")
 
 
@@ -60,6 +63,8 @@ def code_forms(code: str) -> list[str]:
         tail = tail.rsplit(".", 1)[1]
     if tail != code and len(tail) >= 3:
         forms.append(tail)
+    if tail.endswith(_SUFFIX) and len(tail) >= len(_SUFFIX) + 4:
+        forms.append(tail.removesuffix(_SUFFIX))
     return forms
 
 

@@ -234,6 +234,30 @@ def date_candidates(obs: Observed) -> list[str] | None:
     return None
 
 
+_RELATIVE_WORDS = (
+    r"today|tomorrow|yesterday|tonight|(?:next|last|this) (?:week(?:end)?|month|year|monday"
+    r"|tuesday|wednesday|thursday|friday|saturday|sunday)|in \d+ (?:hours?|days?|weeks?|months?)"
+    r"|\d+ (?:hours?|days?|weeks?|months?) ago|hoy|ma[nñ]ana|ayer|pasado ma[nñ]ana"
+    r"|(?:el|la) (?:semana|mes|a[nñ]o) (?:que viene|pr[oó]xim[oa]|pasad[oa])"
+    r"|pr[oó]xim[oa] (?:semana|mes|a[nñ]o|lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado"
+    r"|domingo)|dentro de \d+ d[ií]as|hace \d+ d[ií]as"
+)
+_RELATIVE_VALUE = re.compile(
+    r"(?<!like )(?<!e\.g\. )(?<!such as )(?<!or )(?<!o )[\"'`«“]"
+    r"(?:" + _RELATIVE_WORDS + r")\b[\w :.]{0,12}\\?[\"'`»”]",
+    re.IGNORECASE,
+)
+"""A quoted value that is a relative date; an example the service offers (`like 'in 1
+hour'`, `or "now"`) is not the rejected value."""
+
+
+def relative_date(obs: Observed) -> bool:
+    """The error quotes a relative date as the rejected value (`"next friday" is not a
+    valid date`): the engine refuses to fix one (`kyra.workflows.dates.parse_date` reads
+    absolute dates only, so a fix never depends on when the step ran): not GREEN."""
+    return bool(_RELATIVE_VALUE.search(f"{obs.message}\n{obs.body}"))
+
+
 def extract(ctx: ErrorContext, obs: Observed, error_class: ErrorClass, code: str | None) -> Facts:
     """The facts relevant to `error_class`, validated; irrelevant ones are not extracted."""
     values: dict[str, Any] = {"provider_code": code}
@@ -250,6 +274,7 @@ def extract(ctx: ErrorContext, obs: Observed, error_class: ErrorClass, code: str
     if error_class is ErrorClass.INVALID_DATE_FORMAT:
         values["expected_format"] = expected_format(obs)
         values["date_candidates"] = date_candidates(obs)
+        values["relative_date"] = relative_date(obs) or None
     if error_class in (ErrorClass.API_VERSION_MISMATCH, ErrorClass.API_DEPRECATED):
         match = _VERSION.search(obs.message) or _VERSION.search(obs.body)
         values["api_version"] = match.group(1) if match else None

@@ -96,6 +96,10 @@ class ModelAnswer:
     probability: float
     scores: dict[str, float] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
+    red_probability: float | None = None
+    """The safety head's calibrated probability that the error is RED (None: no head)."""
+    red_class: ErrorClass | None = None
+    """The likeliest RED class by the class head, to name when the safety head wins."""
 
 
 class _Block:
@@ -133,6 +137,14 @@ class LocalModel:
         self._bias: np.ndarray = np.asarray(params["bias"], dtype=np.float64)
         self._a: np.ndarray = np.asarray(params["a"], dtype=np.float64)
         self._b: np.ndarray = np.asarray(params["b"], dtype=np.float64)
+        head = params.get("red_head")
+        self._head: tuple[np.ndarray, float, float, float] | None = None
+        if head is not None:
+            weights = np.asarray(head["weights"], dtype=np.float64)
+            self._head = (weights, float(head["bias"]), float(head["a"]), float(head["b"]))
+        self._red = np.asarray(
+            [info(c).safety is Safety.RED and c is not ErrorClass.UNKNOWN for c in self.classes]
+        )
 
     @classmethod
     def train(cls, examples: list[dict[str, Any]]) -> LocalModel:
@@ -191,6 +203,8 @@ class LocalModel:
         def rounded(values: Any) -> list[float]:
             return [round(float(v), digits) for v in values]
 
+        head = _train_red_head(matrix, labels, rounded)
+
         blocks = [
             {
                 "kind": kind,
@@ -207,6 +221,8 @@ class LocalModel:
             "a": rounded(a),
             "b": rounded(b),
         }
+        if head is not None:
+            params["red_head"] = head
         return cls(params)
 
     def predict(self, obs: Observed, *, explain: bool = False) -> ModelAnswer:
@@ -225,6 +241,14 @@ class LocalModel:
         order = np.argsort(probabilities)[::-1]
         top = int(order[0])
         scores = {self.classes[i].value: round(float(probabilities[i]), 4) for i in order[:3]}
+        red_probability: float | None = None
+        red_class: ErrorClass | None = None
+        if self._head is not None:
+            weights, bias, a, b = self._head
+            decision_red = float(weights[index] @ values + bias)
+            red_probability = round(1.0 / (1.0 + math.exp(a * decision_red + b)), 4)
+        if self._red.any():
+            red_class = self.classes[int(np.argmax(np.where(self._red, probabilities, -1.0)))]
         reasons: list[str] = []
         if explain and len(index):
             contribution = self._weights[top, index] * values
@@ -234,7 +258,39 @@ class LocalModel:
             for k in np.argsort(contribution)[::-1][:6]:
                 if contribution[k] > 0:
                     reasons.append(f"{names[int(index[k])]!r} ({contribution[k]:+.3f})")
-        return ModelAnswer(self.classes[top], float(probabilities[top]), scores, reasons)
+        return ModelAnswer(
+            self.classes[top],
+            float(probabilities[top]),
+            scores,
+            reasons,
+            red_probability,
+            red_class,
+        )
+
+
+def _train_red_head(matrix: Any, labels: list[str], rounded: Any) -> dict[str, Any] | None:
+    """The safety head: RED vs. the rest over the same features, with balanced class
+    weights and sigmoid calibration on held-out folds. Calling a RED error YELLOW is the
+    costly mistake, so this head is read on its own (see `safety.py`) instead of the sum
+    of the class head's RED probabilities, which spreads RED over six classes."""
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    red = np.asarray([info(ErrorClass(label)).safety is Safety.RED for label in labels])
+    if red.sum() < 3 or (~red).sum() < 3:
+        return None
+    base = LinearSVC(C=SVM_C, class_weight="balanced", max_iter=10000, random_state=RANDOM_STATE)
+    classifier = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
+    classifier.fit(matrix, red)
+    calibrated = classifier.calibrated_classifiers_[0]
+    calibrator = calibrated.calibrators[0]
+    return {
+        "weights": rounded(calibrated.estimator.coef_[0]),
+        "bias": round(float(calibrated.estimator.intercept_[0]), WEIGHT_DECIMALS),
+        "a": round(float(calibrator.a_), WEIGHT_DECIMALS),
+        "b": round(float(calibrator.b_), WEIGHT_DECIMALS),
+    }
 
 
 def decide(answer: ModelAnswer, obs: Observed, *, green_allowed: bool = True) -> ErrorClass:

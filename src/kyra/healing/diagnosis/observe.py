@@ -327,10 +327,8 @@ def observe(ctx: ErrorContext) -> Observed:
         if smtp.group(2):
             codes.add(f"smtp:{smtp.group(2)}")
             ranks[f"smtp:{smtp.group(2)}"] = 10  # the enhanced code says more
-    for code, rank in envelope_codes((message, body), (body_json, message_json), headers).items():
-        if code not in GENERIC_CODES:
-            codes.add(code)
-            ranks[code] = min(rank, ranks.get(code, rank))
+    for raw, rank in envelope_codes((message, body), (body_json, message_json), headers).items():
+        _add_code(raw, rank, codes, ranks)
     text = f"{message}\n{body}".lower()
     status = ctx.status_code
     from_text = False

@@ -52,6 +52,12 @@ CLASSES: dict[str, ErrorClass] = {
     "42": ErrorClass.INVALID_PARAMETER_FORMAT,
 }
 
+SPANNING = frozenset({"42000"})
+"""Class-level codes whose standard name spans a YELLOW and a RED meaning: `42000` is
+"syntax error *or access rule violation*" (SQL Server sends it for a failed login to a
+database and for a spent size quota as well as for bad syntax): it decides nothing, the
+message does."""
+
 
 def from_driver(error_type: str | None) -> bool:
     """The error was raised by a SQL driver (its exception's module says so)."""
@@ -73,4 +79,6 @@ def standard_class(code: str) -> ErrorClass | None:
     if not code.startswith("sqlstate:"):
         return None
     state = code.split(":", 1)[1]
+    if state in SPANNING:
+        return None
     return SUBCLASSES.get(state) or CLASSES.get(state[:2])

@@ -33,10 +33,17 @@ DATE_WORDS = re.compile(
 )
 
 
+DATE_RELATION = re.compile(
+    r"date.?range|range of dates|more recent|too (?:old|far)|older than|rango de fechas"
+)
+"""A date refused for its value (a range, before/after another date), not its format."""
+
+
 def date_evidence(obs: Observed) -> bool:
     """A date error is GREEN only when the error speaks of a date or a time: "expected
-    format" alone (an amount sent as `12,50`) is not one the date remedy can fix."""
-    return bool(DATE_WORDS.search(obs.text))
+    format" alone (an amount sent as `12,50`) is not one the date remedy can fix, and a
+    date refused for its value (a range, "more recent") is no format the remedy changes."""
+    return bool(DATE_WORDS.search(obs.text)) and not DATE_RELATION.search(obs.text)
 
 
 OS_ERRORS = frozenset({"oserror", "ioerror", "error", "socket.error"})

@@ -117,6 +117,12 @@ FACT_TEXT: Catalog = {
         "es": "La fecha admite dos lecturas ({first} o {second}) y elige una persona: el "
         "arreglo solo se sugiere.",
     },
+    "not_auto_relative_date": {
+        "en": 'The rejected value is a relative date (like "next week"), which Kyra never '
+        "turns into a fixed one: a person decides; the fix is only suggested.",
+        "es": 'El valor rechazado es una fecha relativa (como "la semana que viene"), que '
+        "Kyra nunca convierte en una fija: decide una persona; el arreglo solo se sugiere.",
+    },
     "llm_failed": {
         "en": "The LLM answer could not be used: {reason}.",
         "es": "No se pudo usar la respuesta del LLM: {reason}.",
