@@ -68,7 +68,7 @@ def test_a_relative_date_is_not_fixed_automatically() -> None:
     )
     fixed = Diagnoser().diagnose(absolute)
     assert fixed.error_class is ErrorClass.INVALID_DATE_FORMAT
-    assert fixed.safety is Safety.GREEN and not fixed.facts.relative_date
+    assert fixed.safety is Safety.GREEN and fixed.facts.relative_date is None
     # a relative value the service offers as an example is not the rejected one
     offered = ErrorContext(
         status_code=422,

@@ -71,7 +71,7 @@ class Facts(BaseModel):
     """The provider's own error code or reason, when one decided."""
     date_candidates: list[str] | None = Field(default=None, min_length=2, max_length=2)
     """Both ISO readings of an ambiguous date in the error (`03/12/2026`): not GREEN."""
-    relative_date: bool = False
+    relative_date: bool | None = None
     """The rejected value is a relative date (`"next friday"`, `"mañana 10:00"`): Kyra
     never turns one into a fixed date (it would depend on when the step ran): not GREEN."""
 
