@@ -17,8 +17,9 @@ diagnoser, pydantic models and scikit-learn load only when a name is touched.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kyra.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -64,14 +65,4 @@ if TYPE_CHECKING:
     from kyra.integrations.heal import heal
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kyra' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

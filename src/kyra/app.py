@@ -1,5 +1,7 @@
 """The application object: everything a command, a worker or the API needs, built once
-from `Settings` and passed around explicitly (no import-time globals).
+from `Settings` and passed around explicitly (no import-time globals). Its parts read
+their section of the one settings tree (`app.settings.healing`, `.runtime`, `.notify`,
+`.fleet`, `.llm`); none reads the environment.
 
 The parts a run needs (actions, templating, the HTTP client, the executor) are built and
 imported on first use: `kyra workflows list` reads the store and nothing else, and the
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
     from kyra.engine.fleet import FleetGuard
     from kyra.engine.lease import ProcessLease
     from kyra.healing.healer import Healer
-    from kyra.healing.settings import HealingSettings
     from kyra.notify.notifier import Notifier
     from kyra.predict.watch import CredentialWatch
     from kyra.store.crypto import SecretBox
@@ -93,7 +94,7 @@ class Kyra:
         """Shared per-host pacing and circuit breakers (one per process)."""
         from kyra.engine.fleet import FleetGuard
 
-        return FleetGuard(self.store, self.clock)
+        return FleetGuard(self.store, self.clock, self.settings.fleet)
 
     @cached_property
     def box(self) -> SecretBox:
@@ -123,15 +124,6 @@ class Kyra:
             return {}
         box = self.box
         return {name: box.decrypt(token) for name, token in encrypted}
-
-    @cached_property
-    def healing_settings(self) -> HealingSettings:
-        """The healing limits (`KYRA_HEALING_*`), read once per app: the healer, the trend
-        observer and the API's tenant view share them instead of each reading the
-        environment again (per request, before)."""
-        from kyra.healing.settings import HealingSettings
-
-        return HealingSettings()
 
     @property
     def notifier(self) -> Notifier:
@@ -170,9 +162,8 @@ class Kyra:
         """The lease of executions this process runs itself (`kyra run`, the API's
         `run?wait=true`), on the runtime's lease and heartbeat settings."""
         from kyra.engine.lease import ProcessLease
-        from kyra.runtime.settings import RuntimeSettings  # plain settings, no runtime code
 
-        runtime = RuntimeSettings()
+        runtime = self.settings.runtime
         return ProcessLease(
             self.store,
             self.clock,

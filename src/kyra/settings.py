@@ -1,7 +1,17 @@
-"""One typed settings object for the whole process (`KYRA_` environment prefix).
+"""One typed settings tree for the whole process (`KYRA_` environment prefix).
 
-Built once by the caller and passed in explicitly (`create_app(settings)`); nothing reads
-the environment at import time.
+Built once by the entry point (the CLI's `settings()`, `create_app()`, the Celery app)
+and passed down explicitly; nothing else reads the environment, and nothing reads it at
+import time. Process-wide knobs are fields of `Settings`; each part with knobs of its own
+has a section, a plain model read from `KYRA_<SECTION>_<FIELD>` (or a `[section]` table,
+or `section_field`, in `kyra.toml`):
+
+    Settings
+    ├── healing   HealingSettings   KYRA_HEALING_*   limits, cooldowns, quotas, bounds
+    ├── llm       LLMSettings|None  KYRA_LLM_*       the LLM tier (None: no model named)
+    ├── runtime   RuntimeSettings   KYRA_RUNTIME_*   workers, scheduler, Celery
+    ├── notify    NotifySettings    KYRA_NOTIFY_*    channel timeouts and retries
+    └── fleet     FleetSettings     KYRA_FLEET_*     pacing, circuits, waits
 
 Where a project lives: the nearest `kyra.toml` in the current directory or a parent
 (`kyra init` writes one). Relative paths (`home`, a SQLite file) are relative to that
@@ -16,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -25,14 +35,19 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from kyra.engine.fleet_settings import FleetSettings
 from kyra.errors import NoProjectError
+from kyra.healing.settings import HealingSettings, LLMSettings
 from kyra.i18n import Lang
+from kyra.notify.settings import NotifySettings
+from kyra.runtime.settings import RuntimeSettings
 
 CONFIG_FILE = "kyra.toml"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_PUBLIC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 _SQLITE_FILE = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(\?.*)?$")
+SECTIONS = ("healing", "llm", "runtime", "notify", "fleet")
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -48,7 +63,11 @@ def find_config(start: Path | None = None) -> Path | None:
 class Settings(BaseSettings):
     """Process settings; every field maps to `KYRA_<FIELD>` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="KYRA_", extra="ignore")
+    # `KYRA_HEALING_MAX_FIXES_PER_HOUR` -> healing.max_fixes_per_hour: after the section
+    # name the rest is one field name, underscores and all (split once).
+    model_config = SettingsConfigDict(
+        env_prefix="KYRA_", extra="ignore", env_nested_delimiter="_", env_nested_max_split=1
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -141,6 +160,21 @@ class Settings(BaseSettings):
     http_max_stored_bytes: int = Field(default=1_000_000, ge=1_000, le=1_000_000_000)
     """Largest HTTP response body kept as a step's output (the run record stores it)."""
 
+    healing: HealingSettings = Field(default_factory=HealingSettings)
+    llm: LLMSettings | None = None
+    """The LLM tier of diagnosis; None (off) unless a model is named (`KYRA_LLM_MODEL`)."""
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _llm_needs_a_model(cls, value: Any) -> Any:
+        # KYRA_LLM_API_KEY alone does not turn the tier on: it needs a model.
+        if isinstance(value, dict) and not value.get("model"):
+            return None
+        return value
+
     @field_validator("template_env", mode="before")
     @classmethod
     def _names(cls, value: Any) -> Any:
@@ -159,6 +193,8 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _project(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = _fold_sections(data)
         if isinstance(data, dict) and data.get("project_dir") is None:
             config = find_config()
             data = {**data, "project_dir": config.parent if config is not None else None}
@@ -186,3 +222,22 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.home / "secret.key"
+
+
+def _fold_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """`healing_max_fixes_per_hour = 5` at the top of `kyra.toml` (the environment name
+    without its prefix) into the `healing` section; a value already in the section (from
+    the environment, or a `[healing]` table) wins."""
+    flat = {
+        k for k in data if isinstance(k, str) and k.startswith(tuple(f"{s}_" for s in SECTIONS))
+    }
+    if not flat:
+        return data
+    data = dict(data)
+    for key in flat:
+        section, _, field = key.partition("_")
+        nested = data.get(section)
+        nested = nested.model_dump() if isinstance(nested, BaseModel) else dict(nested or {})
+        nested.setdefault(field, data.pop(key))
+        data[section] = nested
+    return data

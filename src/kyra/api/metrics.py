@@ -44,7 +44,6 @@ from kyra.api.auth import BEARER, kyra_of, principal_of
 from kyra.api.rates import rates_by_tenant
 from kyra.app import Kyra
 from kyra.engine.states import WorkflowState
-from kyra.runtime.settings import RuntimeSettings
 from kyra.store import metric_gauges as gauges
 from kyra.store.metric_counts import Count, counts
 
@@ -136,7 +135,7 @@ class KyraCollector(Collector):
         )
         lag.add_metric([], gauges.scheduler_lag(store, now))
         yield lag
-        settings = RuntimeSettings()
+        settings = self.kyra.settings.runtime
         grace = timedelta(seconds=max(settings.lease_seconds, 3 * settings.heartbeat))
         live = gauges.live_workers(store, now, grace)
         workers = GaugeMetricFamily(

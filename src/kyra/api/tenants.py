@@ -26,7 +26,7 @@ def tenant_out(kyra: Kyra, tenant_id: str) -> s.TenantOut:
     settings = api_store.tenant_settings(kyra.store, tenant_id)
     since = gate.month_start(kyra.clock.now())
     used, cost = heal_store.month_usage(kyra.store, tenant_id, since)
-    limits = kyra.healing_settings.tier(tenant.tier)
+    limits = kyra.settings.healing.tier(tenant.tier)
     return s.TenantOut(
         id=tenant.id,
         name=tenant.name,

@@ -125,11 +125,13 @@ def schema_message(exc: SchemaOutOfDateError) -> str:
 
 
 @contextmanager
-def kyra_app() -> Iterator[Kyra]:
+def kyra_app(current: Settings | None = None) -> Iterator[Kyra]:
+    """The app on this process's settings (read once: `settings()`), or on `current`
+    (the same tree with command-line overrides, e.g. `kyra serve --concurrency`)."""
     from kyra.app import create_app
 
     with handled():
-        current = settings()
+        current = current or settings()
         if current.log_format == "json" and not logconfig.configured():
             # Warnings of any command as JSON lines too (servers configure their own).
             logconfig.configure("json", "WARNING")

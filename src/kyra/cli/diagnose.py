@@ -25,12 +25,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kyra.cli.common import settings as process_settings
 from kyra.healing.diagnosis.batch import diagnose_line
 from kyra.healing.diagnosis.corpus import load_corpus, split_corpus
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.diagnosis.evaluate import EvalReport, evaluate
 from kyra.healing.diagnosis.kb import KBError, ProviderFile, kb_examples, load_kb
-from kyra.healing.diagnosis.llm import llm_settings_from_env
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.i18n import Catalog, Lang, default_lang, normalise_lang, translate
 
@@ -91,7 +91,7 @@ def diagnose_command(
     except (OSError, UnicodeDecodeError) as exc:
         typer.echo(json.dumps({"error": f"unreadable input: {exc}"}), err=True)
         raise typer.Exit(EXIT_UNREADABLE) from exc
-    settings = llm_settings_from_env() if use_llm else None
+    settings = process_settings().llm if use_llm else None
     if use_llm and settings is None:
         typer.echo(
             "kyra: --llm needs KYRA_LLM_MODEL (and a key/base URL); using rules and model only",
@@ -266,7 +266,7 @@ def eval_diagnosis_command(
             return
         _render_generalization(Console(), reports[0], reports[1], folds)
         return
-    settings = llm_settings_from_env() if use_llm else None
+    settings = process_settings().llm if use_llm else None
     language: Lang = normalise_lang(lang) if lang else default_lang()
     report = evaluate(examples, Diagnoser(llm=settings), lang=language, llm=settings)
     if as_json:

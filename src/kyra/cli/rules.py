@@ -178,8 +178,8 @@ def apply(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Validate a rules file and make it the tenant's rules in force (version N+1)."""
-    settings = HealingSettings()
     with kyra_app() as kyra:
+        settings = kyra.settings.healing
         tenant = kyra.tenant
         if not settings.tier(tenant.tier).custom_rules:
             fail(_t("tier", tenant=tenant.name, tier=tenant.tier), EXIT_USAGE)
@@ -213,8 +213,8 @@ def apply(
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show the rules in force, in the order they are tried."""
-    settings = HealingSettings()
     with kyra_app() as kyra:
+        settings = kyra.settings.healing
         tenant = kyra.tenant
         current = rules_store.current_rules(kyra.store, tenant.id)
     active = settings.tier(tenant.tier).custom_rules
@@ -265,13 +265,13 @@ def test_error(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show which rule and remedy an error would get."""
-    settings = HealingSettings()
     try:
         text = input_file.read_text(encoding="utf-8") if input_file else sys.stdin.read()
         ctx = read_error(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         fail(_t("bad_input", reason=exc), EXIT_USAGE)
     with kyra_app() as kyra:
+        settings = kyra.settings.healing
         tenant = kyra.tenant
         active = settings.tier(tenant.tier).custom_rules
         if rules_file is not None:

@@ -123,7 +123,12 @@ def configure_logging(verbose: bool, level: str | None) -> str:
 
 def serve(
     concurrency: int = typer.Option(
-        None, "--concurrency", "-c", min=1, help="Worker threads (KYRA_RUNTIME_CONCURRENCY)."
+        None,
+        "--concurrency",
+        "-c",
+        min=1,
+        max=256,
+        help="Worker threads (KYRA_RUNTIME_CONCURRENCY).",
     ),
     processes: int = typer.Option(
         None,
@@ -163,11 +168,12 @@ def serve(
     from kyra.runtime.heal import with_healing
     from kyra.runtime.processes import WorkerProcesses, parent_pid
     from kyra.runtime.retention import start_retention
-    from kyra.runtime.settings import RuntimeSettings
     from kyra.store.db import sqlite_in_memory
 
     overrides = {"concurrency": concurrency, "processes": processes}
-    runtime_settings = RuntimeSettings(**{k: v for k, v in overrides.items() if v})
+    runtime_settings = settings().runtime.model_copy(
+        update={k: v for k, v in overrides.items() if v}
+    )
     if api and "KYRA_PUBLIC_URL" not in os.environ and settings().public_url == DEFAULT_PUBLIC_URL:
         # Links in notifications point at this server unless told otherwise.
         os.environ["KYRA_PUBLIC_URL"] = own_url(host, port)
@@ -182,7 +188,7 @@ def serve(
         process_settings = settings()
     if process_settings.broker_url:
         err_console.print(t("serve.broker_set"), soft_wrap=True)
-    with kyra_app() as app:
+    with kyra_app(process_settings.model_copy(update={"runtime": runtime_settings})) as app:
         handlers = with_healing(
             FailureHandlers.from_paths(runtime_settings.failure_handlers), enabled=heal
         )

@@ -13,7 +13,6 @@ from kyra.app import Kyra
 from kyra.cli.common import ago, console, kyra_app, lang, print_json
 from kyra.i18n import Catalog, translate
 from kyra.predict.risk import Risk, active_risks
-from kyra.runtime.settings import RuntimeSettings
 from kyra.runtime.status import RuntimeStatus, runtime_status
 from kyra.store import fleet as fleet_store
 from kyra.store.queue import QueuedExecution
@@ -106,7 +105,7 @@ def status(
     workflows at risk, and the rate limits and circuits learned per upstream host and
     scope."""
     with kyra_app() as app:
-        report = runtime_status(app, RuntimeSettings(), limit=limit)
+        report = runtime_status(app, app.settings.runtime, limit=limit)
         hosts = host_status(app)
         risks = active_risks(app.store, app.tenant.id)
     if as_json:

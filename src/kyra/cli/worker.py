@@ -70,11 +70,10 @@ def worker(
     from kyra.runtime.celery_app import make_celery, worker_argv
     from kyra.runtime.handlers import FailureHandlers
     from kyra.runtime.heal import with_healing
-    from kyra.runtime.settings import RuntimeSettings
 
-    runtime = RuntimeSettings()
-    handlers = with_healing(FailureHandlers.from_paths(runtime.failure_handlers), enabled=heal)
     current = settings()
+    runtime = current.runtime
+    handlers = with_healing(FailureHandlers.from_paths(runtime.failure_handlers), enabled=heal)
     celery = make_celery(current, runtime, handlers)
     argv = worker_argv(runtime, concurrency=concurrency, loglevel=loglevel)
     if current.log_format == "json":
@@ -93,10 +92,9 @@ def scheduler(
     from kyra.runtime.celery_app import make_celery
     from kyra.runtime.dispatch import Dispatcher
     from kyra.runtime.retention import start_retention
-    from kyra.runtime.settings import RuntimeSettings
 
-    runtime = RuntimeSettings()
     current = settings()
+    runtime = current.runtime
     celery = make_celery(current, runtime)
     with kyra_app() as app:
         console.print(

@@ -1,15 +1,15 @@
-"""`KYRA_FLEET_*`: the settings of fleet-wide pacing and circuit breaking (`fleet.FleetGuard`)."""
+"""The fleet's section of the settings tree (`KYRA_FLEET_*`, read by
+`kyra.settings.Settings` and handed down to `FleetGuard` and the executor)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class FleetSettings(BaseSettings):
+class FleetSettings(BaseModel):
     """`KYRA_FLEET_*`: pacing, circuit breaking and how long anything may wait."""
 
-    model_config = SettingsConfigDict(env_prefix="KYRA_FLEET_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     enabled: bool = True
     max_wait_seconds: float = Field(default=3600.0, gt=0, le=86400)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kyra.app import Kyra
-from kyra.healing.diagnosis.llm import llm_settings_from_env
 from kyra.healing.events import HealListener
 from kyra.healing.healer import Healer
 from kyra.healing.settings import HealingSettings
@@ -14,14 +13,15 @@ def make_healer(
     listeners: list[HealListener] | None = None,
     settings: HealingSettings | None = None,
 ) -> Healer:
-    """A healer with settings from `KYRA_HEALING_*` and the LLM tier from `KYRA_LLM_*`
-    (off unless a model is configured), traced when `kyra.telemetry` is on."""
+    """A healer on the app's healing settings and LLM tier (`settings.healing`,
+    `settings.llm`: off unless a model is configured), traced when `kyra.telemetry` is
+    on."""
     listeners = list(listeners or [])
     if kyra.tracing is not None:
         listeners.append(kyra.tracing.healing)
     return Healer(
         kyra,
-        settings=settings or kyra.healing_settings,
-        llm=llm_settings_from_env(),
+        settings=settings or kyra.settings.healing,
+        llm=kyra.settings.llm,
         listeners=listeners,
     )

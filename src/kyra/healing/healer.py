@@ -33,7 +33,6 @@ from kyra.healing.actions import Actions
 from kyra.healing.decide import Decision, decide, is_automatic
 from kyra.healing.decisions import Decisions
 from kyra.healing.diagnosis.engine import Diagnoser, default_diagnoser
-from kyra.healing.diagnosis.llm import LLMSettings
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.events import HealListener
 from kyra.healing.ledger import Audit, Ledger, about_run
@@ -44,7 +43,7 @@ from kyra.healing.recovery import announce_recovery, record_crash
 from kyra.healing.remedies import RemedyFailed, RemedyPlan, plan_remedy
 from kyra.healing.rollback import Rollbacks
 from kyra.healing.rules import rules_for_tenant
-from kyra.healing.settings import HealingSettings
+from kyra.healing.settings import HealingSettings, LLMSettings
 from kyra.healing.taxonomy import ErrorClass, Safety
 from kyra.healing.verification import Verifier
 from kyra.i18n import Lang, translate
@@ -82,7 +81,7 @@ class Healer:
     ) -> None:
         self.kyra = kyra
         self.store = kyra.store
-        self.settings = settings or kyra.healing_settings
+        self.settings = settings or kyra.settings.healing
         self.diagnoser = diagnoser or default_diagnoser()
         self.llm = llm
         self.listeners: list[HealListener] = list(listeners or [])

@@ -57,7 +57,8 @@ class RulesDefinitionError(WorkflowDefinitionError):
 def load_rules_text(
     text: str, source: str, settings: HealingSettings | None = None
 ) -> RulesDocument:
-    """Parse and validate a rules document written in YAML or JSON.
+    """Parse and validate a rules document written in YAML or JSON, against the bounds
+    of `settings` (the app's `settings.healing`; default: the spec's).
 
     Raises:
         RulesDefinitionError: every problem, one line each, sorted by line.

@@ -1,10 +1,16 @@
-"""The spec's SafetyLimits as one typed, configurable settings object (spec values as
-defaults; `KYRA_HEALING_<FIELD>` in the environment)."""
+"""Healing's sections of the settings tree: the spec's SafetyLimits (`healing`, spec
+values as defaults) and the LLM tier diagnosis may consult (`llm`).
+
+Plain models: only `kyra.settings.Settings` reads the environment and `kyra.toml`
+(`KYRA_HEALING_<FIELD>`, `KYRA_LLM_<FIELD>`) and hands these down. They live here, not
+beside the code using them, so reading settings imports no diagnosis code.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TierLimits(BaseModel):
@@ -30,10 +36,10 @@ DEFAULT_TIERS: dict[str, TierLimits] = {
 }
 
 
-class HealingSettings(BaseSettings):
-    """Anti-loop limits, cooldowns, quotas and remedy bounds."""
+class HealingSettings(BaseModel):
+    """Anti-loop limits, cooldowns, quotas and remedy bounds (`KYRA_HEALING_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="KYRA_HEALING_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     enabled: bool = True
     max_fixes_per_hour: int = Field(default=3, ge=0)
@@ -63,3 +69,56 @@ class HealingSettings(BaseSettings):
 
     def tier(self, name: str) -> TierLimits:
         return self.tiers.get(name, self.tiers["free"])
+
+
+MAX_OUTPUT_TOKENS = 500
+
+
+class ModelPrice(BaseModel):
+    """USD per one million tokens."""
+
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
+    "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
+    "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60),
+    "claude-3-5-haiku-latest": ModelPrice(input_per_million=0.80, output_per_million=4.00),
+    "claude-sonnet-4-0": ModelPrice(input_per_million=3.00, output_per_million=15.00),
+}
+
+
+class LLMSettings(BaseModel):
+    """How to reach the LLM and what it may cost (`KYRA_LLM_*`; the tier is off unless
+    `KYRA_LLM_MODEL` names a model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["openai", "anthropic"] = "openai"
+    base_url: str | None = None
+    """E.g. `http://127.0.0.1:11434/v1` for Ollama; None for the vendor's default."""
+    api_key: str = Field(default="", repr=False)
+    model: str = "gpt-4o-mini"
+    timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    max_output_tokens: int = Field(default=MAX_OUTPUT_TOKENS, ge=50, le=MAX_OUTPUT_TOKENS)
+    """The most tokens one diagnosis may answer with (the provider's `max_tokens`)."""
+    prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    """Price per model; an unlisted model is priced with `fallback_price`."""
+    fallback_price: ModelPrice = ModelPrice(input_per_million=5.0, output_per_million=15.0)
+    max_cost_per_diagnosis: float = Field(default=0.02, ge=0)
+    json_mode: bool = True
+    """Ask OpenAI-compatible servers for `response_format=json_object`."""
+
+    def price(self) -> ModelPrice:
+        return self.prices.get(self.model, self.fallback_price)
+
+    def cost(self, tokens_in: int, tokens_out: int) -> float:
+        """USD for the given token usage."""
+        price = self.price()
+        return (tokens_in * price.input_per_million + tokens_out * price.output_per_million) / 1e6
+
+    def worst_case_cost(self, prompt_chars: int) -> float:
+        """An upper bound before calling: ~1 token per 3 characters in, full output budget."""
+        return self.cost(prompt_chars // 3 + 1, self.max_output_tokens)

@@ -117,7 +117,7 @@ class Notifier(HealListener):
 
     Parameters:
         kyra: the app (store, clock, HTTP client, tenant secrets).
-        settings: timeouts, retries and links; default `NotifySettings()` (environment).
+        settings: timeouts, retries and links; default the app's (`KYRA_NOTIFY_*`).
         sleep: how to wait between retries; default the app clock's (tests pass a
             ManualClock, so nothing really waits).
         dashboard_url: tenant id -> Kyra's public base URL, for per-tenant dashboards;
@@ -135,7 +135,7 @@ class Notifier(HealListener):
         self.kyra = kyra
         self.store = kyra.store
         self.clock = kyra.clock
-        self.settings = settings or NotifySettings()
+        self.settings = settings or kyra.settings.notify
         self.sleep = sleep or self.clock.sleep
         self._dashboard_url = dashboard_url
         self._policy = self.settings.retry_policy()

@@ -1,4 +1,5 @@
-"""Notification settings (`KYRA_NOTIFY_<FIELD>` in the environment).
+"""The notifications' section of the settings tree (`KYRA_NOTIFY_<FIELD>`, read by
+`kyra.settings.Settings` and handed down).
 
 Delivery runs inside the healing call, so every wait here is short and bounded: a slow
 or dead channel costs healing at most `deadline_seconds` per event, and what did not go
@@ -8,19 +9,20 @@ out is left as a failed delivery for `Notifier.retry_failed()`.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kyra.workflows.model import RetryPolicy
+if TYPE_CHECKING:
+    from kyra.workflows.model import RetryPolicy
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
-class NotifySettings(BaseSettings):
+class NotifySettings(BaseModel):
     """Where links point, and how hard a failing channel is retried."""
 
-    model_config = SettingsConfigDict(env_prefix="KYRA_NOTIFY_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     enabled: bool = True
     pagerduty_events_url: str = PAGERDUTY_EVENTS_URL
@@ -48,6 +50,8 @@ class NotifySettings(BaseSettings):
 
     def retry_policy(self) -> RetryPolicy:
         """The backoff as the engine's own policy type (exponential, with jitter)."""
+        from kyra.workflows.model import RetryPolicy  # workflow models: not at settings time
+
         return RetryPolicy(
             max_retries=self.max_attempts - 1,
             initial_delay=self.backoff_initial_seconds,

@@ -61,7 +61,7 @@ class TrendObserver(ExecutorObserver):
         announce: Callable[[Risk], None] | None = None,
     ) -> None:
         self.kyra = kyra
-        self.settings = settings or kyra.healing_settings
+        self.settings = settings or kyra.settings.healing
         self.announce = announce or Announcer(kyra)
         self._lock = threading.Lock()
         self._steps: dict[str, list[StepRun]] = {}

@@ -1,6 +1,7 @@
 """Scale-out runtime: Celery workers (Redis or RabbitMQ broker) over PostgreSQL.
 
-    celery = make_celery(Settings(), RuntimeSettings())   # KYRA_BROKER_URL, KYRA_DATABASE_URL
+    settings = Settings()    # KYRA_BROKER_URL, KYRA_DATABASE_URL, KYRA_RUNTIME_*...
+    celery = make_celery(settings, settings.runtime)
     celery.worker_main(["worker", "--pool=threads", "-c", "8", "-Q", "kyra"])
 
 Tasks:

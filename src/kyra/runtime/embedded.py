@@ -1,7 +1,7 @@
 """`kyra serve`: scheduler, worker pool and healer in one process, on one database.
 
     with create_app(settings) as app:
-        runtime = EmbeddedRuntime(app, RuntimeSettings(), handlers=handlers)
+        runtime = EmbeddedRuntime(app, handlers=handlers)   # app.settings.runtime
         runtime.serve()                     # until SIGTERM/SIGINT, then drains
 
 Everything durable lives in the database (queued, waiting and running executions,
@@ -149,7 +149,7 @@ class EmbeddedRuntime:
         schedule: bool = True,
     ) -> None:
         self.app = app
-        self.settings = settings or RuntimeSettings()
+        self.settings = settings or app.settings.runtime
         self.handlers = handlers or FailureHandlers.from_paths(self.settings.failure_handlers)
         self.owner = runtime_id("embedded")
         self.heal_worker = HealingWorker(app, self.settings, self.handlers, self.owner)

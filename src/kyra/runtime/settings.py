@@ -1,5 +1,6 @@
-"""Runtime settings (`KYRA_RUNTIME_*`), kept apart from `kyra.settings.Settings` so the
-runtime can grow knobs without touching the process-wide model.
+"""The runtime's section of the settings tree (`KYRA_RUNTIME_*`, read by
+`kyra.settings.Settings` and handed down; a plain model so it can grow knobs without
+touching the root).
 
 Seconds at the edge (`*_seconds`), `timedelta` inside (see the properties).
 """
@@ -8,14 +9,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class RuntimeSettings(BaseSettings):
+class RuntimeSettings(BaseModel):
     """How workers, the scheduler and the Celery app behave."""
 
-    model_config = SettingsConfigDict(env_prefix="KYRA_RUNTIME_", extra="forbid")
+    model_config = ConfigDict(extra="forbid")
+    """A misspelt `KYRA_RUNTIME_*` name is an error, not a silently ignored knob."""
 
     concurrency: int = Field(default=8, ge=1, le=256)
     """Worker threads of `kyra serve`, and of `kyra worker` (Celery thread pool)."""

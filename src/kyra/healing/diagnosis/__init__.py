@@ -6,8 +6,8 @@ Public API: `Diagnoser`, `diagnose`, `Diagnosis`, `Facts`, `Tier`, `LLMSettings`
 """
 
 from kyra.healing.diagnosis.engine import Diagnoser, default_diagnoser, diagnose
-from kyra.healing.diagnosis.llm import LLMSettings, ModelPrice
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Facts, Tier
+from kyra.healing.settings import LLMSettings, ModelPrice
 from kyra.redaction import redact
 
 __all__ = [

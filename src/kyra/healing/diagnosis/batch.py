@@ -11,8 +11,8 @@ from kyra.engine.error_context import ErrorContext
 from kyra.errors import InputError
 from kyra.healing.diagnosis.corpus import INPUT_FIELDS
 from kyra.healing.diagnosis.engine import Diagnoser
-from kyra.healing.diagnosis.llm import LLMSettings
 from kyra.healing.diagnosis.types import Diagnosis
+from kyra.healing.settings import LLMSettings
 from kyra.i18n import Lang
 from kyra.inputs import check_depth, load_json
 

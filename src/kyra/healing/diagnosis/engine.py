@@ -24,7 +24,7 @@ from kyra.healing.diagnosis.chains import attach_root_cause
 from kyra.healing.diagnosis.code_match import code_match
 from kyra.healing.diagnosis.codes import CodeTables
 from kyra.healing.diagnosis.facts import extract
-from kyra.healing.diagnosis.llm import LLMSettings, ask_llm, build_prompt
+from kyra.healing.diagnosis.llm import ask_llm, build_prompt
 from kyra.healing.diagnosis.model import LocalModel, ModelAnswer, decide
 from kyra.healing.diagnosis.observe import Observed, observe
 from kyra.healing.diagnosis.safety import demoted_green, raised_yellow
@@ -34,6 +34,7 @@ from kyra.healing.diagnosis.texts import explain_reasons
 from kyra.healing.diagnosis.types import Diagnosis, Evidence, Tier
 from kyra.healing.diagnosis.vocab import errno_match, type_token_match
 from kyra.healing.reasons import Reason, render
+from kyra.healing.settings import LLMSettings
 from kyra.healing.taxonomy import (
     AUTO_FIX_MIN_CONFIDENCE,
     ErrorClass,

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 from kyra.healing.diagnosis.corpus import context_of
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.diagnosis.kb import example_group
-from kyra.healing.diagnosis.llm import LLMSettings
 from kyra.healing.diagnosis.types import Diagnosis
+from kyra.healing.settings import LLMSettings
 from kyra.healing.taxonomy import ErrorClass, Safety, info
 from kyra.i18n import Lang
 

@@ -13,69 +13,20 @@ and the engine answers `unknown`. The LLM never decides safety or auto-repair.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kyra.engine.error_context import ErrorContext
+from kyra.healing.settings import LLMSettings
 from kyra.healing.taxonomy import ErrorClass, FixStep
 from kyra.i18n import Lang
 from kyra.redaction import redact
 
-MAX_OUTPUT_TOKENS = 500
 CONTEXT_LIMIT = 1500
-
-
-class ModelPrice(BaseModel):
-    """USD per one million tokens."""
-
-    input_per_million: float = Field(ge=0)
-    output_per_million: float = Field(ge=0)
-
-
-DEFAULT_PRICES: dict[str, ModelPrice] = {
-    "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
-    "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
-    "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60),
-    "claude-3-5-haiku-latest": ModelPrice(input_per_million=0.80, output_per_million=4.00),
-    "claude-sonnet-4-0": ModelPrice(input_per_million=3.00, output_per_million=15.00),
-}
-
-
-class LLMSettings(BaseModel):
-    """How to reach the LLM and what it may cost."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    provider: Literal["openai", "anthropic"] = "openai"
-    base_url: str | None = None
-    """E.g. `http://127.0.0.1:11434/v1` for Ollama; None for the vendor's default."""
-    api_key: str = Field(default="", repr=False)
-    model: str = "gpt-4o-mini"
-    timeout_seconds: float = Field(default=20.0, gt=0, le=120)
-    max_output_tokens: int = Field(default=MAX_OUTPUT_TOKENS, ge=50, le=MAX_OUTPUT_TOKENS)
-    prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
-    """Price per model; an unlisted model is priced with `fallback_price`."""
-    fallback_price: ModelPrice = ModelPrice(input_per_million=5.0, output_per_million=15.0)
-    max_cost_per_diagnosis: float = Field(default=0.02, ge=0)
-    json_mode: bool = True
-    """Ask OpenAI-compatible servers for `response_format=json_object`."""
-
-    def price(self) -> ModelPrice:
-        return self.prices.get(self.model, self.fallback_price)
-
-    def cost(self, tokens_in: int, tokens_out: int) -> float:
-        """USD for the given token usage."""
-        price = self.price()
-        return (tokens_in * price.input_per_million + tokens_out * price.output_per_million) / 1e6
-
-    def worst_case_cost(self, prompt_chars: int) -> float:
-        """An upper bound before calling: ~1 token per 3 characters in, full output budget."""
-        return self.cost(prompt_chars // 3 + 1, self.max_output_tokens)
 
 
 class LLMAnswer(BaseModel):
@@ -283,20 +234,4 @@ def ask_llm(
     answer, reason = parse_answer(text)
     return LLMResult(
         answer, reason, tokens_in, tokens_out, settings.cost(tokens_in, tokens_out), elapsed
-    )
-
-
-def llm_settings_from_env(environ: dict[str, str] | None = None) -> LLMSettings | None:
-    """LLM settings from `KYRA_LLM_*` variables; None when no model is configured."""
-    env = dict(os.environ if environ is None else environ)
-    model = env.get("KYRA_LLM_MODEL")
-    if not model:
-        return None
-    provider = env.get("KYRA_LLM_PROVIDER", "openai")
-    return LLMSettings(
-        provider="anthropic" if provider == "anthropic" else "openai",
-        base_url=env.get("KYRA_LLM_BASE_URL") or None,
-        api_key=env.get("KYRA_LLM_API_KEY", ""),
-        model=model,
-        timeout_seconds=float(env.get("KYRA_LLM_TIMEOUT_SECONDS", "20")),
     )
