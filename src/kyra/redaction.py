@@ -16,6 +16,11 @@ What is masked:
 * For the LLM tier only (`personal=True`): provider key formats, JWTs, emails and
   phone numbers. The LLM never needs them; stored data keeps them for people to read.
 
+URLs in messages (`safe_url`, `scrub_urls`) lose their query string, fragment and user
+info, where tokens hide. Everything masked reads `[REDACTED]` (`MASK`), wherever it is
+shown: a stored record, a log line, a notification, a prompt, a broker or database URL
+printed by the CLI.
+
 It errs on the side of masking too much: a masked word costs a reader a guess, a leaked
 secret costs the tenant.
 """
@@ -27,7 +32,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 4
@@ -54,7 +59,7 @@ _TEXT_RULES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     # (pattern, replacement, needles): a rule runs only on text holding one of its
     # needles, so the common string (a name, an id, a date) costs a few `in` checks.
     # Passwords in URLs: scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{MASK}@", ("://",)),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), rf"\1{MASK}@", ("://",)),
     # Credential-shaped query parameters: ?token=..., &api_key=...
     (re.compile(rf"(?i)([?&;]{_QUERY_NAME}=)[^&#\s\"'<>]+"), rf"\1{MASK}", ("=",)),
     # Authorization schemes followed by a credential (headers echoed as text).
@@ -97,6 +102,23 @@ _PERSONAL_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![\w.%-])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{3,4}\b"), "[PHONE]"),
     (re.compile(r"(?<![\w.])\+\d{1,3}(?:[\s.-]\d{2,4}){2,4}\b"), "[PHONE]"),
 )
+
+
+_URL_QUERY = re.compile(r"(https?://[^\s?#'\"]+)[?#][^\s'\"]*")
+
+
+def safe_url(url: str) -> str:
+    """The URL without user info, query and fragment (they may carry secrets)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def scrub_urls(text: str) -> str:
+    """`text` with every HTTP URL's query string and fragment removed (tokens hide there)."""
+    return _URL_QUERY.sub(r"\1", text)
 
 
 def _base64_slices(raw: bytes) -> set[str]:

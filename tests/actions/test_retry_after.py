@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from kyra.actions.httperrors import parse_retry_after, safe_url
+from kyra.actions.httperrors import parse_retry_after
+from kyra.redaction import safe_url
 
 NOW = 1_750_000_000.0
 

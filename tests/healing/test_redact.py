@@ -37,3 +37,11 @@ def test_ordinary_diagnostic_text_survives() -> None:
     text = "HTTP 429 at 2026-11-26T10:00:00Z, retry after 30 s, version 2024-06-20, id 1234"
     assert redact(text) == text
     assert redact(42) == 42
+
+
+def test_a_url_password_is_masked_with_or_without_a_user() -> None:
+    # The CLI prints broker and database URLs through this module (kyra scheduler, serve,
+    # init): Redis URLs often carry a password and no user.
+    assert redact("redis://:s3cret-pass@127.0.0.1:6379/0") == "redis://:[REDACTED]@127.0.0.1:6379/0"
+    assert redact("amqp://guest:guest-pw@mq:5672//") == "amqp://guest:[REDACTED]@mq:5672//"
+    assert redact("http://host:8080/a@b") == "http://host:8080/a@b"

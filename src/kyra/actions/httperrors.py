@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from kyra.errors import ActionInputError, RemoteStatusError, StepError, TransportError
+from kyra.redaction import safe_url
 from kyra.workflows.durations import parse_duration
 
 BODY_EXCERPT_LIMIT = 2048
@@ -48,15 +48,6 @@ class RequestInfo:
     @property
     def safe_url(self) -> str:
         return safe_url(self.url)
-
-
-def safe_url(url: str) -> str:
-    """The URL without user info, query and fragment (they may carry secrets)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def excerpt(text: str, limit: int = BODY_EXCERPT_LIMIT) -> str:

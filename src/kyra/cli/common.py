@@ -119,6 +119,14 @@ def _escape(text: str) -> str:
     return text.replace("[", "\\[")
 
 
+def shown_url(url: str) -> str:
+    """A broker or database URL as the CLI prints it: its password masked by
+    `kyra.redaction` (the one mask everywhere), escaped for Rich markup."""
+    from kyra.redaction import redact
+
+    return _escape(redact(url))
+
+
 def schema_message(exc: SchemaOutOfDateError) -> str:
     key = "db.newer" if exc.newer else "db.behind" if exc.current else "db.empty"
     return t(key, current=exc.current, head=exc.head)

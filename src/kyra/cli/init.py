@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from kyra.cli.common import console, handled, print_json, settings, t
+from kyra.cli.common import console, handled, print_json, settings, shown_url, t
+from kyra.redaction import redact
 from kyra.settings import CONFIG_FILE
 from kyra.store.crypto import create_key_file
 
@@ -93,7 +94,8 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
         wrote_example = _write_once(example, EXAMPLE_WORKFLOW, say)
         with create_app(cfg) as app:
             tenant = app.tenant  # created now, so `kyra apikeys create --tenant NAME` works
-            url = app.store.engine.url.render_as_string(hide_password=True)
+            raw_url = app.store.engine.url.render_as_string(hide_password=False)
+            url = redact(raw_url)
     if as_json:
         print_json(
             {
@@ -105,6 +107,6 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
             }
         )
         return
-    say(t("init.database", url=url))
+    say(t("init.database", url=shown_url(raw_url)))
     say(t("init.tenant", name=tenant.name, tier=tenant.tier))
     say(t("init.next", example=_shown(example), name="hello-kyra"))

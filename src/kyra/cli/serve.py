@@ -18,6 +18,7 @@ from kyra.cli.common import (
     log_level_option,
     require_extra,
     settings,
+    shown_url,
 )
 from kyra.i18n import Catalog, translate
 from kyra.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PUBLIC_URL
@@ -212,7 +213,7 @@ def serve(
                 workers=runtime_settings.concurrency * procs,
                 processes=procs,
                 scheduler=t("serve.off") if no_scheduler else t("serve.on"),
-                db=app.store.engine.url.render_as_string(hide_password=True),
+                db=shown_url(app.store.engine.url.render_as_string(hide_password=False)),
             ),
             soft_wrap=True,
         )

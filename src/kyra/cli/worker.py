@@ -12,6 +12,7 @@ from kyra.cli.common import (
     log_level_option,
     require_extra,
     settings,
+    shown_url,
 )
 from kyra.cli.serve import configure_logging
 from kyra.i18n import Catalog, translate
@@ -98,7 +99,7 @@ def scheduler(
     celery = make_celery(current, runtime)
     with kyra_app() as app:
         console.print(
-            t("scheduler.started", queue=runtime.queue, broker=_safe(current.broker_url or "")),
+            t("scheduler.started", queue=runtime.queue, broker=shown_url(current.broker_url or "")),
             soft_wrap=True,
         )
         retention = start_retention(app)
@@ -108,13 +109,3 @@ def scheduler(
             if retention is not None:
                 retention.stop()
     console.print(t("scheduler.stopped"))
-
-
-def _safe(url: str) -> str:
-    """The broker URL without its password."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        creds, _, host = rest.rpartition("@")
-        user = creds.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url

@@ -14,23 +14,23 @@ status, headers, body, Retry-After and transport failure out of that library's e
 Libraries are recognised by the exception class's module name, never imported here, so
 none of them has to be installed. An exception no adapter knows gives its attributes
 `status_code`/`status`, `headers`, `retry_after` when it has them, else what its explicit
-`__cause__` gives, else its class name and message. Credential-bearing headers are
-masked and URLs lose their query string: the context may be stored or sent to an LLM.
+`__cause__` gives, else its class name and message. The context may be stored or sent to
+an LLM, so it goes through `kyra.redaction` like a workflow's: credential-bearing headers
+masked, URLs without their query string, and credential shapes in the message and body
+(`postgresql://user:password@`, `Bearer ...`, `api_key=...`) masked.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kyra.redaction import redact
+from kyra.redaction import redact, scrub_urls
 
 Fields = dict[str, Any]
 MAX_CAUSE_DEPTH = 5
-_URL_QUERY = re.compile(r"(https?://[^\s?#'\"]+)[?#][^\s'\"]*")
 _DB_MODULES = ("sqlite3", "psycopg", "psycopg2", "pymysql", "MySQLdb", "asyncpg", "oracledb")
 _DB_ERRORS = frozenset(
     {
@@ -52,18 +52,13 @@ def exception_fields(exc: BaseException, *, provider: str | None = None) -> Fiel
     fields = _fields(exc, 0)
     fields.setdefault("error_type", type(exc).__name__)
     fields.setdefault("error_message", str(exc))
-    fields["error_message"] = scrub_urls(str(fields["error_message"]))
+    fields["error_message"] = redact(scrub_urls(str(fields["error_message"])))
     fields["headers"] = redact(dict(fields.get("headers") or {}))
     if fields.get("body") is not None:
-        fields["body"] = scrub_urls(str(fields["body"]))
+        fields["body"] = redact(scrub_urls(str(fields["body"])))
     if provider is not None:
         fields["provider"] = provider
     return fields
-
-
-def scrub_urls(text: str) -> str:
-    """`text` with every URL's query string and fragment removed (tokens hide there)."""
-    return _URL_QUERY.sub(r"\1", text)
 
 
 def _fields(exc: BaseException, depth: int) -> Fields:
