@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from kyra.healing.lifecycle import SETTLED_OUTCOMES, FixOutcome, FixStatus
 from kyra.store.api import TenantSettings
 from kyra.store.api_stats import Repair
 
@@ -41,8 +42,10 @@ def repair_seconds(repair: Repair) -> float | None:
 
 def month_figures(repairs: list[Repair], ai_cost: float, settings: TenantSettings) -> MonthFigures:
     times = [s for s in (repair_seconds(r) for r in repairs) if s is not None]
-    final = [r for r in repairs if r.outcome in ("succeeded", "failed")]
-    kept = [r for r in final if r.outcome == "succeeded" and r.status != "rolled_back"]
+    final = [r for r in repairs if r.outcome in SETTLED_OUTCOMES]
+    kept = [
+        r for r in final if r.outcome == FixOutcome.SUCCEEDED and r.status != FixStatus.ROLLED_BACK
+    ]
     manual = settings.manual_repair_hours * 3600
     prevented = sum(
         max(0.0, manual - seconds) / 3600 * settings.downtime_value_per_hour for seconds in times

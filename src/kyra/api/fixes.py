@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -16,6 +16,7 @@ from kyra.app import Kyra
 from kyra.healing.asking import ask_of
 from kyra.healing.explain import explain_fix
 from kyra.healing.healer import Healer, HealOutcome
+from kyra.healing.lifecycle import AuditKind, FixStatus
 from kyra.healing.retry import retry_blocked
 from kyra.i18n import Lang
 from kyra.store import healing as heal_store
@@ -25,18 +26,6 @@ from kyra.store.tenants import get_tenant_by_id
 
 router = APIRouter(prefix="/api/v1", tags=["fixes"])
 
-FIX_STATUSES = (
-    "proposed",
-    "applied",
-    "approved",
-    "rejected",
-    "rolled_back",
-    "blocked",
-    "superseded",
-    "failed",
-    "retired",
-)
-
 
 @router.get("/fixes", response_model=list[s.FixOut], responses=PAGE_HEADERS)
 def list_fixes(
@@ -44,7 +33,7 @@ def list_fixes(
     response: Response,
     who: Auth,
     workflow: str | None = Query(None, description="Only this workflow (by name)."),
-    status: str | None = Query(None, description="Only this status.", pattern="^[a-z_]{1,20}$"),
+    status: Annotated[FixStatus | None, Query(description="Only this status.")] = None,
     cursor: CursorParam = None,
     limit: int = limit_param(50),
 ) -> list[s.FixOut]:
@@ -227,7 +216,7 @@ def set_killswitch(request: Request, who: Auth, body: s.KillSwitchIn) -> s.KillS
     )
     heal_store.add_audit(
         kyra.store,
-        kind="killswitch",
+        kind=AuditKind.KILLSWITCH,
         actor=who.actor,
         tenant_id=who.tenant_id,
         summary=f"kill switch {'on' if body.enabled else 'off'} (tenant)"

@@ -14,6 +14,7 @@ from kyra.api.figures import DayCount, MonthFigures, daily_series, month_figures
 from kyra.app import Kyra
 from kyra.engine.states import WorkflowState
 from kyra.healing import gate
+from kyra.healing.lifecycle import FixStatus
 from kyra.store import api_stats
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
@@ -57,8 +58,8 @@ def snapshot(kyra: Kyra, tenant_id: str, days: int = 14) -> Snapshot:
         month=month,
         workflows=workflows,
         states=dict(Counter(w.state for w in workflows)),
-        pending=[f for f in fixes if f.status == "proposed"],
-        recent=[f for f in fixes if f.status != "proposed"][:8],
+        pending=[f for f in fixes if f.status == FixStatus.PROPOSED],
+        recent=[f for f in fixes if f.status != FixStatus.PROPOSED][:8],
         series=daily_series(
             api_stats.failure_times(kyra.store, tenant_id, window), recoveries, now.date(), days
         ),

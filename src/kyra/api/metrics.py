@@ -44,6 +44,7 @@ from kyra.api.auth import BEARER, kyra_of, principal_of
 from kyra.api.rates import rates_by_tenant
 from kyra.app import Kyra
 from kyra.engine.states import WorkflowState
+from kyra.healing.lifecycle import FixStatus
 from kyra.store import metric_gauges as gauges
 from kyra.store.metric_counts import Count, counts
 
@@ -115,7 +116,7 @@ class KyraCollector(Collector):
             "kyra_fixes_pending",
             "Fixes waiting for approval.",
             "status",
-            ("proposed",),
+            (FixStatus.PROPOSED.value,),
             gauges.pending_approvals(store, ids),
             names,
         )

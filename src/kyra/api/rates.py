@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from kyra.healing.lifecycle import SETTLED_OUTCOMES, FixStatus
 from kyra.store.db import Store
 from kyra.store.metric_counts import Count, counts
 
@@ -61,13 +62,13 @@ def rates_by_tenant(series: Iterable[Count]) -> dict[str, Rates]:
         cls = c.labels.get("error_class", "unknown")
         if c.name == "kyra_fixes_total":
             status = c.labels.get("status")
-            if status in ("approved", "rejected"):
+            if status in (FixStatus.APPROVED, FixStatus.REJECTED):
                 decided[c.tenant_id][status] += int(c.value)
-            elif status == "rolled_back":
+            elif status == FixStatus.ROLLED_BACK:
                 per_class[c.tenant_id][cls]["rolled_back"] += int(c.value)
         elif c.name == "kyra_fix_verifications_total":
             outcome = c.labels.get("outcome")
-            if outcome in ("succeeded", "failed"):
+            if outcome in SETTLED_OUTCOMES:
                 per_class[c.tenant_id][cls][outcome] += int(c.value)
     return {
         tenant: Rates(

@@ -11,13 +11,14 @@ from kyra.app import Kyra
 from kyra.cli.common import console, fail, lang, t
 from kyra.healing.asking import Ask, ask_of
 from kyra.healing.candidates import required_message
+from kyra.healing.lifecycle import FixStatus
 from kyra.store import healing as heal_store
 from kyra.store.healing import FixInfo
 
 
 def print_ask(fix: FixInfo, ask: Ask) -> None:
     """The candidates Kyra found and the command that approves with a value."""
-    if fix.status != "proposed":
+    if fix.status != FixStatus.PROPOSED:
         return
     if ask.candidates:
         table = Table(t("ask.value"), t("ask.source"), title=t("ask.candidates"))

@@ -17,6 +17,7 @@ from kyra.demo import FaultServer
 from kyra.demo.scenario import DEMO_APPROVAL_VALUE, DEMO_WORKFLOWS, DESCRIPTIONS
 from kyra.healing.driver import HealingDriver
 from kyra.healing.healer import Healer
+from kyra.healing.lifecycle import FixStatus
 from kyra.i18n import translate
 from kyra.service import apply_workflow
 from kyra.settings import Settings
@@ -70,7 +71,7 @@ def demo(
 
 def _approve_proposals(kyra: Kyra, healer: Healer, driver: HealingDriver) -> None:
     """Play the person who reads the proposal and approves it with a real value."""
-    for fix in heal_store.list_fixes(kyra.store, kyra.tenant.id, status="proposed"):
+    for fix in heal_store.list_fixes(kyra.store, kyra.tenant.id, status=FixStatus.PROPOSED):
         console.rule(t("demo.person", workflow=fix.workflow_name))
         outcome = healer.approve(fix.id, actor="ana@example.com", value=DEMO_APPROVAL_VALUE)
         driver.resume(outcome.rerun_execution_id)

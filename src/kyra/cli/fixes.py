@@ -11,6 +11,7 @@ from rich.table import Table
 from kyra.cli.asking import print_ask, refuse_without_value
 from kyra.cli.common import ago, console, kyra_app, lang, print_json, t
 from kyra.healing.explain import explain_fix, remedy_text
+from kyra.healing.lifecycle import REMEDY_KINDS, AuditKind, FixStatus
 from kyra.healing.reasons import diagnosis_text
 from kyra.i18n import Lang
 from kyra.store import healing as heal_store
@@ -27,18 +28,16 @@ killswitch_app = typer.Typer(
 )
 
 STATUS_STYLE = {
-    "applied": "green",
-    "approved": "green",
-    "proposed": "yellow",
-    "rejected": "dim",
-    "rolled_back": "magenta",
-    "blocked": "red",
-    "superseded": "dim",
-    "failed": "red",
+    FixStatus.APPLIED: "green",
+    FixStatus.APPROVED: "green",
+    FixStatus.PROPOSED: "yellow",
+    FixStatus.REJECTED: "dim",
+    FixStatus.ROLLED_BACK: "magenta",
+    FixStatus.BLOCKED: "red",
+    FixStatus.SUPERSEDED: "dim",
+    FixStatus.FAILED: "red",
+    FixStatus.RETIRED: "dim",
 }
-
-REMEDY_KINDS = frozenset({"fix_applied", "fix_proposed"})
-"""Audit records whose summary is the remedy's: shown in the CLI's language."""
 
 
 def register(root: typer.Typer) -> None:
@@ -370,7 +369,7 @@ def killswitch_on(
         heal_store.set_kill_switch(kyra.store, scope, enabled=True, reason=reason)
         heal_store.add_audit(
             kyra.store,
-            kind="killswitch",
+            kind=AuditKind.KILLSWITCH,
             actor="user",
             tenant_id=None if all_tenants else kyra.tenant.id,
             summary=f"kill switch on ({'global' if all_tenants else 'tenant'})"
@@ -394,7 +393,7 @@ def killswitch_off(
         heal_store.set_kill_switch(kyra.store, scope, enabled=False)
         heal_store.add_audit(
             kyra.store,
-            kind="killswitch",
+            kind=AuditKind.KILLSWITCH,
             actor="user",
             tenant_id=None if all_tenants else kyra.tenant.id,
             summary=f"kill switch off ({'global' if all_tenants else 'tenant'})",

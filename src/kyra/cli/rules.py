@@ -21,6 +21,7 @@ from kyra.cli.common import EXIT_USAGE, console, fail, kyra_app, lang, print_jso
 from kyra.engine.error_context import ErrorContext
 from kyra.healing.diagnosis.batch import parse_line
 from kyra.healing.diagnosis.engine import Diagnoser, default_diagnoser
+from kyra.healing.lifecycle import AuditKind
 from kyra.healing.remedies import RemedyPlan, plan_remedy
 from kyra.healing.rules import RuleSet, disposition, global_bounds, rules_for_tenant
 from kyra.healing.rules_loader import load_rules_file
@@ -195,7 +196,7 @@ def apply(
         if created:
             heal_store.add_audit(
                 kyra.store,
-                kind="rules_applied",
+                kind=AuditKind.RULES_APPLIED,
                 actor=author,
                 tenant_id=tenant.id,
                 summary=f"rules v{version.version}: {version.rule_count} rule(s) from {file}",

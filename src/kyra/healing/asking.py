@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kyra.healing.candidates import value_needed
+from kyra.healing.lifecycle import AuditKind, FixStatus
 from kyra.store import healing as heal_store
 from kyra.store.db import Store
 from kyra.store.healing import FixInfo
@@ -25,11 +26,11 @@ class Ask:
 
 def ask_of(store: Store, fix: FixInfo) -> Ask:
     """The ask of a fix; only a proposal asks, and only the proposal's record is read."""
-    if fix.status != "proposed":
+    if fix.status != FixStatus.PROPOSED:
         return Ask(None)
     candidates: list[dict[str, Any]] = []
     for record in heal_store.list_audit(store, fix.tenant_id, fix_id=fix.id, limit=20):
-        if record.kind == "fix_proposed":
+        if record.kind == AuditKind.FIX_PROPOSED:
             found = record.details.get("candidates")
             candidates = (
                 [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []

@@ -14,6 +14,7 @@ from typing import Any
 
 from kyra.errors import NotFoundError
 from kyra.healing.fit import Verdict, fits
+from kyra.healing.lifecycle import IN_FORCE, AuditKind, FixStatus
 from kyra.i18n import Lang
 from kyra.store import healing as heal_store
 from kyra.store import workflows as wf_store
@@ -21,10 +22,6 @@ from kyra.store.db import Store
 from kyra.store.healing import FixInfo
 from kyra.store.workflows import WorkflowRecord
 from kyra.workflows.model import Workflow
-
-ACTIVE_STATUSES = ("applied", "approved")
-"""A fix in one of these states has its patch in the current config."""
-RETIRED = "retired"
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ def active_fixes(store: Store, tenant_id: str, workflow_id: str) -> list[FixInfo
     """Fixes whose patch is in the current config, oldest first (the order they landed)."""
     found = [
         fix
-        for status in ACTIVE_STATUSES
+        for status in sorted(IN_FORCE)  # oldest first below, whatever the order here
         for fix in heal_store.list_fixes(
             store, tenant_id, workflow_id=workflow_id, status=status, limit=1000
         )
@@ -117,7 +114,7 @@ def save_keeping_fixes(
         )
         heal_store.add_audit(
             store,
-            kind="fix_reapplied",
+            kind=AuditKind.FIX_REAPPLIED,
             actor="kyra",
             summary=f"fix {fix.id[:8]} re-applied after the workflow was replaced",
             tenant_id=fix.tenant_id,
@@ -132,10 +129,10 @@ def save_keeping_fixes(
 
 def _retire(store: Store, fix: FixInfo, verdict: Verdict) -> None:
     reason = f"retired: {verdict.reason('en')}"
-    heal_store.update_fix(store, fix.id, status=RETIRED, settled=True, reason=reason)
+    heal_store.update_fix(store, fix.id, status=FixStatus.RETIRED, settled=True, reason=reason)
     heal_store.add_audit(
         store,
-        kind="fix_retired",
+        kind=AuditKind.FIX_RETIRED,
         actor="kyra",
         summary=f"fix {fix.id[:8]} {reason}",
         tenant_id=fix.tenant_id,

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kyra.healing.lessons import AVOID, TEXT, WHY
+from kyra.healing.lifecycle import CHANGED, FixStatus
 from kyra.healing.reasons import diagnosis_text, render
 from kyra.i18n import Lang, translate
 from kyra.store.healing import FixInfo
 
-CHANGED_STATUSES = frozenset({"applied", "approved", "rolled_back"})
-"""Statuses whose fix made a config version (a failed fix may have one too)."""
-ASKED_STATUSES = frozenset({"proposed", "approved", "rejected"})
+ASKED_STATUSES = frozenset({FixStatus.PROPOSED, FixStatus.APPROVED, FixStatus.REJECTED})
 MAX_EDITS = 6
 
 
@@ -111,7 +110,7 @@ def _why(fix: FixInfo, lang: Lang) -> str:
         parts.append(translate(TEXT, "no_remedy", lang))
     elif fix.status in ASKED_STATUSES:
         parts.append(translate(TEXT, "asks", lang))
-    elif fix.status in CHANGED_STATUSES or fix.status == "failed":
+    elif fix.status in CHANGED or fix.status == FixStatus.FAILED:  # a failed one may have a version
         parts.append(translate(TEXT, "automatic", lang, confidence=fix.confidence))
     parts.append(learned_text(fix.diagnosis, lang))
     return " ".join(p for p in parts if p)
@@ -135,7 +134,7 @@ def _changed(fix: FixInfo, lang: Lang) -> str:
         text = translate(
             TEXT, "changed", lang, summary=summary, before=fix.from_version, after=fix.to_version
         )
-    elif fix.status == "proposed" and summary:
+    elif fix.status == FixStatus.PROPOSED and summary:
         text = translate(TEXT, "would_change", lang, summary=summary)
     else:
         return translate(TEXT, "nothing_changed", lang)

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from kyra.errors import ConflictError, NotFoundError
+from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.integrations.verdict import Verdict
 from kyra.store import Store, open_store
 from kyra.store import executions as exec_store
@@ -144,7 +145,7 @@ class CallLog:
         output: Mapping[str, Any] = diagnosis.to_output() if diagnosis is not None else {}
         heal_store.add_audit(
             store,
-            kind="diagnosis",
+            kind=AuditKind.DIAGNOSIS,
             actor=ACTOR,
             tenant_id=rec.tenant_id,
             workflow_id=self.workflow_id,
@@ -165,8 +166,8 @@ class CallLog:
                 safety=diagnosis.safety.value,
                 confidence=diagnosis.confidence,
                 tier=diagnosis.tier.value,
-                status="applied",
-                outcome="pending",
+                status=FixStatus.APPLIED,
+                outcome=FixOutcome.PENDING,
                 reason=reason,
                 diagnosis=dict(output),
                 patch={"retry_in_seconds": delay},
@@ -175,7 +176,7 @@ class CallLog:
             )
             heal_store.add_audit(
                 store,
-                kind="fix_applied",
+                kind=AuditKind.FIX_APPLIED,
                 actor=ACTOR,
                 tenant_id=rec.tenant_id,
                 workflow_id=self.workflow_id,

@@ -10,6 +10,7 @@ from typing import Any
 
 from kyra.errors import NotFoundError
 from kyra.healing.events import HealEvent
+from kyra.healing.lifecycle import AuditKind
 from kyra.notify.messages import Facts
 from kyra.store import executions as exec_store
 from kyra.store import healing as heal_store
@@ -71,7 +72,7 @@ def _diagnosis_of(store: Store, event: HealEvent, incident: str) -> dict[str, An
     for record in heal_store.list_audit(
         store, event.tenant_id, workflow_id=event.workflow_id, limit=50
     ):
-        if record.kind == "diagnosis" and record.execution_id in wanted:
+        if record.kind == AuditKind.DIAGNOSIS and record.execution_id in wanted:
             return {**record.details, "summary": record.summary}
     return None
 

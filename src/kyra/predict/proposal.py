@@ -13,6 +13,7 @@ from typing import Any
 
 from kyra.app import Kyra
 from kyra.healing import gate
+from kyra.healing.lifecycle import AuditKind, FixStatus
 from kyra.healing.patches import ConfigPatch, SetTimeout, diff
 from kyra.healing.settings import HealingSettings
 from kyra.healing.taxonomy import ErrorClass
@@ -58,7 +59,7 @@ def propose_timeout(
     }
     if current >= cap:
         summary = f"step {step_name}: timeout {current:g} s is already at its cap {cap:g} s"
-        heal_store.add_audit(kyra.store, kind="proactive_skipped", **where, summary=summary)
+        heal_store.add_audit(kyra.store, kind=AuditKind.PROACTIVE_SKIPPED, **where, summary=summary)
         return None
     new = min(current * 2, cap)
     patch = ConfigPatch(ops=(SetTimeout(step=step_name, seconds=new),))
@@ -82,7 +83,7 @@ def propose_timeout(
     summary = translate(TEXT, "proactive_timeout", "en", **facts)
     if not decision.allowed:
         blocked = f"{summary} — blocked ({decision.limit}): {decision.reason}"
-        heal_store.add_audit(kyra.store, kind="proactive_blocked", **where, summary=blocked)
+        heal_store.add_audit(kyra.store, kind=AuditKind.PROACTIVE_BLOCKED, **where, summary=blocked)
         return None
     patch_json = patch.model_dump(mode="json")
     fix_id = heal_store.create_fix(
@@ -95,7 +96,7 @@ def propose_timeout(
         safety="GREEN",
         confidence=100,
         tier="rules",
-        status="proposed",
+        status=FixStatus.PROPOSED,
         reason=summary,
         diagnosis={"proactive": True, "reason_key": "proactive_timeout", "values": facts},
         patch=patch_json,
@@ -105,7 +106,7 @@ def propose_timeout(
     )
     heal_store.add_audit(
         kyra.store,
-        kind="fix_proposed",
+        kind=AuditKind.FIX_PROPOSED,
         **where,
         summary=summary,
         fix_id=fix_id,

@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from kyra.healing import lifecycle
+from kyra.healing.lifecycle import AuditKind, FixStatus
 from kyra.store.db import Store
 from kyra.store.healing_tables import AuditRow, FixRow
 from kyra.store.risk_tables import RiskRow
 from kyra.store.tables import ExecutionRow, WorkflowRow
 
-CHANGED = ("applied", "approved", "rolled_back", "failed")
+CHANGED = (*sorted(lifecycle.CHANGED), FixStatus.FAILED)
 """Fix statuses that changed a config (what counts as an attempted repair)."""
 
 
@@ -113,7 +115,7 @@ def diagnoses(store: Store, tenant_id: str) -> list[DiagnosisRecord]:
     with store.session() as session:
         rows = session.execute(
             select(AuditRow.details, AuditRow.cost).where(
-                AuditRow.tenant_id == tenant_id, AuditRow.kind == "diagnosis"
+                AuditRow.tenant_id == tenant_id, AuditRow.kind == AuditKind.DIAGNOSIS
             )
         ).all()
     return [_diagnosis(details or {}, cost) for details, cost in rows]

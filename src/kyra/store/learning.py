@@ -13,10 +13,17 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from kyra.healing.lifecycle import FixOutcome, FixStatus
 from kyra.store.db import Store
 from kyra.store.healing_tables import FixRow
 
-SETTLED = ("applied", "approved", "failed", "rolled_back", "rejected")
+SETTLED = (
+    FixStatus.APPLIED,
+    FixStatus.APPROVED,
+    FixStatus.FAILED,
+    FixStatus.ROLLED_BACK,
+    FixStatus.REJECTED,
+)
 
 
 @dataclass(frozen=True)
@@ -54,11 +61,11 @@ def remedy_outcomes(
     counts = {"worked": 0, "failed": 0, "rolled_back": 0, "rejected": 0}
     with store.reader.connect() as conn:
         for status, outcome, n in conn.execute(query):
-            if status == "rolled_back":
+            if status == FixStatus.ROLLED_BACK:
                 counts["rolled_back"] += int(n)
-            elif status == "rejected":
+            elif status == FixStatus.REJECTED:
                 counts["rejected"] += int(n)
-            elif status == "failed" or outcome == "failed":
+            elif status == FixStatus.FAILED or outcome == FixOutcome.FAILED:
                 counts["failed"] += int(n)
             elif outcome == "succeeded":
                 counts["worked"] += int(n)

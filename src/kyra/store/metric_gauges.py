@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from kyra.healing.lifecycle import FixStatus
 from kyra.store.db import Store
 from kyra.store.fleet_tables import FleetScopeRow
 from kyra.store.healing_tables import FixRow
@@ -67,7 +68,7 @@ def workflow_states(store: Store, tenant_ids: Collection[str] | None) -> PerTena
 def pending_approvals(store: Store, tenant_ids: Collection[str] | None) -> PerTenant:
     query = (
         select(FixRow.tenant_id, FixRow.status, func.count())
-        .where(FixRow.status == "proposed")
+        .where(FixRow.status == FixStatus.PROPOSED)
         .group_by(FixRow.tenant_id, FixRow.status)
     )
     return _grouped(store, _scoped(query, FixRow.tenant_id, tenant_ids))

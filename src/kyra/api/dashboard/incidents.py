@@ -9,6 +9,7 @@ from typing import Any
 
 from kyra.app import Kyra
 from kyra.errors import NotFoundError
+from kyra.healing.lifecycle import CHANGED, IN_FORCE, AuditKind, FixStatus
 from kyra.store import executions as exec_store
 from kyra.store import healing as heal_store
 from kyra.store.healing import AuditRecord, FixInfo
@@ -35,7 +36,7 @@ class Incident:
         """The furthest stage reached: failure | diagnosis | fix | recovery."""
         if self.recovered_at is not None:
             return "recovery"
-        if self.fix is not None and self.fix.status in ("applied", "approved", "rolled_back"):
+        if self.fix is not None and self.fix.status in CHANGED:
             return "fix"
         if self.diagnosis is not None:
             return "diagnosis"
@@ -91,20 +92,20 @@ def incidents(kyra: Kyra, record: WorkflowRecord) -> list[Incident]:
 
 def _record(item: Incident, rec: AuditRecord) -> None:
     item.events.append(rec)
-    if rec.kind == "diagnosis":
+    if rec.kind == AuditKind.DIAGNOSIS:
         item.diagnosis = rec.details
-    elif rec.kind == "needs_attention":
+    elif rec.kind == AuditKind.NEEDS_ATTENTION:
         item.attention = rec.summary
-    elif rec.kind == "verified":
+    elif rec.kind == AuditKind.VERIFIED:
         item.recovered_at = rec.created_at
-    elif rec.kind == "fix_failed":
+    elif rec.kind == AuditKind.FIX_FAILED:
         item.rerun_failed = True
 
 
 def can_roll_back(fix: FixInfo, record: WorkflowRecord) -> bool:
     """The healer refuses a rollback once the config moved on; so does the button."""
     return (
-        fix.status in ("applied", "approved", "failed")
+        fix.status in (*IN_FORCE, FixStatus.FAILED)
         and fix.from_version is not None
         and fix.to_version == record.config_version
     )

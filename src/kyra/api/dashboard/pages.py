@@ -28,6 +28,7 @@ from kyra.api.rates import tenant_rates
 from kyra.api.runs import healer_for
 from kyra.app import Kyra
 from kyra.errors import InputError, KyraError
+from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.inputs import load_json
 from kyra.predict.risk import active_risks
 from kyra.store import api_stats
@@ -180,19 +181,19 @@ def logout() -> RedirectResponse:
 
 def outcome_key(fix: FixInfo) -> str:
     """What happened to a fix, in the words of the spec's recent list."""
-    if fix.status == "rolled_back":
+    if fix.status == FixStatus.ROLLED_BACK:
         return "outcome.rolled_back"
-    if fix.status in ("blocked",):
+    if fix.status == FixStatus.BLOCKED:
         return "outcome.attention"
-    if fix.status == "rejected":
+    if fix.status == FixStatus.REJECTED:
         return "outcome.rejected"
-    if fix.status == "proposed":
+    if fix.status == FixStatus.PROPOSED:
         return "outcome.proposed"
-    if fix.outcome == "pending":
+    if fix.outcome == FixOutcome.PENDING:
         return "outcome.fixing"
-    if fix.outcome == "succeeded":
-        return "outcome.approved" if fix.status == "approved" else "outcome.auto"
-    if fix.status == "failed" or fix.outcome == "failed":
+    if fix.outcome == FixOutcome.SUCCEEDED:
+        return "outcome.approved" if fix.status == FixStatus.APPROVED else "outcome.auto"
+    if fix.status == FixStatus.FAILED or fix.outcome == FixOutcome.FAILED:
         return "outcome.failed"
     return "outcome.attention"
 
@@ -210,7 +211,7 @@ def _recent(kyra: Kyra, tenant_id: str, fixes: list[FixInfo]) -> list[dict[str, 
         for f in fixes
     ]
     for rec in heal_store.list_audit(kyra.store, tenant_id, limit=50):
-        if rec.kind == "needs_attention" and rec.fix_id is None and rec.workflow_name:
+        if rec.kind == AuditKind.NEEDS_ATTENTION and rec.fix_id is None and rec.workflow_name:
             items.append(
                 {
                     "workflow": rec.workflow_name,
@@ -314,7 +315,11 @@ async def decide(request: Request, fix_id: str, action: str) -> Response:
             raise ApiError(404, "not_found", f"unknown action {action!r}")
     except (KyraError, ValueError) as exc:
         return RedirectResponse(f"{back}?error={quote(str(exc)[:200])}", status_code=303)
-    done = {"approve": "approved", "reject": "rejected", "rollback": "rolled_back"}[action]
+    done = {
+        "approve": FixStatus.APPROVED,
+        "reject": FixStatus.REJECTED,
+        "rollback": FixStatus.ROLLED_BACK,
+    }[action]
     return RedirectResponse(f"{back}?done={done}", status_code=303)
 
 
