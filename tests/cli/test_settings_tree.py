@@ -54,7 +54,7 @@ def test_fleet_section_bounds_the_wait(kyra: Kyra, fault_server: FaultServer) ->
     assert result.exit_code != 0
     [execution] = json.loads(kyra("executions", "list", "--json").stdout)
     shown = kyra("executions", "show", execution["id"], "--json").stdout
-    assert "Kyra waits at most 2 s" in shown
+    assert "Kyra waits at most 2.0 s" in shown
 
 
 def test_notify_section_sets_the_attempts(kyra: Kyra, webhook_receiver: WebhookReceiver) -> None:
