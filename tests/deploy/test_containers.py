@@ -37,7 +37,9 @@ SERVICES = "localhost/kyra-ci-services:latest"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 COMPOSE = [str(Path(sys.executable).with_name("podman-compose"))]
 
-pytestmark = pytest.mark.container
+# The first test builds both images in its session fixture (up to 900 s each on a cold, busy
+# machine): the suite-wide 120 s timeout would cut the build, not a hang.
+pytestmark = [pytest.mark.container, pytest.mark.timeout(1200)]
 
 SMOKE = """\
 name: smoke

@@ -167,6 +167,7 @@ def test_eval_bad_kb_file_exits_2_with_one_line(tmp_path: Path) -> None:
     assert "acme_pay.yaml:14: label" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.timeout(600)  # trains the whole model again: ~40 s quiet, minutes on a busy machine
 def test_shipped_artifact_is_what_the_build_makes() -> None:
     """Rebuilding from the corpus and the knowledge base gives the shipped bytes: run
     `python -m kyra.healing.diagnosis.build` after editing either."""
