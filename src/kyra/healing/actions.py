@@ -15,6 +15,7 @@ from kyra.healing.decide import Apply, Blocked, Decision, Propose
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.explain import remedy_l10n
 from kyra.healing.ledger import Audit, FixChange, Ledger, about_run, new_fix
+from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.healing.messages import MANUAL_STEP_TEXT, MESSAGES
 from kyra.healing.outcome import HealOutcome, human_delay
 from kyra.healing.patches import apply_to, diff, patch_json
@@ -52,7 +53,7 @@ class Actions:
                 record,
                 ctx,
                 diagnosis,
-                status="failed",
+                status=FixStatus.FAILED,
                 reason=decision.record_failed,
                 now=self.ledger.now(),
             )
@@ -72,7 +73,7 @@ class Actions:
             record,
             ctx,
             diagnosis,
-            status="blocked",
+            status=FixStatus.BLOCKED,
             reason=decision.gate.reason,
             remedy=decision.remedy,
             now=self.ledger.now(),
@@ -109,11 +110,11 @@ class Actions:
             record,
             ctx,
             diagnosis,
-            status="applied",
+            status=FixStatus.APPLIED,
             reason=remedy.summary(),
             remedy=remedy,
             changes=changes,
-            outcome="pending",
+            outcome=FixOutcome.PENDING,
             now=self.ledger.now(),
         )
         self.ledger.record(fix=fix)
@@ -128,7 +129,7 @@ class Actions:
                 expected_version=record.config_version,
             )
         except ConflictError as exc:
-            changed = {"status": "failed", "outcome": "failed", "reason": str(exc)}
+            changed = {"status": FixStatus.FAILED, "outcome": FixOutcome.FAILED, "reason": str(exc)}
             self.ledger.record(fix=FixChange(fix.id, changed))
             return self.attention(record, ctx, diagnosis, tenant, str(exc), fix.id)
         at = self.ledger.now() + timedelta(seconds=remedy.rerun_delay)
@@ -144,7 +145,7 @@ class Actions:
                 },
             ),
             audit=Audit(
-                kind="fix_applied",
+                kind=AuditKind.FIX_APPLIED,
                 tenant_id=tenant.id,
                 workflow_id=record.id,
                 fix_id=fix.id,
@@ -195,7 +196,7 @@ class Actions:
             record,
             ctx,
             diagnosis,
-            status="proposed",
+            status=FixStatus.PROPOSED,
             reason=remedy.summary(),
             remedy=remedy,
             changes=with_asked(patch_json(remedy.patch), diff(record.workflow.config, preview)),
@@ -204,7 +205,7 @@ class Actions:
         self.ledger.record(
             fix=fix,
             audit=Audit(
-                kind="fix_proposed",
+                kind=AuditKind.FIX_PROPOSED,
                 tenant_id=tenant.id,
                 workflow_id=record.id,
                 fix_id=fix.id,
@@ -258,7 +259,7 @@ class Actions:
         self.ledger.move(record, WorkflowState.NEEDS_ATTENTION, full, ctx.execution_id)
         self.ledger.record(
             audit=Audit(
-                kind="needs_attention",
+                kind=AuditKind.NEEDS_ATTENTION,
                 tenant_id=tenant.id,
                 workflow_id=record.id,
                 fix_id=fix_id,

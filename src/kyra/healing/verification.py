@@ -13,6 +13,7 @@ from kyra.errors import ConflictError
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.judge import judge
 from kyra.healing.ledger import Audit, FixChange, Ledger, about_fix
+from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.healing.messages import MESSAGES
 from kyra.healing.outcome import HealOutcome, short_error
 from kyra.healing.rollback import Rollbacks
@@ -60,9 +61,11 @@ class Verifier:
                 expect=WorkflowState.FIXED,
             )
         self.ledger.record(
-            fix=FixChange(fix.id, {"outcome": "succeeded", "verified_at": self.ledger.now()}),
+            fix=FixChange(
+                fix.id, {"outcome": FixOutcome.SUCCEEDED, "verified_at": self.ledger.now()}
+            ),
             audit=Audit(
-                kind="verified",
+                kind=AuditKind.VERIFIED,
                 tenant_id=fix.tenant_id,
                 workflow_id=fix.workflow_id,
                 fix_id=fix.id,
@@ -80,13 +83,13 @@ class Verifier:
             fix=FixChange(
                 fix.id,
                 {
-                    "status": "failed",
-                    "outcome": "failed",
+                    "status": FixStatus.FAILED,
+                    "outcome": FixOutcome.FAILED,
                     "reason": f"{fix.reason} — re-run failed: {error}",
                 },
             ),
             audit=Audit(
-                kind="fix_failed",
+                kind=AuditKind.FIX_FAILED,
                 tenant_id=fix.tenant_id,
                 workflow_id=fix.workflow_id,
                 fix_id=fix.id,
@@ -126,7 +129,7 @@ class Verifier:
                 self.ledger.record(
                     fix=FixChange(fix.id, {"settled": True}),
                     audit=Audit(
-                        kind="rollback_skipped",
+                        kind=AuditKind.ROLLBACK_SKIPPED,
                         tenant_id=fix.tenant_id,
                         workflow_id=workflow_id,
                         fix_id=fix.id,
