@@ -15,7 +15,6 @@ from kyra.healing.decide import Apply, Blocked, Decision, Propose
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.explain import remedy_l10n
 from kyra.healing.ledger import Audit, FixChange, Ledger, about_run, new_fix
-from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.healing.messages import MANUAL_STEP_TEXT, MESSAGES
 from kyra.healing.outcome import HealOutcome, human_delay
 from kyra.healing.patches import apply_to, diff, patch_json
@@ -53,7 +52,7 @@ class Actions:
                 record,
                 ctx,
                 diagnosis,
-                status=FixStatus.FAILED,
+                status="failed",
                 reason=decision.record_failed,
                 now=self.ledger.now(),
             )
@@ -73,7 +72,7 @@ class Actions:
             record,
             ctx,
             diagnosis,
-            status=FixStatus.BLOCKED,
+            status="blocked",
             reason=decision.gate.reason,
             remedy=decision.remedy,
             now=self.ledger.now(),
@@ -110,11 +109,11 @@ class Actions:
             record,
             ctx,
             diagnosis,
-            status=FixStatus.APPLIED,
+            status="applied",
             reason=remedy.summary(),
             remedy=remedy,
             changes=changes,
-            outcome=FixOutcome.PENDING,
+            outcome="pending",
             now=self.ledger.now(),
         )
         self.ledger.record(fix=fix)
@@ -129,7 +128,7 @@ class Actions:
                 expected_version=record.config_version,
             )
         except ConflictError as exc:
-            changed = {"status": FixStatus.FAILED, "outcome": FixOutcome.FAILED, "reason": str(exc)}
+            changed = {"status": "failed", "outcome": "failed", "reason": str(exc)}
             self.ledger.record(fix=FixChange(fix.id, changed))
             return self.attention(record, ctx, diagnosis, tenant, str(exc), fix.id)
         at = self.ledger.now() + timedelta(seconds=remedy.rerun_delay)
@@ -145,7 +144,7 @@ class Actions:
                 },
             ),
             audit=Audit(
-                kind=AuditKind.FIX_APPLIED,
+                kind="fix_applied",
                 tenant_id=tenant.id,
                 workflow_id=record.id,
                 fix_id=fix.id,
@@ -196,7 +195,7 @@ class Actions:
             record,
             ctx,
             diagnosis,
-            status=FixStatus.PROPOSED,
+            status="proposed",
             reason=remedy.summary(),
             remedy=remedy,
             changes=with_asked(patch_json(remedy.patch), diff(record.workflow.config, preview)),
@@ -205,7 +204,7 @@ class Actions:
         self.ledger.record(
             fix=fix,
             audit=Audit(
-                kind=AuditKind.FIX_PROPOSED,
+                kind="fix_proposed",
                 tenant_id=tenant.id,
                 workflow_id=record.id,
                 fix_id=fix.id,
@@ -259,7 +258,7 @@ class Actions:
         self.ledger.move(record, WorkflowState.NEEDS_ATTENTION, full, ctx.execution_id)
         self.ledger.record(
             audit=Audit(
-                kind=AuditKind.NEEDS_ATTENTION,
+                kind="needs_attention",
                 tenant_id=tenant.id,
                 workflow_id=record.id,
                 fix_id=fix_id,

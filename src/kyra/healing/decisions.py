@@ -11,7 +11,6 @@ from kyra.errors import ConflictError
 from kyra.healing import gate
 from kyra.healing.candidates import check_value
 from kyra.healing.ledger import Audit, FixChange, Ledger, about_fix
-from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.healing.messages import MESSAGES
 from kyra.healing.outcome import HealOutcome
 from kyra.healing.patches import ConfigPatch, apply_to, diff, patch_json, patch_with_value
@@ -66,11 +65,9 @@ class Decisions:
         record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
         self.ledger.move(record, WorkflowState.NEEDS_ATTENTION, reason, fix.rerun_execution_id)
         self.ledger.record(
-            fix=FixChange(
-                fix.id, {"status": FixStatus.BLOCKED, "outcome": FixOutcome.NONE, "reason": reason}
-            ),
+            fix=FixChange(fix.id, {"status": "blocked", "outcome": "none", "reason": reason}),
             audit=Audit(
-                kind=AuditKind.BLOCKED,
+                kind="blocked",
                 tenant_id=fix.tenant_id,
                 workflow_id=fix.workflow_id,
                 fix_id=fix.id,
@@ -87,7 +84,7 @@ class Decisions:
         """Apply a proposed fix as a new config version (optionally with another value for
         its field) and schedule the re-run from the failed step."""
         fix = heal_store.get_fix(self.store, fix_id, tenant_id=tenant_id)
-        if fix.status != FixStatus.PROPOSED:
+        if fix.status != "proposed":
             raise ConflictError(f"fix {fix.id[:8]} is {fix.status}, not proposed")
         check_value(fix.id, fix.patch, value)  # never write an empty value a person owes
         record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
@@ -130,7 +127,7 @@ class Decisions:
         )
         at = self.ledger.now()
         rerun_id = reruns.schedule_rerun(self.store, fix.execution_id or "", at, trigger="heal")
-        rerun = {"outcome": FixOutcome.PENDING, "rerun_execution_id": rerun_id, "rerun_at": at}
+        rerun = {"outcome": "pending", "rerun_execution_id": rerun_id, "rerun_at": at}
         self._approved(fix, record, version.number, patch, new_config, actor, rerun_id, rerun)
         return HealOutcome("rerun", record.id, fix.id, rerun_id)
 
@@ -151,7 +148,7 @@ class Decisions:
             fix=FixChange(
                 fix.id,
                 {
-                    "status": FixStatus.APPROVED,
+                    "status": "approved",
                     "decided_by": actor,
                     "decided_at": self.ledger.now(),
                     "from_version": record.config_version,
@@ -162,7 +159,7 @@ class Decisions:
                 },
             ),
             audit=Audit(
-                kind=AuditKind.APPROVED,
+                kind="approved",
                 actor=actor,
                 tenant_id=fix.tenant_id,
                 workflow_id=record.id,
@@ -188,20 +185,20 @@ class Decisions:
         self, fix_id: str, *, actor: str = "user", reason: str = "", tenant_id: str | None = None
     ) -> FixInfo:
         fix = heal_store.get_fix(self.store, fix_id, tenant_id=tenant_id)
-        if fix.status != FixStatus.PROPOSED:
+        if fix.status != "proposed":
             raise ConflictError(f"fix {fix.id[:8]} is {fix.status}, not proposed")
         self.ledger.record(
             fix=FixChange(
                 fix.id,
                 {
-                    "status": FixStatus.REJECTED,
+                    "status": "rejected",
                     "decided_by": actor,
                     "decided_at": self.ledger.now(),
                     "reason": reason or fix.reason,
                 },
             ),
             audit=Audit(
-                kind=AuditKind.REJECTED,
+                kind="rejected",
                 actor=actor,
                 tenant_id=fix.tenant_id,
                 workflow_id=fix.workflow_id,

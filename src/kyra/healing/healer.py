@@ -36,7 +36,6 @@ from kyra.healing.diagnosis.engine import Diagnoser, default_diagnoser
 from kyra.healing.diagnosis.types import Diagnosis
 from kyra.healing.events import HealListener
 from kyra.healing.ledger import Audit, Ledger, about_run
-from kyra.healing.lifecycle import IN_FORCE, AuditKind, FixOutcome
 from kyra.healing.messages import MESSAGES
 from kyra.healing.outcome import NONE, HealOutcome, short_error
 from kyra.healing.reasons import dumps
@@ -111,9 +110,9 @@ class Healer:
         if result.error_context is None:
             return NONE
         if verifying is not None:
-            if verifying.status in IN_FORCE and verifying.outcome == FixOutcome.PENDING:
+            if verifying.status in ("applied", "approved") and verifying.outcome == "pending":
                 self.verifier.failed(verifying, result.error_context)
-            elif verifying.outcome != FixOutcome.PENDING:  # a retried call: the fix was handled
+            elif verifying.outcome != "pending":  # a retried call: the fix was handled
                 return NONE
         rolled = self.verifier.watch(result.workflow_id)
         if rolled is not None:
@@ -213,7 +212,7 @@ class Healer:
         )
         self.ledger.record(
             audit=Audit(
-                kind=AuditKind.DIAGNOSIS,
+                kind="diagnosis",
                 tenant_id=tenant.id,
                 workflow_id=ctx.workflow_id,
                 execution_id=ctx.execution_id,
@@ -238,7 +237,7 @@ class Healer:
             diagnosis, settings = rule.diagnosis, rule.settings
             self.ledger.record(
                 audit=Audit(
-                    kind=AuditKind.RULE_APPLIED,
+                    kind="rule_applied",
                     tenant_id=tenant.id,
                     workflow_id=record.id,
                     execution_id=ctx.execution_id,

@@ -19,7 +19,6 @@ from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing import gate
 from kyra.healing.ledger import Audit, FixChange
-from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.healing.messages import MESSAGES
 from kyra.healing.outcome import HealOutcome
 from kyra.i18n import translate
@@ -42,7 +41,7 @@ def retry_blocked(
     fix = heal_store.get_fix(store, fix_id, tenant_id=tenant_id)
     tenant = get_tenant_by_id(store, fix.tenant_id)
     lang = healer.say_lang(tenant)
-    if fix.status != FixStatus.BLOCKED:
+    if fix.status != "blocked":
         raise ConflictError(
             translate(MESSAGES, "retry_not_blocked", lang, fix=fix.id[:8], status=fix.status)
         )
@@ -75,7 +74,7 @@ def retry_blocked(
             translate(MESSAGES, "retry_wrong_state", lang, fix=fix.id[:8], state=record.state)
         )
     if not stopped:
-        _record(healer, fix, summary, actor, status=FixStatus.SUPERSEDED)
+        _record(healer, fix, summary, actor, status="superseded")
         failed = exec_store.get_execution(store, fix.execution_id or "")
         return healer.heal(ErrorContext.model_validate(failed.error_context or {}))
     at = healer.ledger.now()
@@ -85,8 +84,8 @@ def retry_blocked(
         fix,
         summary,
         actor,
-        status=FixStatus.APPLIED,
-        outcome=FixOutcome.PENDING,
+        status="applied",
+        outcome="pending",
         rerun_execution_id=rerun_id,
         rerun_at=at,
     )
@@ -98,7 +97,7 @@ def _record(healer: Healer, fix: FixInfo, summary: str, actor: str, **changes: A
     healer.ledger.record(
         fix=FixChange(fix.id, {"decided_by": actor, **changes}),
         audit=Audit(
-            kind=AuditKind.FIX_RETRIED,
+            kind="fix_retried",
             actor=actor,
             tenant_id=fix.tenant_id,
             workflow_id=fix.workflow_id,

@@ -8,7 +8,6 @@ from kyra.engine.scopes import scope_of
 from kyra.engine.states import WorkflowState
 from kyra.errors import ConflictError
 from kyra.healing.ledger import Audit, FixChange, Ledger, about_fix
-from kyra.healing.lifecycle import IN_FORCE, AuditKind, FixStatus
 from kyra.healing.taxonomy import ErrorClass
 from kyra.store import executions as exec_store
 from kyra.store import fleet as fleet_store
@@ -37,7 +36,7 @@ class Rollbacks:
         """Restore the config version from before the fix, as a new version; a
         ConflictError when there is nothing to roll back or later changes sit on top."""
         fix = heal_store.get_fix(self.store, fix_id, tenant_id=tenant_id)
-        if fix.status not in (*IN_FORCE, FixStatus.FAILED) or fix.from_version is None:
+        if fix.status not in ("applied", "approved", "failed") or fix.from_version is None:
             raise ConflictError(f"fix {fix.id[:8]} is {fix.status}; there is nothing to roll back")
         record = wf_store.get_workflow_by_id(self.store, fix.workflow_id)
         if record.config_version != fix.to_version:
@@ -60,11 +59,10 @@ class Rollbacks:
             self.ledger.move(record, WorkflowState.NEEDS_ATTENTION, reason, None)
         self.ledger.record(
             fix=FixChange(
-                fix.id,
-                {"status": FixStatus.ROLLED_BACK, "settled": True, "reason": reason or fix.reason},
+                fix.id, {"status": "rolled_back", "settled": True, "reason": reason or fix.reason}
             ),
             audit=Audit(
-                kind=AuditKind.ROLLBACK,
+                kind="rollback",
                 actor=actor,
                 tenant_id=fix.tenant_id,
                 workflow_id=record.id,

@@ -13,7 +13,6 @@ from kyra.errors import ConflictError
 from kyra.healing.diagnosis.engine import Diagnoser
 from kyra.healing.judge import judge
 from kyra.healing.ledger import Audit, FixChange, Ledger, about_fix
-from kyra.healing.lifecycle import AuditKind, FixOutcome, FixStatus
 from kyra.healing.messages import MESSAGES
 from kyra.healing.outcome import HealOutcome, short_error
 from kyra.healing.rollback import Rollbacks
@@ -61,11 +60,9 @@ class Verifier:
                 expect=WorkflowState.FIXED,
             )
         self.ledger.record(
-            fix=FixChange(
-                fix.id, {"outcome": FixOutcome.SUCCEEDED, "verified_at": self.ledger.now()}
-            ),
+            fix=FixChange(fix.id, {"outcome": "succeeded", "verified_at": self.ledger.now()}),
             audit=Audit(
-                kind=AuditKind.VERIFIED,
+                kind="verified",
                 tenant_id=fix.tenant_id,
                 workflow_id=fix.workflow_id,
                 fix_id=fix.id,
@@ -83,13 +80,13 @@ class Verifier:
             fix=FixChange(
                 fix.id,
                 {
-                    "status": FixStatus.FAILED,
-                    "outcome": FixOutcome.FAILED,
+                    "status": "failed",
+                    "outcome": "failed",
                     "reason": f"{fix.reason} — re-run failed: {error}",
                 },
             ),
             audit=Audit(
-                kind=AuditKind.FIX_FAILED,
+                kind="fix_failed",
                 tenant_id=fix.tenant_id,
                 workflow_id=fix.workflow_id,
                 fix_id=fix.id,
@@ -129,7 +126,7 @@ class Verifier:
                 self.ledger.record(
                     fix=FixChange(fix.id, {"settled": True}),
                     audit=Audit(
-                        kind=AuditKind.ROLLBACK_SKIPPED,
+                        kind="rollback_skipped",
                         tenant_id=fix.tenant_id,
                         workflow_id=workflow_id,
                         fix_id=fix.id,

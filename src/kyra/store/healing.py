@@ -10,7 +10,6 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kyra.errors import NotFoundError
-from kyra.healing.lifecycle import CHANGED, SETTLED_OUTCOMES, FixOutcome, FixStatus
 from kyra.store.db import Store
 from kyra.store.healing_tables import AuditRow, FixRow, KillSwitchRow
 from kyra.store.metric_counts import LATENCY_BUCKETS, REPAIR_BUCKETS, bump, observe
@@ -128,11 +127,11 @@ def change_fix(conn: Connection, fix_id: str, **changes: Any) -> None:
     tenant_id, error_class, safety, execution_id = row
     if "status" in changes:
         _fix_counted(conn, tenant_id, error_class, safety, changes["status"])
-    if changes.get("outcome") in SETTLED_OUTCOMES:
+    if changes.get("outcome") in ("succeeded", "failed"):
         labels = {"error_class": error_class, "safety": safety, "outcome": changes["outcome"]}
         bump(conn, tenant_id, "kyra_fix_verifications_total", labels, 1)
     verified_at = changes.get("verified_at")
-    if verified_at is not None and changes.get("outcome") == FixOutcome.SUCCEEDED and execution_id:
+    if verified_at is not None and changes.get("outcome") == "succeeded" and execution_id:
         failed_at = conn.scalar(
             select(ExecutionRow.finished_at).where(ExecutionRow.id == execution_id)
         )
@@ -202,7 +201,7 @@ def fix_for_rerun(store: Store, execution_id: str) -> FixInfo | None:
 
 def pending_fixes(store: Store, tenant_id: str | None = None) -> list[FixInfo]:
     """Fixes whose re-run has not finished yet (in flight)."""
-    query = _fix_query().where(FixRow.outcome == FixOutcome.PENDING)
+    query = _fix_query().where(FixRow.outcome == "pending")
     if tenant_id is not None:
         query = query.where(FixRow.tenant_id == tenant_id)
     with store.session() as session:
@@ -216,7 +215,7 @@ def watched_fix(store: Store, workflow_id: str) -> FixInfo | None:
             _fix_query()
             .where(
                 FixRow.workflow_id == workflow_id,
-                FixRow.outcome == FixOutcome.SUCCEEDED,
+                FixRow.outcome == "succeeded",
                 FixRow.settled.is_(False),
                 FixRow.to_version.is_not(None),
             )
@@ -235,7 +234,7 @@ def month_usage(store: Store, tenant_id: str, since: datetime) -> tuple[int, flo
             .where(
                 FixRow.tenant_id == tenant_id,
                 FixRow.created_at >= since,
-                FixRow.status.in_((*CHANGED, FixStatus.FAILED)),
+                FixRow.status.in_(("applied", "approved", "rolled_back", "failed")),
             )
         )
         cost = session.scalar(
@@ -257,7 +256,7 @@ def attempts_since(
     """Times of fix attempts (automatic changes, applied or failed) matching the filters."""
     query = select(FixRow.created_at).where(
         FixRow.created_at >= since,
-        FixRow.status.in_((*CHANGED, FixStatus.FAILED)),
+        FixRow.status.in_(("applied", "approved", "rolled_back", "failed")),
     )
     if tenant_id is not None:
         query = query.where(FixRow.tenant_id == tenant_id)
